@@ -1,0 +1,54 @@
+"""chipmix — plan accelerator purchases under export controls.
+
+Library entry points (imported lazily, so ``import chipmix`` is cheap)::
+
+    import chipmix
+    scenario = chipmix.load_scenario("examples/rush-before-ban.yaml")
+    plan = chipmix.plan(scenario, solver="highs")
+    plan.purchases, plan.fleet, plan.to_json()
+    chipmix.verify(plan, scenario).ok
+    chipmix.classify(at="2024-01-01")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_scenario": ("chipmix.scenario", "load_scenario"),
+    "Scenario": ("chipmix.scenario", "Scenario"),
+    "load_catalogs": ("chipmix.catalog", "load_catalogs"),
+    "load_catalog": ("chipmix.catalog", "load_catalog"),
+    "plan": ("chipmix.plan", "plan"),
+    "Plan": ("chipmix.plan", "Plan"),
+    "verify": ("chipmix.verify", "verify"),
+    "classify": ("chipmix.rules", "classify"),
+    "Status": ("chipmix.solve", "Status"),
+    "ChipmixError": ("chipmix.errors", "ChipmixError"),
+    "InputError": ("chipmix.errors", "InputError"),
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from chipmix.catalog import load_catalog, load_catalogs
+    from chipmix.errors import ChipmixError, InputError
+    from chipmix.plan import Plan, plan
+    from chipmix.rules import classify
+    from chipmix.scenario import Scenario, load_scenario
+    from chipmix.solve import Status
+    from chipmix.verify import verify
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'chipmix' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,5 @@
+import sys
+
+from chipmix.cli import main
+
+sys.exit(main())

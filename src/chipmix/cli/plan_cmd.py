@@ -1,0 +1,103 @@
+"""``chipmix plan`` and ``chipmix verify``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from chipmix.cli._common import err, out, print_json
+from chipmix.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_command)
+    app.command("verify")(verify_command)
+
+
+def _scenario_path(scenario: Optional[Path]) -> Path:
+    if scenario is not None:
+        return scenario
+    from chipmix.resources import default_scenario_path
+
+    return default_scenario_path()
+
+
+def plan_command(
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML; default: the bundled rush-before-ban."),
+    solver: Optional[str] = typer.Option(None, "--solver", help="highs (direct, default) | cbc | highs-pulp."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
+    gap: Optional[float] = typer.Option(None, "--gap", help="Relative MIP gap, e.g. 0.001."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Solver threads."),
+    relax: bool = typer.Option(False, "--relax", help="Solve the LP relaxation (fractional servers)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan JSON (formats.md) on stdout."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan JSON to this file."),
+    write_lp: Optional[Path] = typer.Option(None, "--write-lp", help="Export the model in LP format."),
+    write_mps: Optional[Path] = typer.Option(None, "--write-mps", help="Export the model in MPS format."),
+) -> None:
+    """Plan the cost-minimal purchase mix for a scenario.
+
+    Exit 0 when a plan is found (optimal or within the gap), 1 when none (infeasible, or no
+    solution in time: the diagnosis is printed), 2 for bad input.
+    """
+    import chipmix
+    from chipmix.io import write_text
+
+    path = _scenario_path(scenario)
+    if not path.exists():
+        raise InputError("scenario file not found", file=path, expected="a scenario YAML file")
+    result = chipmix.plan(
+        chipmix.load_scenario(path),
+        solver=solver,
+        relax=relax,
+        time_limit=time_limit,
+        gap=gap,
+        threads=threads,
+        write_lp=write_lp,
+        write_mps=write_mps,
+    )
+    text = result.to_json()
+    if output is not None:
+        write_text(output, text)
+        err.print(f"wrote {output}")
+    if as_json:
+        import sys
+
+        sys.stdout.write(text)
+    else:
+        from chipmix.cli.report import print_plan
+
+        print_plan(result, out)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def verify_command(
+    plan_file: Path = typer.Argument(..., help="Plan JSON written by `chipmix plan --json` or -o."),
+    scenario: Path = typer.Argument(..., help="The scenario YAML the plan was made for."),
+    as_json: bool = typer.Option(False, "--json", help="Print the violations as JSON."),
+    tolerance: float = typer.Option(1e-6, "--tolerance", help="Relative tolerance of each check."),
+) -> None:
+    """Re-check a plan against its scenario without the model code; exit 1 on any violation."""
+    import chipmix
+
+    if not plan_file.exists():
+        raise InputError("plan file not found", file=plan_file)
+    try:
+        plan_data = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", file=plan_file) from None
+    report = chipmix.verify(plan_data, chipmix.load_scenario(scenario), tolerance=tolerance)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        if report.ok:
+            out.print(f"[green]ok[/]: {plan_file} passes {report.checks} checks")
+        else:
+            out.print(f"[red]{len(report.violations)} violation(s)[/] in {plan_file}:")
+            for v in report.violations:
+                out.print(f"  - {v}", markup=False)
+    if not report.ok:
+        raise typer.Exit(1)

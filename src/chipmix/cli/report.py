@@ -1,0 +1,119 @@
+"""Rich tables for a plan (presentation only)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+def _money(v: float) -> str:
+    if abs(v) >= 1e9:
+        return f"${v / 1e9:,.2f} bn"
+    if abs(v) >= 1e6:
+        return f"${v / 1e6:,.1f} M"
+    return f"${v:,.0f}"
+
+
+def print_plan(plan, console: Console) -> None:
+    """Purchases by period and SKU, cost breakdown, shares, shortfalls, blocked SKUs."""
+    status_style = "green" if plan.status.value == "optimal" else ("yellow" if plan.ok else "red")
+    console.print(
+        f"[bold]{plan.scenario}[/]: [{status_style}]{plan.status.value}[/]"
+        + (f", objective {_money(plan.objective)} (discounted)" if plan.objective is not None else "")
+    )
+    if not plan.ok:
+        if plan.diagnosis:
+            console.print(f"[red]why:[/] {plan.diagnosis.get('summary', '')}", markup=True, highlight=False)
+            for f in plan.diagnosis.get("findings", [])[:20]:
+                console.print(f"  - {f['text']}", markup=False, highlight=False)
+        return
+    _purchases(plan, console)
+    _costs(plan, console)
+    _shares(plan, console)
+    _shortfalls(plan, console)
+    _blocked(plan, console)
+    s = plan.solver
+    gap = s.get("gap")
+    console.print(
+        f"solver {s['name']}: {s['seconds']:.2f} s, gap {gap if gap is not None else 'n/a'}, "
+        f"{s['variables']} variables ({s['integers']} integer), {s['constraints']} constraints",
+        style="dim",
+    )
+
+
+def _purchases(plan, console):
+    p = plan.purchases
+    if not len(p):
+        console.print("No purchases: inventory covers demand.")
+        return
+    pivot = p.pivot_table(index="sku", columns="period", values="units", aggfunc="sum", fill_value=0)
+    pivot = pivot.reindex(columns=[c for c in plan.periods if c in pivot.columns])
+    table = Table(title="Purchases (units; whole servers)", show_lines=False)
+    table.add_column("SKU")
+    for c in pivot.columns:
+        table.add_column(c, justify="right")
+    table.add_column("spend", justify="right")
+    spend = p.groupby("sku")["spend"].sum()
+    for sku, row in pivot.iterrows():
+        table.add_row(sku, *[f"{v:,.0f}" if v else "" for v in row], _money(float(spend[sku])))
+    console.print(table)
+
+
+def _costs(plan, console):
+    table = Table(title="Cost (USD)")
+    table.add_column("")
+    table.add_column("nominal", justify="right")
+    table.add_column("discounted", justify="right")
+    for key in ("capex", "energy", "porting", "shortfall", "total"):
+        table.add_row(key, _money(plan.cost.get(key, 0.0)), _money(plan.discounted.get(key, 0.0)))
+    console.print(table)
+
+
+def _shares(plan, console):
+    s = plan.shares
+    if not len(s):
+        return
+    vendors = sorted({v for d in s["vendors"] for v in d})
+    table = Table(title=f"Shares ({plan.share_basis} basis)")
+    table.add_column("period")
+    table.add_column("domestic", justify="right")
+    for v in vendors:
+        table.add_column(v, justify="right")
+    for row in s.itertuples():
+        table.add_row(row.period, f"{row.domestic:.0%}", *[f"{row.vendors.get(v, 0):.0%}" for v in vendors])
+    console.print(table)
+
+
+def _shortfalls(plan, console):
+    d = plan.delivered
+    short = d[d["shortfall"] > 1e-9] if len(d) else d
+    if not len(short):
+        return
+    table = Table(title="Shortfalls (penalised)")
+    for c in ("period", "workload", "demand", "delivered", "shortfall"):
+        table.add_column(c, justify="right" if c not in ("period", "workload") else "left")
+    for r in short.itertuples():
+        table.add_row(r.period, r.workload, f"{r.demand:,.2f}", f"{r.delivered:,.2f}", f"{r.shortfall:,.2f}")
+    console.print(table)
+
+
+def _blocked(plan, console):
+    a = plan.availability
+    blocked = a[(a["status"].isin(["license", "denied"])) | (a["supply"].fillna(1.0) <= 0)]
+    if not len(blocked):
+        return
+    # one line per SKU and distinct reason, with the periods it held
+    groups = blocked.groupby(["sku", "status", "reason"], sort=False)["period"].agg(list).reset_index()
+    table = Table(title="Not buyable, and why")
+    table.add_column("SKU")
+    table.add_column("periods")
+    table.add_column("status")
+    table.add_column("reason", overflow="fold")
+    for r in groups.itertuples():
+        periods = r.period[0] if len(r.period) == 1 else f"{r.period[0]}–{r.period[-1]}"
+        table.add_row(r.sku, periods, r.status, r.reason)
+    console.print(table)
+
+
+__all__ = ["print_plan", "pd"]

@@ -1,0 +1,170 @@
+"""Why a plan is infeasible, in a planner's words.
+
+Two steps: a pre-solve capacity check (can the SKUs that may serve a workload deliver its
+demand at all, with every unit of supply bought?), then an elastic re-solve: the same model
+with a priced slack on every demand, domestic-share, vendor-cap, budget and power row,
+minimising the relative violation. Every slack left positive is a shortage: which constraint,
+which period, by how much, and what binds around it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chipmix.solve import SolverOptions, Status, solve
+
+ELASTIC = {  # row family -> (sign of the slack in the row, what it means)
+    "demand": (+1.0, "short"),
+    "domestic_share": (+1.0, "share short"),
+    "vendor_cap": (-1.0, "vendor cap exceeded"),
+    "budget": (-1.0, "over budget"),
+    "power": (-1.0, "over the power cap"),
+}
+
+UNITS = {
+    "bf16_pflops": "PFLOPS (bf16)",
+    "fp8_pflops": "PFLOPS (fp8)",
+    "int8_pops": "POPS (int8)",
+    "memory_bw_tbps": "TB/s",
+    "memory_tb": "TB",
+}
+
+
+def capacity_check(data, index) -> list[dict]:
+    """Demand no allowed SKU mix could meet even buying every unit of supply."""
+    use = index.use
+    findings = []
+    if not len(data.demand.columns):
+        return findings
+    best = (use["ub"] * use["cap"]).groupby([use["t"], use["workload"]]).sum() if len(use) else None
+    for t, label in enumerate(data.labels):
+        for w in data.demand.columns:
+            need = float(data.demand.at[label, w])
+            if need <= 0 or not math.isnan(data.workloads.at[w, "penalty"]):
+                continue
+            most = float(best.get((t, w), 0.0)) if best is not None else 0.0
+            if most + 1e-9 < need:
+                unit = UNITS.get(data.workloads.at[w, "metric"], "")
+                cause = (
+                    "no SKU that may serve it can be bought or is in inventory"
+                    if most <= 0
+                    else "every SKU that may serve it is at its supply cap"
+                )
+                findings.append(
+                    {
+                        "constraint": "demand",
+                        "workload": w,
+                        "period": label,
+                        "short": round(need - most, 6),
+                        "unit": unit,
+                        "binding": cause,
+                        "text": f"{w} {label}: {need - most:.4g} {unit} short even with all supply; {cause}",
+                    }
+                )
+    return findings
+
+
+def diagnose(data, options: SolverOptions, result) -> dict:
+    """Explain a run without a plan: a dict with ``status``, ``summary`` and ``findings``."""
+    from chipmix.model.build import build
+
+    model, index = build(data)
+    if result.status == Status.UNBOUNDED:
+        return {"status": "unbounded", "summary": "the model is unbounded: a cost is negative somewhere", "findings": []}
+    if result.status in (Status.NO_SOLUTION, Status.ERROR):
+        return {
+            "status": result.status.value,
+            "summary": f"the solver stopped without a plan ({result.message}); raise --time-limit or relax the gap",
+            "findings": capacity_check(data, index),
+        }
+    findings = capacity_check(data, index)
+    elastic = _elastic_findings(data, model, index, options)
+    seen = {(f["constraint"], f.get("workload"), f["period"]) for f in findings}
+    findings += [f for f in elastic if (f["constraint"], f.get("workload"), f["period"]) not in seen]
+    if findings:
+        summary = "; ".join(f["text"] for f in findings[:5])
+        if len(findings) > 5:
+            summary += f"; and {len(findings) - 5} more"
+    else:
+        summary = "infeasible, but no single demand, share, budget or power row explains it"
+    return {"status": "infeasible", "summary": summary, "findings": findings}
+
+
+def _elastic_findings(data, model, index, options: SolverOptions) -> list[dict]:
+    a = model.arrays()
+    slack_rows, slack_signs, slack_keys, weights = [], [], [], []
+    for family, (sign, _) in ELASTIC.items():
+        block = model.row_blocks.get(family)
+        if block is None:
+            continue
+        for i, key in enumerate(block.keys):
+            row = block.start + i
+            rhs = a["row_lower"][row] if sign > 0 else a["row_upper"][row]
+            scale = abs(rhs) if np.isfinite(rhs) and abs(rhs) > 1e-9 else _row_scale(a, row)
+            slack_rows.append(row)
+            slack_signs.append(sign)
+            slack_keys.append((family, key))
+            weights.append(1.0 / scale)
+    if not slack_rows:
+        return []
+    n0 = model.num_cols
+    model.add_columns("slack", [(f, *k) for f, k in slack_keys], cost=0.0)
+    model.add_coefficients(slack_rows, np.arange(n0, n0 + len(slack_rows)), slack_signs)
+    cost = np.zeros(model.num_cols)
+    cost[n0:] = weights
+    model.set_cost(cost)
+    res = solve(model, options)
+    if not res.status.has_plan or res.x is None:
+        return []
+    slack = res.x[n0:]
+    binding = _binding_context(data, model, index, res.x)
+    findings = []
+    for (family, key), value in zip(slack_keys, slack, strict=True):
+        if value <= 1e-6:
+            continue
+        findings.append(_describe(data, family, key, float(value), binding))
+    return findings
+
+
+def _row_scale(a, row) -> float:
+    s, e = a["csr_start"][row], a["csr_start"][row + 1]
+    vals = np.abs(a["csr_value"][s:e])
+    return float(vals.max()) if len(vals) else 1.0
+
+
+def _binding_context(data, model, index, x) -> dict:
+    """Which supply caps, budgets and power caps are tight in the elastic solution."""
+    buy = index.buy.copy()
+    buy["servers"] = model.values(x, "buy")
+    at_cap = buy[np.isfinite(buy["ub"]) & (buy["servers"] >= buy["ub"] - 1e-6)]
+    return {"supply_at_cap": set(zip(at_cap["sku"], at_cap["t"], strict=True))}
+
+
+def _describe(data, family, key, value, binding) -> dict:
+    if family == "demand":
+        w, period = key
+        unit = UNITS.get(data.workloads.at[w, "metric"], "")
+        t = data.labels.index(period)
+        use = data.cap.xs(w, level="workload").index if len(data.cap) else []
+        capped = sorted({k for k in use if any((k, tau) in binding["supply_at_cap"] for tau in range(t + 1))})
+        if capped:
+            cause = "the allowed SKUs' supply caps bind (" + ", ".join(capped[:6]) + ")"
+        else:
+            cause = "no allowed SKU can serve it in time (blocked, not buyable, or lead time)"
+        text = f"{w} {period}: {value:.4g} {unit} short; {cause}"
+        return {"constraint": "demand", "workload": w, "period": period, "short": round(value, 6), "unit": unit, "binding": cause, "text": text}
+    period = key[-1]
+    if family == "domestic_share":
+        basis = data.share_basis
+        text = f"domestic share {period}: {value:.4g} short on the {basis} basis (weighted units); not enough domestic supply can serve the demand"
+        return {"constraint": family, "period": period, "short": round(value, 6), "unit": basis, "binding": "domestic supply", "text": text}
+    if family == "vendor_cap":
+        text = f"vendor cap {key[0]} {period}: exceeded by {value:.4g} ({data.share_basis} basis); other vendors cannot take over enough"
+        return {"constraint": family, "vendor": key[0], "period": period, "short": round(value, 6), "unit": data.share_basis, "binding": "other vendors' supply", "text": text}
+    if family == "budget":
+        text = f"budget {period}: {value:,.0f} USD over; the purchases needed to meet demand cost more"
+        return {"constraint": family, "period": period, "short": round(value, 2), "unit": "USD", "binding": "budget", "text": text}
+    text = f"power {period}: {value / 1e6:.4g} MW over the cap"
+    return {"constraint": family, "period": period, "short": round(value / 1e6, 6), "unit": "MW", "binding": "power cap", "text": text}

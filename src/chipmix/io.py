@@ -1,0 +1,50 @@
+"""Writing files safely: every output goes to a temp file in the target folder and is renamed
+into place, so an interrupted run leaves the old file or none, never half a file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; on success rename it over ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_model_files(model, lp: str | Path | None = None, mps: str | Path | None = None) -> None:
+    """Export the model: MPS through HiGHS (readable names), LP through PuLP."""
+    if mps:
+        from chipmix.solve.highs import write_model
+
+        with atomic_path(mps) as tmp:
+            real = tmp.with_suffix(".mps")
+            write_model(model, real)
+            os.replace(real, tmp)
+    if lp:
+        from chipmix.solve.pulp_adapter import write_lp
+
+        with atomic_path(lp) as tmp:
+            real = tmp.with_suffix(".lp")
+            write_lp(model, real)
+            os.replace(real, tmp)

@@ -1,0 +1,386 @@
+"""Planning data: the scenario, catalogs and rule timeline turned into tidy parameter tables.
+
+Every parameter of ``model.md`` is derived here, once, as pandas tables keyed by sku /
+workload / period (conventions in ``docs/planning-model.md``). The model builder reads only
+these tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from chipmix.periods import Period, step_values, years_from_start
+from chipmix.scenario import Scenario
+
+#: workload metric -> (catalog columns tried in order, divisor, takes efficiency)
+METRICS: dict[str, tuple[tuple[str, ...], float, bool]] = {
+    "bf16_pflops": (("bf16_dense_tflops", "fp16_dense_tflops"), 1000.0, True),
+    "fp8_pflops": (("fp8_dense_tflops",), 1000.0, True),
+    "int8_pops": (("int8_dense_tops",), 1000.0, True),
+    "memory_bw_tbps": (("memory_bw_tbps",), 1.0, True),
+    "memory_tb": (("memory_gb",), 1000.0, False),
+}
+
+PURCHASABLE = {"allowed", "notify"}
+
+
+@dataclass
+class PlanningData:
+    """Every parameter of the planning model, as tables.
+
+    Attributes
+    ----------
+    periods : the horizon, ``t = 0..T-1``.
+    skus : one row per SKU (index ``sku``): vendor, origin, domestic, server, lead (periods),
+        life (periods or inf), inventory (units), watts (W), weight (share weight on the
+        compute basis, TFLOPS), retire_t (first period index out of service, or T).
+    workloads : one row per workload (index ``workload``): kind, metric, penalty (USD per
+        metric unit per period or NaN).
+    demand : DataFrame periods × workloads, metric units.
+    cap : Series indexed (sku, workload) of metric units per unit of sku, eligible pairs only.
+    supply : DataFrame periods × skus, units purchasable (inf = unlimited, 0 = none).
+    price : DataFrame periods × skus, USD per unit incl. fees (NaN = no price).
+    availability : rows (period, sku, status, supply, reason).
+    port : Series indexed (vendor, workload) of one-off USD, only > 0 entries.
+    period_table : per period: days, hours, years, discount, energy_price, pue, share,
+        budget, power_mw.
+    """
+
+    scenario: Scenario
+    periods: list[Period]
+    skus: pd.DataFrame
+    workloads: pd.DataFrame
+    demand: pd.DataFrame
+    cap: pd.Series
+    supply: pd.DataFrame
+    price: pd.DataFrame
+    availability: pd.DataFrame
+    port: pd.Series
+    period_table: pd.DataFrame
+    share_basis: str
+    vendor_cap: float | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(p) for p in self.periods]
+
+
+def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
+    """Derive every model parameter from the scenario (see docs/planning-model.md)."""
+    from chipmix.rules import Timeline, load_rulesets
+
+    periods = list(scenario.periods)
+    labels = [str(p) for p in periods]
+    catalog = catalog if catalog is not None else scenario.load_catalog()
+    frame = catalog.frame
+    if timeline is None:
+        rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
+        timeline = Timeline(
+            rulesets,
+            frame,
+            home=scenario.home,
+            buyer=scenario.buyer,
+            unknown_policy=scenario.unknown_policy,
+            params=dict(scenario.rule_params or {}),
+        )
+
+    period_table = _period_table(scenario, periods)
+    skus = _sku_table(scenario, frame, periods)
+    workloads, demand = _workload_tables(scenario, periods)
+    cap = _capability(scenario, frame, workloads)
+    supply, price, availability = _supply_and_price(
+        scenario, frame, skus, cap, periods, period_table, timeline
+    )
+    port = _porting(scenario, skus, cap)
+    return PlanningData(
+        scenario=scenario,
+        periods=periods,
+        skus=skus,
+        workloads=workloads,
+        demand=demand,
+        cap=cap,
+        supply=supply,
+        price=price,
+        availability=availability,
+        port=port,
+        period_table=period_table,
+        share_basis=scenario.policy.share_basis,
+        vendor_cap=scenario.policy.vendor_cap,
+    )
+
+
+def _steps(points, periods, before):
+    return step_values(dict(points or {}), periods, before=before)
+
+
+def _period_table(scenario: Scenario, periods: list[Period]) -> pd.DataFrame:
+    policy = scenario.policy
+    years = years_from_start(periods)
+    rate = scenario.discount_rate or 0.0
+    table = pd.DataFrame(
+        {
+            "days": [p.days for p in periods],
+            "hours": [p.hours for p in periods],
+            "years": years,
+            "discount": [(1.0 + rate) ** -y for y in years],
+            "energy_price": _steps(policy.energy_price, periods, 0.0),
+            "share": _steps(policy.domestic_share, periods, 0.0),
+            "budget": _steps(policy.budget, periods, math.nan),
+            "power_mw": _steps(policy.power_mw, periods, math.nan),
+        },
+        index=pd.Index([str(p) for p in periods], name="period"),
+    )
+    table["pue"] = float(policy.pue if policy.pue is not None else 1.0)
+    for col in ("energy_price", "share", "budget", "power_mw"):
+        table[col] = table[col].astype(float)
+    return table
+
+
+def _sku_table(scenario: Scenario, frame: pd.DataFrame, periods: list[Period]) -> pd.DataFrame:
+    months = periods[0].months if periods else 3
+    per_quarter = 3 // months  # periods per quarter: 1 for quarters, 3 for months
+    lifetime = dict(getattr(scenario, "lifetime", None) or {})
+    default_life = lifetime.pop("default", math.inf)
+    t_index = {p: i for i, p in enumerate(periods)}
+    rows = []
+    for sku, row in frame.iterrows():
+        bf16 = row.get("bf16_dense_tflops")
+        if pd.isna(bf16):
+            bf16 = row.get("fp16_dense_tflops")
+        retire = scenario.retire.get(sku) if scenario.retire else None
+        if retire is None:
+            retire_t = len(periods)
+        elif retire in t_index:
+            retire_t = t_index[retire]
+        else:
+            retire_t = 0 if periods and retire < periods[0] else len(periods)
+        rows.append(
+            {
+                "sku": sku,
+                "vendor": row["vendor"],
+                "origin": row["origin"],
+                "domestic": row["origin"] == scenario.home,
+                "server": int(row["server_size"]) if not pd.isna(row["server_size"]) else 8,
+                "lead": int(round(float(row["lead_quarters"] or 0))) * per_quarter,
+                "life": float(lifetime.get(sku, default_life)),
+                "inventory": float((scenario.inventory or {}).get(sku, 0.0)),
+                "watts": float(row["tdp_w"]) if not pd.isna(row["tdp_w"]) else math.nan,
+                "weight": float(bf16) if not pd.isna(bf16) else 0.0,
+                "retire_t": retire_t,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("sku")
+    return table
+
+
+def _workload_tables(scenario: Scenario, periods: list[Period]):
+    rows = []
+    demand = {}
+    for w in scenario.workloads:
+        rows.append(
+            {
+                "workload": w.name,
+                "kind": w.kind,
+                "metric": w.metric,
+                "penalty": math.nan if w.shortfall_penalty is None else float(w.shortfall_penalty),
+                "min_memory_gb": w.min_memory_gb,
+                "min_interconnect_gbps": w.min_interconnect_gbps,
+                "exclude": tuple(w.exclude or ()),
+            }
+        )
+        demand[w.name] = [float(v) for v in _steps(w.demand, periods, 0.0)]
+    workloads = pd.DataFrame(rows).set_index("workload")
+    demand_frame = pd.DataFrame(demand, index=pd.Index([str(p) for p in periods], name="period"))
+    return workloads, demand_frame
+
+
+def _capability(scenario: Scenario, frame: pd.DataFrame, workloads: pd.DataFrame) -> pd.Series:
+    """cap[k,w] for eligible pairs: measured figures win, else catalog figure × efficiency."""
+    measured = {(p.sku, p.workload): float(p.value) for p in (scenario.performance or [])}
+    out: dict[tuple[str, str], float] = {}
+    for w, wrow in workloads.iterrows():
+        columns, divisor, takes_eff = METRICS[wrow["metric"]]
+        figure = pd.Series(np.nan, index=frame.index)
+        for col in columns:
+            figure = figure.fillna(frame[col].astype(float))
+        figure = figure / divisor
+        if takes_eff:
+            eff_col = "efficiency_training" if wrow["kind"] == "training" else "efficiency_inference"
+            figure = figure * frame[eff_col].astype(float)
+        eligible = _eligible(frame, wrow)
+        for sku in frame.index:
+            value = measured.get((sku, w), figure[sku])
+            if eligible[sku] and not pd.isna(value) and value > 0:
+                out[(sku, w)] = float(value)
+    index = pd.MultiIndex.from_tuples(list(out), names=["sku", "workload"])
+    return pd.Series(list(out.values()), index=index, dtype=float, name="cap")
+
+
+def _eligible(frame: pd.DataFrame, wrow) -> pd.Series:
+    ok = pd.Series(True, index=frame.index)
+    if wrow["min_memory_gb"] is not None and not pd.isna(wrow["min_memory_gb"]):
+        ok &= frame["memory_gb"].astype(float).ge(float(wrow["min_memory_gb"])).fillna(False)
+    if wrow["min_interconnect_gbps"] is not None and not pd.isna(wrow["min_interconnect_gbps"]):
+        ic = frame["interconnect_gbps"].astype(float)
+        ok &= ic.ge(float(wrow["min_interconnect_gbps"])).fillna(False)
+    excluded = set(wrow["exclude"])
+    if excluded:
+        ok &= ~(frame.index.isin(excluded) | frame["vendor"].isin(excluded))
+    return ok.astype(bool)
+
+
+def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timeline):
+    """supply[k,t] (units), price[k,t] (USD incl. fees) and the availability table."""
+    labels = [str(p) for p in periods]
+    serving = set(cap.index.get_level_values("sku")) if len(cap) else set()
+    years = period_table["years"].to_numpy()
+    decline = scenario.price_decline_per_year or 0.0
+    licences = scenario.licenses
+    supply_cols: dict[str, list[float]] = {}
+    price_cols: dict[str, list[float]] = {}
+    avail_rows = []
+    for sku in frame.index:
+        row = frame.loc[sku]
+        catalog_q = row["supply_per_quarter"]
+        catalog_base = math.inf if pd.isna(catalog_q) else float(catalog_q)
+        base = _steps((scenario.supply or {}).get(sku), periods, None)
+        price_points = _steps((scenario.prices or {}).get(sku), periods, None)
+        terms = licences.terms_for(sku)
+        released = release_date(row.get("release"))
+        supplies, prices = [], []
+        for t, period in enumerate(periods):
+            per_period_scale = period.months / 3.0
+            b = base[t] if base[t] is not None else catalog_base * per_period_scale
+            if price_points[t] is not None:
+                list_price = float(price_points[t])
+            elif not pd.isna(row["price_usd"]):
+                list_price = float(row["price_usd"]) * (1.0 - decline) ** years[t]
+            else:
+                list_price = math.nan
+            fraction_sum, supply_sum, fee_days = 0.0, 0.0, 0.0
+            not_yet = False
+            statuses, reasons = [], []
+            for seg_start, seg_end, decision in timeline.segments(sku, period.start, period.end):
+                if released is not None and seg_start < released:
+                    if seg_end <= released:
+                        not_yet = True
+                        continue
+                    seg_start = released
+                frac = (seg_end - seg_start).days / period.days
+                status = str(decision.status)
+                statuses.append(status)
+                reasons.extend(str(reason) for reason in decision.reasons)
+                if status in PURCHASABLE:
+                    allowed, caps, fee = True, [decision.cap], decision.fee or 0.0
+                elif status == "license" and terms.allow:
+                    allowed, caps, fee = True, [decision.cap, terms.cap], (decision.fee or 0.0) + (
+                        terms.fee or 0.0
+                    )
+                else:
+                    allowed, caps, fee = False, [], 0.0
+                if not allowed:
+                    continue
+                seg_caps = [c * per_period_scale for c in caps if c is not None]
+                seg_base = min([b, *seg_caps])
+                supply_sum += frac * seg_base
+                fraction_sum += frac
+                fee_days += frac * fee
+            fee = fee_days / fraction_sum if fraction_sum > 0 else 0.0
+            unit_price = list_price * (1.0 + fee)
+            supply, why = supply_sum, []
+            if t >= skus.at[sku, "retire_t"]:
+                supply, why = 0.0, [f"retired from {periods[skus.at[sku, 'retire_t']]} by the scenario"]
+            elif fraction_sum == 0:
+                supply = 0.0
+                if not_yet and released >= period.end:
+                    why.append(f"not released until {released:%Y-%m}")
+                elif "license" in statuses and not terms.allow:
+                    why.append("licence required; the scenario's licence policy denies it")
+            if supply > 0 or not why:
+                if sku not in serving:
+                    supply, why = 0.0, why + ["serves no workload (no figure for their metrics, or not eligible)"]
+                elif math.isnan(unit_price):
+                    supply, why = 0.0, why + ["no price: set prices or overrides"]
+                elif math.isnan(skus.at[sku, "watts"]):
+                    supply, why = 0.0, why + ["no power figure (tdp_w): set overrides"]
+            if 0 < supply < skus.at[sku, "server"]:
+                why.append(f"window of {supply:.1f} units is less than one {skus.at[sku, 'server']}-card server")
+            if 0 < fraction_sum < 1 and supply > 0:
+                why.append(f"purchasable {fraction_sum:.0%} of the period")
+            supplies.append(supply)
+            prices.append(unit_price)
+            status = _most_restrictive(statuses)
+            avail_rows.append(
+                {
+                    "period": labels[t],
+                    "sku": sku,
+                    "status": status,
+                    "supply": supply,
+                    "fee": fee,
+                    "reason": "; ".join(_unique(reasons + why)) or "no control applies",
+                }
+            )
+        supply_cols[sku] = supplies
+        price_cols[sku] = prices
+    index = pd.Index(labels, name="period")
+    supply = pd.DataFrame(supply_cols, index=index)
+    price = pd.DataFrame(price_cols, index=index)
+    availability = pd.DataFrame(avail_rows, columns=["period", "sku", "status", "supply", "fee", "reason"])
+    return supply, price, availability
+
+
+def release_date(value) -> dt.date | None:
+    """First day a SKU can be bought: the catalog's ``release`` (YYYY → 1 Jan, YYYY-MM → the 1st)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 4:
+            return dt.date(int(text), 1, 1)
+        year, month = text.split("-")[:2]
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        return None
+
+
+_ORDER = ["allowed", "notify", "license", "denied"]
+
+
+def _most_restrictive(statuses: list[str]) -> str:
+    known = [s for s in statuses if s in _ORDER]
+    if not known:
+        return "allowed"
+    return max(known, key=_ORDER.index)
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def _porting(scenario: Scenario, skus: pd.DataFrame, cap: pd.Series) -> pd.Series:
+    ported = set(scenario.ported or [])
+    serving_vendors: dict[str, set[str]] = {}
+    for sku, w in cap.index:
+        serving_vendors.setdefault(w, set()).add(skus.at[sku, "vendor"])
+    out = {}
+    for vendor, per_workload in (scenario.porting or {}).items():
+        if vendor in ported:
+            continue
+        for w, cost in per_workload.items():
+            if cost and cost > 0 and vendor in serving_vendors.get(w, set()):
+                out[(vendor, w)] = float(cost)
+    index = pd.MultiIndex.from_tuples(list(out), names=["vendor", "workload"])
+    return pd.Series(list(out.values()), index=index, dtype=float, name="port")

@@ -1,0 +1,199 @@
+"""One sparse linear model, built from arrays: the single source of truth for every solver.
+
+Columns (variables) and rows (constraints) are added in named blocks — ``buy[sku,period]``,
+``demand[workload,period]`` — with numpy arrays for bounds, costs and coefficients; no Python
+object per coefficient. Solver adapters (``chipmix.solve``) read the finished arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+INF = float("inf")
+
+
+@dataclass
+class Block:
+    """A named block of columns or rows: ``name[key1,key2]`` for each key tuple."""
+
+    name: str
+    start: int
+    keys: list[tuple]
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.keys)
+
+    def labels(self) -> list[str]:
+        return [f"{self.name}[{','.join(str(k) for k in key)}]" for key in self.keys]
+
+
+@dataclass
+class LinearModel:
+    """``min c·x + c0  s.t.  row_lower ≤ A x ≤ row_upper,  col_lower ≤ x ≤ col_upper``."""
+
+    col_blocks: dict[str, Block] = field(default_factory=dict)
+    row_blocks: dict[str, Block] = field(default_factory=dict)
+    _col_lower: list[np.ndarray] = field(default_factory=list)
+    _col_upper: list[np.ndarray] = field(default_factory=list)
+    _cost: list[np.ndarray] = field(default_factory=list)
+    _integer: list[np.ndarray] = field(default_factory=list)
+    _row_lower: list[np.ndarray] = field(default_factory=list)
+    _row_upper: list[np.ndarray] = field(default_factory=list)
+    _a_row: list[np.ndarray] = field(default_factory=list)
+    _a_col: list[np.ndarray] = field(default_factory=list)
+    _a_val: list[np.ndarray] = field(default_factory=list)
+    num_cols: int = 0
+    num_rows: int = 0
+    objective_offset: float = 0.0
+    _frozen: dict | None = None
+
+    # -- building ---------------------------------------------------------------------------
+    def add_columns(self, name, keys, *, lower=0.0, upper=INF, cost=0.0, integer=False) -> Block:
+        """Add one block of variables; returns it (``block.start + i`` is key ``i``'s column)."""
+        n = len(keys)
+        block = Block(name, self.num_cols, list(keys))
+        self.col_blocks[name] = block
+        self._col_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
+        self._col_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
+        self._cost.append(np.broadcast_to(np.asarray(cost, dtype=float), (n,)).copy())
+        self._integer.append(np.full(n, bool(integer)))
+        self.num_cols += n
+        self._frozen = None
+        return block
+
+    def add_rows(self, name, keys, rows, cols, vals, *, lower=-INF, upper=INF) -> Block:
+        """Add one block of constraints from COO triplets.
+
+        ``rows`` index into ``keys`` (0-based within the block), ``cols`` are global column
+        indices. Duplicate (row, col) entries are summed.
+        """
+        n = len(keys)
+        block = Block(name, self.num_rows, list(keys))
+        self.row_blocks[name] = block
+        self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
+        self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
+        self._a_row.append(np.asarray(rows, dtype=np.int64) + self.num_rows)
+        self._a_col.append(np.asarray(cols, dtype=np.int64))
+        self._a_val.append(np.asarray(vals, dtype=float))
+        self.num_rows += n
+        self._frozen = None
+        return block
+
+    def add_coefficients(self, rows, cols, vals) -> None:
+        """Add entries to existing rows (global row and column indices), e.g. elastic slacks."""
+        self._a_row.append(np.asarray(rows, dtype=np.int64))
+        self._a_col.append(np.asarray(cols, dtype=np.int64))
+        self._a_val.append(np.asarray(vals, dtype=float))
+        self._frozen = None
+
+    def set_cost(self, cost: np.ndarray) -> None:
+        """Replace the objective coefficients of every column."""
+        cost = np.asarray(cost, dtype=float)
+        sizes = [len(c) for c in self._cost]
+        self._cost = list(np.split(cost, np.cumsum(sizes)[:-1])) if sizes else []
+        self._frozen = None
+
+    # -- reading ----------------------------------------------------------------------------
+    def arrays(self) -> dict:
+        """Finished arrays: bounds, cost, integrality and the matrix in CSC and CSR form."""
+        if self._frozen is not None:
+            return self._frozen
+
+        def cat(parts, dtype):
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+        rows = cat(self._a_row, np.int64)
+        cols = cat(self._a_col, np.int64)
+        vals = cat(self._a_val, float)
+        keep = vals != 0.0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        # sum duplicates, then sort column-major
+        key = cols * max(self.num_rows, 1) + rows
+        order = np.argsort(key, kind="stable")
+        key, rows, cols, vals = key[order], rows[order], cols[order], vals[order]
+        if len(key):
+            first = np.concatenate(([True], key[1:] != key[:-1]))
+            group = np.cumsum(first) - 1
+            vals = np.bincount(group, weights=vals)
+            rows, cols = rows[first], cols[first]
+            nz = vals != 0.0
+            rows, cols, vals = rows[nz], cols[nz], vals[nz]
+        col_start = np.zeros(self.num_cols + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=self.num_cols), out=col_start[1:])
+        r_order = np.lexsort((cols, rows))
+        row_start = np.zeros(self.num_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.num_rows), out=row_start[1:])
+        self._frozen = {
+            "col_lower": cat(self._col_lower, float),
+            "col_upper": cat(self._col_upper, float),
+            "cost": cat(self._cost, float),
+            "integer": cat(self._integer, bool),
+            "row_lower": cat(self._row_lower, float),
+            "row_upper": cat(self._row_upper, float),
+            "csc_start": col_start,
+            "csc_index": rows,
+            "csc_value": vals,
+            "csr_start": row_start,
+            "csr_index": cols[r_order],
+            "csr_value": vals[r_order],
+        }
+        return self._frozen
+
+    def col_names(self) -> list[str]:
+        return [label for b in self.col_blocks.values() for label in b.labels()]
+
+    def row_names(self) -> list[str]:
+        return [label for b in self.row_blocks.values() for label in b.labels()]
+
+    @property
+    def num_integers(self) -> int:
+        return int(self.arrays()["integer"].sum())
+
+    @property
+    def num_nonzeros(self) -> int:
+        return int(len(self.arrays()["csc_value"]))
+
+    def relaxed(self) -> LinearModel:
+        """The same model with every integrality dropped (the LP relaxation)."""
+        copy = LinearModel(
+            col_blocks=dict(self.col_blocks),
+            row_blocks=dict(self.row_blocks),
+            num_cols=self.num_cols,
+            num_rows=self.num_rows,
+            objective_offset=self.objective_offset,
+        )
+        copy._frozen = dict(self.arrays())
+        copy._frozen["integer"] = np.zeros(self.num_cols, dtype=bool)
+        return copy
+
+    def with_fixed_integers(self, x: np.ndarray) -> LinearModel:
+        """The LP with every integer column fixed at ``round(x)`` (for duals of a MILP plan)."""
+        copy = self.relaxed()
+        arrays = dict(copy._frozen)
+        integer = self.arrays()["integer"]
+        fixed = np.round(x[integer])
+        lower, upper = arrays["col_lower"].copy(), arrays["col_upper"].copy()
+        lower[integer] = fixed
+        upper[integer] = fixed
+        arrays["col_lower"], arrays["col_upper"] = lower, upper
+        copy._frozen = arrays
+        return copy
+
+    def values(self, x: np.ndarray, name: str) -> np.ndarray:
+        """The slice of a solution vector that belongs to column block ``name``."""
+        block = self.col_blocks.get(name)
+        if block is None:
+            return np.zeros(0)
+        return x[block.start : block.stop]
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        """Row activities ``A x``."""
+        a = self.arrays()
+        out = np.zeros(self.num_rows)
+        if len(a["csc_value"]):
+            col_of = np.repeat(np.arange(self.num_cols), np.diff(a["csc_start"]))
+            np.add.at(out, a["csc_index"], a["csc_value"] * x[col_of])
+        return out

@@ -1,0 +1,403 @@
+"""Planning: ``plan(scenario)`` → :class:`Plan` — purchases, fleet, allocation, costs, shares.
+
+Phases are timed (load, prepare, build, solve, extract). The plan's JSON follows
+``formats.md`` (stable key order, lists sorted by period then SKU) so the same inputs give
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chipmix.errors import PlanError
+from chipmix.solve import SolveResult, SolverOptions, Status
+
+ROUND = 6  # decimals kept for continuous quantities in reports
+
+
+@dataclass
+class Plan:
+    """The result of one planning run.
+
+    DataFrames are empty (with their columns) when the run found no plan; ``diagnosis``
+    then says why.
+    """
+
+    scenario: str
+    status: Status
+    objective: float | None
+    cost: dict[str, float]
+    discounted: dict[str, float]
+    periods: list[str]
+    purchases: pd.DataFrame
+    allocation: pd.DataFrame
+    fleet: pd.DataFrame
+    delivered: pd.DataFrame
+    shares: pd.DataFrame
+    availability: pd.DataFrame
+    ported: pd.DataFrame
+    solver: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    diagnosis: dict[str, Any] | None = None
+    sensitivity: dict[str, Any] = field(default_factory=dict)
+    share_basis: str = "compute"
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the plan holds decisions (optimal, or feasible within a gap)."""
+        return self.status.has_plan
+
+    def require_ok(self) -> None:
+        if not self.ok:
+            raise PlanError(f"plan for '{self.scenario}' has no decisions: status {self.status.value}")
+
+    # -- JSON -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data in the shape of formats.md."""
+        d: dict[str, Any] = {
+            "scenario": self.scenario,
+            "status": self.status.value,
+            "objective": _num(self.objective),
+            "cost": {k: _num(self.cost.get(k, 0.0)) for k in COST_KEYS},
+            "periods": list(self.periods),
+            "purchases": _records(self.purchases, ["period", "sku", "servers", "units", "unit_price", "spend"]),
+            "allocation": _records(self.allocation, ["period", "sku", "workload", "units"]),
+            "fleet": _records(self.fleet, ["period", "sku", "units"]),
+            "delivered": _records(self.delivered, ["period", "workload", "demand", "delivered", "shortfall"]),
+            "shares": [
+                {"period": r["period"], "domestic": _num(r["domestic"]), "vendors": {k: _num(v) for k, v in sorted(r["vendors"].items())}}
+                for r in self.shares.to_dict("records")
+            ],
+            "availability": _records(self.availability, ["period", "sku", "status", "supply", "reason"]),
+            "ported": _records(self.ported, ["vendor", "workload"]),
+            "solver": {k: _num(v) if isinstance(v, float) else v for k, v in self.solver.items()},
+            "sensitivity": self.sensitivity,
+            # extensions (formats.md: extend, never break)
+            "discounted_cost": {k: _num(self.discounted.get(k, 0.0)) for k in COST_KEYS[:-1]},
+            "share_basis": self.share_basis,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+        if self.diagnosis is not None:
+            d["diagnosis"] = self.diagnosis
+        if self.message:
+            d["message"] = self.message
+        return d
+
+    def to_json(self, timings: bool = False) -> str:
+        """JSON text; without ``timings`` it is byte-identical for the same inputs."""
+        d = self.to_dict()
+        if not timings:
+            d.pop("timings", None)
+            d["solver"] = {k: v for k, v in d["solver"].items() if k != "seconds"}
+        return json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+COST_KEYS = ["capex", "energy", "porting", "shortfall", "total", "discounted_total"]
+
+
+def _num(v):
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v) or math.isinf(v):
+            return None
+        r = round(v, ROUND)
+        return 0.0 if r == 0 else r
+    return v
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    out = []
+    cols = [c for c in columns if c in frame.columns]
+    for row in frame[cols].itertuples(index=False, name=None):
+        out.append({c: _num(v) for c, v in zip(cols, row, strict=True)})
+    return out
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+
+def load_scenario(path):
+    """Load and validate a scenario YAML (see formats.md)."""
+    from chipmix.scenario import load_scenario as _load
+
+    return _load(path)
+
+
+def options_for(scenario, solver=None, time_limit=None, gap=None, threads=None, relax=False) -> SolverOptions:
+    s = scenario.solver
+    return SolverOptions(
+        name=(solver or getattr(s, "name", None) or "highs").lower(),
+        time_limit=time_limit if time_limit is not None else getattr(s, "time_limit", 60.0),
+        gap=gap if gap is not None else getattr(s, "gap", 1e-4),
+        threads=threads if threads is not None else getattr(s, "threads", None),
+        relax=relax,
+    )
+
+
+def plan(
+    scenario,
+    solver: str | None = None,
+    relax: bool = False,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    threads: int | None = None,
+    diagnose: bool = True,
+    write_lp: str | Path | None = None,
+    write_mps: str | Path | None = None,
+) -> Plan:
+    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML)."""
+    from chipmix.model.build import build
+    from chipmix.model.data import prepare
+    from chipmix.solve import solve
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if not hasattr(scenario, "workloads"):
+        scenario = load_scenario(scenario)
+    timings["load"] = time.perf_counter() - t0
+    options = options_for(scenario, solver, time_limit, gap, threads, relax)
+    if options.name not in ("highs", "cbc", "highs-pulp"):
+        from chipmix.errors import InputError
+
+        raise InputError(
+            field="solver", value=options.name, expected="one of highs, cbc, highs-pulp"
+        )
+
+    t = time.perf_counter()
+    data = prepare(scenario)
+    timings["prepare"] = time.perf_counter() - t
+    t = time.perf_counter()
+    model, index = build(data)
+    model.arrays()
+    timings["build"] = time.perf_counter() - t
+    if write_lp or write_mps:
+        from chipmix.io import write_model_files
+
+        write_model_files(model, lp=write_lp, mps=write_mps)
+    t = time.perf_counter()
+    result = solve(model, options)
+    timings["solve"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out = extract(data, model, index, result, options)
+    timings["extract"] = time.perf_counter() - t
+    if diagnose and not out.ok:
+        from chipmix.diagnose import diagnose as _diagnose
+
+        t = time.perf_counter()
+        out.diagnosis = _diagnose(data, options, result)
+        timings["diagnose"] = time.perf_counter() - t
+    out.timings = timings
+    return out
+
+
+def extract(data, model, index, result: SolveResult, options: SolverOptions) -> Plan:
+    """Turn a solver result into a Plan (reports computed from the solution vector)."""
+    labels = data.labels
+    solver_info = {
+        "name": result.solver,
+        "seconds": result.seconds,
+        "gap": result.gap,
+        "variables": model.num_cols,
+        "constraints": model.num_rows,
+        "integers": 0 if options.relax else model.num_integers,
+        "relaxed": options.relax,
+        "message": result.message,
+    }
+    availability = data.availability.copy()
+    availability["supply"] = availability["supply"].map(lambda s: None if math.isinf(s) else float(s))
+    availability = availability.sort_values(["period", "sku"], key=_period_key(labels)).reset_index(drop=True)
+    empty = {
+        "purchases": pd.DataFrame(columns=["period", "sku", "servers", "units", "unit_price", "spend"]),
+        "allocation": pd.DataFrame(columns=["period", "sku", "workload", "units"]),
+        "fleet": pd.DataFrame(columns=["period", "sku", "units"]),
+        "delivered": pd.DataFrame(columns=["period", "workload", "demand", "delivered", "shortfall"]),
+        "shares": pd.DataFrame(columns=["period", "domestic", "vendors"]),
+        "ported": pd.DataFrame(columns=["vendor", "workload"]),
+    }
+    if not result.status.has_plan or result.x is None:
+        return Plan(
+            scenario=data.scenario.name,
+            status=result.status,
+            objective=None,
+            cost={},
+            discounted={},
+            periods=labels,
+            availability=availability,
+            solver=solver_info,
+            share_basis=data.share_basis,
+            message=result.message,
+            **empty,
+        )
+    x = result.x
+    pt = data.period_table
+    disc = pt["discount"].to_numpy()
+    skus = data.skus
+
+    buy = index.buy.copy()
+    servers = model.values(x, "buy")
+    buy["servers"] = np.round(servers) if not options.relax else servers
+    buy = buy[buy["servers"] > 1e-9]
+    buy["units"] = buy["servers"] * buy["server"]
+    buy["unit_price"] = buy["price"]
+    buy["spend"] = buy["units"] * buy["price"]
+    buy["period"] = [labels[t] for t in buy["t"]]
+    purchases = buy[["period", "sku", "servers", "units", "unit_price", "spend", "t"]]
+    purchases = purchases.sort_values(["t", "sku"]).drop(columns="t").reset_index(drop=True)
+    if not options.relax:
+        purchases["servers"] = purchases["servers"].astype(int)
+        purchases["units"] = purchases["units"].astype(int)
+
+    use = index.use.copy()
+    use["units"] = model.values(x, "use")
+    use["units"] = use["units"].where(use["units"].abs() > 1e-9, 0.0)
+    used = use[use["units"] > 0]
+    allocation = pd.DataFrame(
+        {"period": [labels[t] for t in used["t"]], "sku": used["sku"], "workload": used["workload"], "units": used["units"], "t": used["t"]}
+    ).sort_values(["t", "sku", "workload"]).drop(columns="t").reset_index(drop=True)
+
+    fleet = fleet_table(data, buy)
+    delivered = delivered_table(data, use, index, model, x)
+    shares = shares_table(data, use, buy)
+
+    port = index.port.copy()
+    port["on"] = np.round(model.values(x, "port")) > 0.5 if len(port) else []
+    ported = port[port["on"]][["vendor", "workload"]].reset_index(drop=True) if len(port) else empty["ported"]
+
+    capex_t = buy.groupby("t")["spend"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()
+    energy_t = (
+        (use["units"] * use["energy_per_unit"]).groupby(use["t"]).sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()
+        if len(use)
+        else np.zeros(len(labels))
+    )
+    short = index.short.copy()
+    short["value"] = model.values(x, "short")
+    short["cost"] = short["value"] * short["workload"].map(data.workloads["penalty"])
+    short_t = short.groupby("t")["cost"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy() if len(short) else np.zeros(len(labels))
+    porting = float((port["port"] * np.round(model.values(x, "port"))).sum()) if len(port) else 0.0
+    cost = {
+        "capex": float(capex_t.sum()),
+        "energy": float(energy_t.sum()),
+        "porting": porting,
+        "shortfall": float(short_t.sum()),
+    }
+    cost["total"] = sum(cost.values())
+    discounted = {
+        "capex": float((capex_t * disc).sum()),
+        "energy": float((energy_t * disc).sum()),
+        "porting": porting,
+        "shortfall": float((short_t * disc).sum()),
+    }
+    discounted["total"] = sum(discounted.values())
+    cost["discounted_total"] = discounted["total"]
+    del skus
+    return Plan(
+        scenario=data.scenario.name,
+        status=result.status,
+        objective=result.objective,
+        cost=cost,
+        discounted=discounted,
+        periods=labels,
+        purchases=purchases,
+        allocation=allocation,
+        fleet=fleet,
+        delivered=delivered,
+        shares=shares,
+        availability=availability,
+        ported=ported,
+        solver=solver_info,
+        share_basis=data.share_basis,
+        message=result.message,
+    )
+
+
+def _period_key(labels):
+    pos = {p: i for i, p in enumerate(labels)}
+
+    def key(col):
+        return col.map(pos) if col.name == "period" else col
+
+    return key
+
+
+def fleet_table(data, buy: pd.DataFrame) -> pd.DataFrame:
+    """Units in service per SKU and period: inventory plus purchases in service."""
+    T = len(data.periods)
+    skus = data.skus
+    fleet = {}
+    for sku, row in skus.iterrows():
+        arr = np.zeros(T)
+        arr[: int(row["retire_t"])] += row["inventory"]
+        fleet[sku] = arr
+    for sku, t, units in zip(buy["sku"], buy["t"], buy["units"], strict=True):
+        lead, life, retire = skus.at[sku, "lead"], skus.at[sku, "life"], int(skus.at[sku, "retire_t"])
+        first = int(t + lead)
+        last = min(T, retire) if not math.isfinite(life) else min(T, retire, int(first + life))
+        if first < last:
+            fleet[sku][first:last] += units
+    rows = [
+        {"period": data.labels[t], "sku": sku, "units": float(arr[t]), "t": t}
+        for sku, arr in fleet.items()
+        for t in range(T)
+        if arr[t] > 1e-9
+    ]
+    frame = pd.DataFrame(rows, columns=["period", "sku", "units", "t"])
+    frame = frame.sort_values(["t", "sku"]).drop(columns="t").reset_index(drop=True)
+    if len(frame) and all(float(u).is_integer() for u in frame["units"]):
+        frame["units"] = frame["units"].astype(int)
+    return frame
+
+
+def delivered_table(data, use, index, model, x) -> pd.DataFrame:
+    delivered = (use["units"] * use["cap"]).groupby([use["t"], use["workload"]]).sum() if len(use) else pd.Series(dtype=float)
+    short = index.short.copy()
+    short["value"] = model.values(x, "short")
+    shortfall = short.set_index(["t", "workload"])["value"] if len(short) else pd.Series(dtype=float)
+    rows = []
+    for t, label in enumerate(data.labels):
+        for w in data.demand.columns:
+            d = float(data.demand.at[label, w])
+            got = float(delivered.get((t, w), 0.0))
+            missing = float(shortfall.get((t, w), 0.0))
+            if d > 0 or got > 0:
+                rows.append({"period": label, "workload": w, "demand": d, "delivered": got, "shortfall": missing})
+    return pd.DataFrame(rows, columns=["period", "workload", "demand", "delivered", "shortfall"])
+
+
+def shares_table(data, use, buy) -> pd.DataFrame:
+    """Domestic and per-vendor shares per period on the scenario's basis."""
+    skus = data.skus
+    if data.share_basis == "spend":
+        amount = buy.groupby(["t", "sku"])["spend"].sum()
+    else:
+        w = use["sku"].map(skus["weight"]) if data.share_basis == "compute" else 1.0
+        amount = (use["units"] * w).groupby([use["t"], use["sku"]]).sum() if len(use) else pd.Series(dtype=float)
+    rows = []
+    for t, label in enumerate(data.labels):
+        part = amount.xs(t, level=0) if len(amount) and t in amount.index.get_level_values(0) else pd.Series(dtype=float)
+        total = float(part.sum())
+        if total <= 1e-12:
+            rows.append({"period": label, "domestic": 0.0, "vendors": {}})
+            continue
+        dom = float(part[part.index.map(skus["domestic"]).astype(bool)].sum())
+        by_vendor = part.groupby(part.index.map(skus["vendor"])).sum()
+        rows.append(
+            {
+                "period": label,
+                "domestic": dom / total,
+                "vendors": {v: float(a) / total for v, a in by_vendor.items() if a > 1e-12},
+            }
+        )
+    return pd.DataFrame(rows, columns=["period", "domestic", "vendors"])
