@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from rich.markup import escape
 
 from chipmix.cli._common import err, state
 from chipmix.errors import ChipmixError
+
+try:  # typer >= 0.29 vendors click; older typer depends on it
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException
 
 app = typer.Typer(
     name="chipmix",
@@ -40,9 +44,15 @@ def _register() -> None:
         module.register(app)
 
 
+_registered = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    _register()
+    global _registered
+    if not _registered:
+        _register()
+        _registered = True
     try:
         result = app(args=argv, standalone_mode=False)
     except ChipmixError as exc:
@@ -50,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
         err.print("aborted")
         return 130
-    except click.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def _money(v: float) -> str:
@@ -50,7 +50,7 @@ def _purchases(plan, console):
     pivot = p.pivot_table(index="sku", columns="period", values="units", aggfunc="sum", fill_value=0)
     pivot = pivot.reindex(columns=[c for c in plan.periods if c in pivot.columns])
     table = Table(title="Purchases (units; whole servers)", show_lines=False)
-    table.add_column("SKU")
+    table.add_column("SKU", no_wrap=True)
     for c in pivot.columns:
         table.add_column(c, justify="right")
     table.add_column("spend", justify="right")
@@ -99,21 +99,32 @@ def _shortfalls(plan, console):
 
 
 def _blocked(plan, console):
+    """One line per SKU and run of periods with the same status and main reason."""
     a = plan.availability
-    blocked = a[(a["status"].isin(["license", "denied"])) | (a["supply"].fillna(1.0) <= 0)]
+    blocked = a[a["cause"] != ""]
     if not len(blocked):
         return
-    # one line per SKU and distinct reason, with the periods it held
-    groups = blocked.groupby(["sku", "status", "reason"], sort=False)["period"].agg(list).reset_index()
-    table = Table(title="Not buyable, and why")
-    table.add_column("SKU")
-    table.add_column("periods")
+    idle = blocked["cause"].str.startswith("serves no workload")
+    never = sorted(set(blocked.loc[idle, "sku"]))
+    rows = blocked[~idle].copy()
+    rows["main"] = rows["cause"]
+    order = {p: i for i, p in enumerate(plan.periods)}
+    rows["t"] = rows["period"].map(order)
+    rows = rows.sort_values(["sku", "t"])
+    table = Table(title="Not buyable (or only partly), and why")
+    table.add_column("SKU", no_wrap=True)
+    table.add_column("periods", no_wrap=True)
     table.add_column("status")
-    table.add_column("reason", overflow="fold")
-    for r in groups.itertuples():
-        periods = r.period[0] if len(r.period) == 1 else f"{r.period[0]}–{r.period[-1]}"
-        table.add_row(r.sku, periods, r.status, r.reason)
+    table.add_column("why (the deciding rule or missing figure)", overflow="fold")
+    for (sku, _status, main), group in rows.groupby(["sku", "status", "main"], sort=False):
+        status = _status
+        periods = list(group["period"])
+        span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}"
+        table.add_row(Text(sku), span, status, Text(main))
     console.print(table)
+    if never:
+        console.print(Text(f"{len(never)} SKUs serve none of this scenario's workloads (no figure for "
+                           f"their metric, or filtered out): {', '.join(never)}"), style="dim")
 
 
-__all__ = ["print_plan", "pd"]
+__all__ = ["print_plan"]

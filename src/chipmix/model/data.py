@@ -293,29 +293,14 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
                 fee_days += frac * fee
             fee = fee_days / fraction_sum if fraction_sum > 0 else 0.0
             unit_price = list_price * (1.0 + fee)
-            supply, why = supply_sum, []
-            if t >= skus.at[sku, "retire_t"]:
-                supply, why = 0.0, [f"retired from {periods[skus.at[sku, 'retire_t']]} by the scenario"]
-            elif fraction_sum == 0:
-                supply = 0.0
-                if not_yet and released >= period.end:
-                    why.append(f"not released until {released:%Y-%m}")
-                elif "license" in statuses and not terms.allow:
-                    why.append("licence required; the scenario's licence policy denies it")
-            if supply > 0 or not why:
-                if sku not in serving:
-                    supply, why = 0.0, why + ["serves no workload (no figure for their metrics, or not eligible)"]
-                elif math.isnan(unit_price):
-                    supply, why = 0.0, why + ["no price: set prices or overrides"]
-                elif math.isnan(skus.at[sku, "watts"]):
-                    supply, why = 0.0, why + ["no power figure (tdp_w): set overrides"]
-            if 0 < supply < skus.at[sku, "server"]:
-                why.append(f"window of {supply:.1f} units is less than one {skus.at[sku, 'server']}-card server")
-            if 0 < fraction_sum < 1 and supply > 0:
-                why.append(f"purchasable {fraction_sum:.0%} of the period")
+            supply, why = _cut_supply(
+                sku, t, period, supply_sum, fraction_sum, statuses, reasons, terms, released,
+                not_yet, sku in serving, unit_price, skus,
+            )
             supplies.append(supply)
             prices.append(unit_price)
             status = _most_restrictive(statuses)
+            cause = why[0] if why else ("" if supply > 0 else next(iter(reasons), status))
             avail_rows.append(
                 {
                     "period": labels[t],
@@ -324,6 +309,7 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
                     "supply": supply,
                     "fee": fee,
                     "reason": "; ".join(_unique(reasons + why)) or "no control applies",
+                    "cause": cause,
                 }
             )
         supply_cols[sku] = supplies
@@ -331,8 +317,41 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
     index = pd.Index(labels, name="period")
     supply = pd.DataFrame(supply_cols, index=index)
     price = pd.DataFrame(price_cols, index=index)
-    availability = pd.DataFrame(avail_rows, columns=["period", "sku", "status", "supply", "fee", "reason"])
+    availability = pd.DataFrame(
+        avail_rows, columns=["period", "sku", "status", "supply", "fee", "reason", "cause"]
+    )
     return supply, price, availability
+
+
+NO_WORKLOAD = "serves no workload of this scenario (no figure for its metric, or filtered out)"
+
+
+def _cut_supply(sku, t, period, supply, fraction, statuses, reasons, terms, released, not_yet,
+                serves, unit_price, skus) -> tuple[float, list[str]]:
+    """Final supply of one SKU in one period and why it is cut (most decisive cause first)."""
+    retire_t = skus.at[sku, "retire_t"]
+    server = skus.at[sku, "server"]
+    if not serves:
+        return 0.0, [NO_WORKLOAD]
+    if t >= retire_t:
+        return 0.0, ["retired by the scenario"]
+    if fraction == 0:
+        if not_yet and released >= period.end:
+            return 0.0, [f"not released until {released:%Y-%m}"]
+        if "license" in statuses and not terms.allow:
+            return 0.0, ["licence required; the scenario's licence policy denies it"]
+        return 0.0, []  # the deciding rule is the cause
+    if math.isnan(unit_price):
+        return 0.0, ["no price: set prices or overrides"]
+    if math.isnan(skus.at[sku, "watts"]):
+        return 0.0, ["no power figure (tdp_w): set overrides"]
+    why = []
+    if fraction < 1:
+        rule = next(iter(reasons), "")
+        why.append(f"purchasable {fraction:.0%} of the period" + (f" ({rule})" if rule else ""))
+    if 0 < supply < server:
+        why.append(f"window of {supply:.1f} units is less than one {server}-card server")
+    return supply, why
 
 
 def release_date(value) -> dt.date | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -17,23 +18,29 @@ from chipmix.errors import SolverError
 from chipmix.solve import SolveResult, SolverOptions, Status, stdout_to_stderr
 
 
-def to_pulp(model, relax: bool = False):
-    """An ``LpProblem`` equal to the model, and its variables in column order."""
+def to_pulp(model, relax: bool = False, readable: bool = False):
+    """An ``LpProblem`` equal to the model, and its variables in column order.
+
+    With ``readable`` the variables carry the model's names (``buy_nvidia_h800_2023Q4_``
+    after PuLP's character rules; made unique by index where two collide), for LP export.
+    """
     import pulp
 
     a = model.arrays()
+    names = _unique_names(model.col_names()) if readable else None
     prob = pulp.LpProblem("chipmix", pulp.LpMinimize)
     lower, upper, integer = a["col_lower"], a["col_upper"], a["integer"]
-    variables = []
-    for j in range(model.num_cols):
-        variables.append(
-            pulp.LpVariable(
-                f"x{j:07d}",
-                lowBound=None if np.isneginf(lower[j]) else float(lower[j]),
-                upBound=None if np.isposinf(upper[j]) else float(upper[j]),
-                cat=pulp.LpInteger if (integer[j] and not relax) else pulp.LpContinuous,
-            )
+    # PuLP >= 3.3 attaches variables to the problem; older releases construct them directly
+    make = prob.add_variable if hasattr(prob, "add_variable") else pulp.LpVariable
+    variables = [
+        make(
+            names[j] if names else f"x{j:07d}",
+            lowBound=None if np.isneginf(lower[j]) else float(lower[j]),
+            upBound=None if np.isposinf(upper[j]) else float(upper[j]),
+            cat=pulp.LpInteger if (integer[j] and not relax) else pulp.LpContinuous,
         )
+        for j in range(model.num_cols)
+    ]
     cost = a["cost"]
     nz = np.flatnonzero(cost)
     prob.setObjective(
@@ -63,6 +70,34 @@ def to_pulp(model, relax: bool = False):
     return prob, variables, constraints
 
 
+def _unique_names(labels: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for j, label in enumerate(labels):
+        name = "".join(c if c.isalnum() or c in "_." else "_" for c in label)
+        if name in seen:
+            name = f"{name}_{j}"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _cbc(pulp, kwargs):
+    """CBC: PuLP's bundled binary (PULP_CBC_CMD, deprecated in PuLP 3.3 but still shipped),
+    else a CBC on the PATH or from the ``cbcbox`` package (COIN_CMD)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        bundled = getattr(pulp, "PULP_CBC_CMD", None)
+        solver = bundled(**kwargs) if bundled is not None else None
+    if solver is not None and solver.available():
+        return solver
+    solver = pulp.COIN_CMD(**kwargs)
+    if solver.available():
+        return solver
+    raise SolverError("CBC is not available: PuLP's bundled cbc binary is missing; "
+                      "pip install 'pulp[cbc]' or use --solver highs")
+
+
 def _solver(options: SolverOptions, tmpdir: str):
     import pulp
 
@@ -74,9 +109,7 @@ def _solver(options: SolverOptions, tmpdir: str):
     if options.threads:
         kwargs["threads"] = int(options.threads)
     if options.name == "cbc":
-        solver = pulp.PULP_CBC_CMD(**kwargs)
-        if not solver.available():
-            raise SolverError("CBC is not available (PuLP's bundled cbc binary is missing)")
+        solver = _cbc(pulp, kwargs)
         solver.tmpDir = tmpdir  # per-run folder: parallel runs never share temp files
         return solver
     solver = pulp.HiGHS(**kwargs)
@@ -129,7 +162,7 @@ def solve_pulp(model, options: SolverOptions) -> SolveResult:
 
 def write_lp(model, path) -> None:
     """Write the model in LP format through PuLP (variable names x0000000…, see the MPS for names)."""
-    prob, _, _ = to_pulp(model)
+    prob, _, _ = to_pulp(model, readable=True)
     tmp = f"{path}.tmp-{os.getpid()}"
     prob.writeLP(tmp)
     os.replace(tmp, path)

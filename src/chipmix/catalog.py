@@ -1,0 +1,661 @@
+"""Accelerator catalogs: the schema (as data), the ``Accelerator`` record, CSV/XLSX loading.
+
+A catalog is a table with one row per SKU (formats.md). Every cell is read as text and
+parsed here, so each error names the file, the row, the column, the bad value and what was
+expected::
+
+    catalogs/mine.csv: row 4: column 'tdp_w': got 'abc'; expected a number >= 0
+
+Rows are counted the way a spreadsheet user counts them: the header is row 1 and the first
+SKU is row 2 (blank rows are skipped but still counted).
+
+An empty numeric cell means *unknown* (``None`` in :class:`Accelerator`, NaN in
+:attr:`Catalog.frame`), never 0. The frame fills the documented defaults (``server_size`` 8,
+``lead_quarters`` 0, ``pcie_gbps`` 0, efficiencies 0.4 / 0.5); the records keep what the
+file says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.resources import catalogs_dir
+from chipmix.yamlio import read_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Kind = Literal["str", "float", "bool"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One catalog column.
+
+    ``required`` means the column must be present; required text and bool cells must also
+    be filled in every row, while a numeric cell may always be empty (= unknown).
+    ``default`` is what :attr:`Catalog.frame` fills for an empty cell (None = stays unknown,
+    NaN in the frame). ``form`` names a stricter check on top of ``kind``.
+    """
+
+    kind: Kind
+    unit: str
+    required: bool
+    default: float | None
+    description: str
+    form: str | None = None  # slug | country | release | urls | fraction | count | positive-count
+
+    def describe(self) -> str:
+        """The description with the unit, for pydantic field docs and ``catalog show``."""
+        return f"{self.description} [{self.unit}]" if self.unit else self.description
+
+
+def _throughput(precision: str, unit: str = "TFLOPS") -> Field:
+    return Field("float", unit, False, None, f"peak dense {precision} throughput (no sparsity)")
+
+
+#: The catalog schema: every column of formats.md, in file order.
+FIELDS: dict[str, Field] = {
+    "id": Field("str", "", True, None, "unique SKU id, a slug like nvidia-h100", "slug"),
+    "vendor": Field("str", "", True, None, "vendor as marketed (Nvidia, Huawei)"),
+    "name": Field("str", "", True, None, "product name as marketed"),
+    "origin": Field("str", "ISO 3166 alpha-2", True, None, "country of the designer", "country"),
+    "datacenter": Field("bool", "", True, None, "designed or marketed for datacenters"),
+    "release": Field("str", "YYYY or YYYY-MM", False, None, "first availability", "release"),
+    "fp4_dense_tflops": _throughput("FP4"),
+    "fp8_dense_tflops": _throughput("FP8"),
+    "fp16_dense_tflops": _throughput("FP16"),
+    "bf16_dense_tflops": _throughput("BF16"),
+    "tf32_dense_tflops": _throughput("TF32"),
+    "fp32_tflops": Field("float", "TFLOPS", False, None, "peak FP32 throughput"),
+    "int8_dense_tops": _throughput("INT8", "TOPS"),
+    "int4_dense_tops": _throughput("INT4", "TOPS"),
+    "tpp": Field("float", "TPP", False, None,
+                 "published Total Processing Performance; computed by the rules when empty"),
+    "die_area_mm2": Field("float", "mm²", False, None, "applicable die area"),
+    "memory_gb": Field("float", "GB", True, None, "on-package memory"),
+    "memory_bw_tbps": Field("float", "TB/s", True, None, "memory bandwidth"),
+    "interconnect_gbps": Field("float", "GB/s", True, None,
+                               "chip-to-chip bandwidth, bidirectional (0 = none)"),
+    "pcie_gbps": Field("float", "GB/s", False, 0.0, "host-link bandwidth, bidirectional"),
+    "tdp_w": Field("float", "W", False, None, "board power; needed to plan with the SKU"),
+    "price_usd": Field("float", "USD per card", False, None,
+                       "typical reported price (an estimate); needed to buy the SKU"),
+    "server_size": Field("float", "cards", False, 8.0,
+                         "cards per server (units are bought in whole servers)", "positive-count"),
+    "supply_per_quarter": Field("float", "cards per quarter", False, None,
+                                "default availability to one buyer (empty = unlimited)"),
+    "lead_quarters": Field("float", "periods", False, 0.0,
+                           "periods between purchase and use", "count"),
+    "efficiency_training": Field("float", "fraction", False, 0.4,
+                                 "share of peak reached by training workloads", "fraction"),
+    "efficiency_inference": Field("float", "fraction", False, 0.5,
+                                  "share of peak reached by inference workloads", "fraction"),
+    "sources": Field("str", "URLs", True, None,
+                     "where the figures come from, space separated", "urls"),
+    "notes": Field("str", "", False, None, "caveats, estimates, derivations"),
+}
+
+#: Throughput columns (a row may leave all empty: unknown compute).
+THROUGHPUT_FIELDS: tuple[str, ...] = tuple(
+    name for name, f in FIELDS.items() if f.unit in ("TFLOPS", "TOPS")
+)
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(name for name, f in FIELDS.items() if f.required)
+
+#: Bundled catalog aliases (``domestic`` is the Chinese-designed catalog).
+ALIASES: dict[str, str] = {"domestic": "china"}
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_RELEASE = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2]))?$")
+_URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+_EXPECTED = {
+    "slug": "a slug of lowercase letters, digits and hyphens (e.g. nvidia-h100)",
+    "country": "a two-letter upper-case country code (ISO 3166 alpha-2, e.g. US, CN)",
+    "release": "a year YYYY or a month YYYY-MM",
+    "urls": "one or more http(s) URLs separated by spaces",
+    "fraction": "a fraction in (0, 1]",
+    "count": "a whole number >= 0",
+    "positive-count": "a whole number >= 1",
+    "float": "a number >= 0",
+    "bool": "true/false, yes/no or 1/0",
+    "str": "a value",
+}
+
+
+def expected_for(spec: Field) -> str:
+    """What a cell of this column must hold, in words."""
+    return _EXPECTED[spec.form or spec.kind]
+
+
+# --------------------------------------------------------------------------------------------
+# The record
+
+
+def _spec(name: str) -> Any:
+    spec = FIELDS[name]
+    default = ... if spec.required and spec.kind != "float" else None
+    return pydantic.Field(default=default, description=spec.describe())
+
+
+class Accelerator(BaseModel):
+    """One SKU as its catalog row states it. None = unknown (never 0)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = _spec("id")
+    vendor: str = _spec("vendor")
+    name: str = _spec("name")
+    origin: str = _spec("origin")
+    datacenter: bool = _spec("datacenter")
+    release: str | None = _spec("release")
+    fp4_dense_tflops: float | None = _spec("fp4_dense_tflops")
+    fp8_dense_tflops: float | None = _spec("fp8_dense_tflops")
+    fp16_dense_tflops: float | None = _spec("fp16_dense_tflops")
+    bf16_dense_tflops: float | None = _spec("bf16_dense_tflops")
+    tf32_dense_tflops: float | None = _spec("tf32_dense_tflops")
+    fp32_tflops: float | None = _spec("fp32_tflops")
+    int8_dense_tops: float | None = _spec("int8_dense_tops")
+    int4_dense_tops: float | None = _spec("int4_dense_tops")
+    tpp: float | None = _spec("tpp")
+    die_area_mm2: float | None = _spec("die_area_mm2")
+    memory_gb: float | None = _spec("memory_gb")
+    memory_bw_tbps: float | None = _spec("memory_bw_tbps")
+    interconnect_gbps: float | None = _spec("interconnect_gbps")
+    pcie_gbps: float | None = _spec("pcie_gbps")
+    tdp_w: float | None = _spec("tdp_w")
+    price_usd: float | None = _spec("price_usd")
+    server_size: float | None = _spec("server_size")
+    supply_per_quarter: float | None = _spec("supply_per_quarter")
+    lead_quarters: float | None = _spec("lead_quarters")
+    efficiency_training: float | None = _spec("efficiency_training")
+    efficiency_inference: float | None = _spec("efficiency_inference")
+    sources: tuple[str, ...] = _spec("sources")
+    notes: str | None = _spec("notes")
+
+    @model_validator(mode="after")
+    def _check_values(self) -> Accelerator:
+        for name, spec in FIELDS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            problem = _value_problem(spec, value)
+            if problem:
+                raise ValueError(f"{name}: got {value!r}; expected {problem}")
+        return self
+
+
+assert tuple(Accelerator.model_fields) == tuple(FIELDS), "Accelerator and FIELDS disagree"
+
+
+def _value_problem(spec: Field, value: Any) -> str | None:
+    """None when ``value`` (already typed) is valid for ``spec``, else the expectation."""
+    form = spec.form
+    if spec.kind == "float":
+        ok = math.isfinite(value) and value >= 0
+        if form == "fraction":
+            ok = ok and 0 < value <= 1
+        elif form in ("count", "positive-count"):
+            ok = ok and float(value).is_integer() and (form == "count" or value >= 1)
+        return None if ok else expected_for(spec)
+    if form == "urls":
+        ok = bool(value) and all(_URL.match(u) and u[-1] not in ";," for u in value)
+        return None if ok else expected_for(spec)
+    pattern = {"slug": _SLUG, "country": _COUNTRY, "release": _RELEASE}.get(form or "")
+    if pattern is not None and not pattern.match(value):
+        return expected_for(spec)
+    return None
+
+
+def parse_cell(spec: Field, text: str) -> Any:
+    """Parse one cell's text for ``spec``; empty text → None.
+
+    Raises ValueError whose message is the expectation (e.g. ``a number >= 0``).
+    """
+    text = text.strip()
+    if not text:
+        if spec.required and spec.kind != "float":
+            raise ValueError(f"{expected_for(spec)} (the column is required)")
+        return None
+    if spec.kind == "bool":
+        low = text.lower()
+        if low in _TRUE or low in _FALSE:
+            return low in _TRUE
+        raise ValueError(expected_for(spec))
+    if spec.kind == "float":
+        try:
+            value: Any = float(text)
+        except ValueError:
+            raise ValueError(expected_for(spec)) from None
+    elif spec.form == "urls":
+        value = tuple(text.split())
+    else:
+        value = text
+    problem = _value_problem(spec, value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def coerce_value(spec: Field, value: Any) -> Any:
+    """Check a value given in a scenario (YAML scalar or list) for ``spec``.
+
+    Numbers may be given as numbers or text, booleans as bools or text, ``sources`` as a
+    list or a space-separated string; None means unknown. Raises ValueError with the
+    expectation.
+    """
+    if value is None or isinstance(value, str):
+        return parse_cell(spec, value or "")
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ValueError(expected_for(spec))
+    if spec.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(expected_for(spec))
+        return parse_cell(spec, repr(float(value)))
+    if spec.form == "urls" and isinstance(value, list | tuple):
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError(expected_for(spec))
+        return parse_cell(spec, " ".join(value))
+    raise ValueError(expected_for(spec))
+
+
+# --------------------------------------------------------------------------------------------
+# The catalog
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Accelerator records from one or more catalog files.
+
+    Attributes
+    ----------
+    records
+        One :class:`Accelerator` per SKU, in file order.
+    labels
+        SKU id → the catalog it came from (bundled name or file path): the frame's
+        ``catalog`` column.
+    locations
+        SKU id → ``(file, row number)`` of its row, for error messages.
+    """
+
+    records: tuple[Accelerator, ...]
+    labels: Mapping[str, str]
+    locations: Mapping[str, tuple[str, int]]
+
+    def where(self, sku: str) -> str:
+        """``"<file> row N"``: where ``sku``'s row is."""
+        return _where(*self.locations[sku])
+
+    @property
+    def ids(self) -> list[str]:
+        """SKU ids in catalog order."""
+        return [r.id for r in self.records]
+
+    @property
+    def vendors(self) -> list[str]:
+        """Distinct vendors in catalog order."""
+        return list(dict.fromkeys(r.vendor for r in self.records))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Accelerator]:
+        return iter(self.records)
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self._by_id
+
+    @cached_property
+    def _by_id(self) -> dict[str, Accelerator]:
+        return {r.id: r for r in self.records}
+
+    def get(self, sku: str) -> Accelerator:
+        """The record of ``sku``; InputError with a did-you-mean hint when unknown."""
+        try:
+            return self._by_id[sku]
+        except KeyError:
+            raise InputError(
+                "unknown SKU", value=sku, hint=unknown_name_hint(sku, self._by_id)
+            ) from None
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per SKU indexed by ``id``: every FIELDS column plus ``catalog``.
+
+        Numeric columns are float64 with NaN for unknown and the documented defaults filled
+        (``supply_per_quarter`` NaN = unlimited); ``datacenter`` is bool; ``sources`` is the
+        space-separated text. Treat it as read-only (it is cached).
+        """
+        import pandas as pd
+
+        rows = [_frame_row(r) for r in self.records]
+        columns = [name for name in FIELDS if name != "id"]
+        frame = pd.DataFrame(rows, columns=["id", *columns], dtype=object)
+        frame = frame.set_index("id")
+        for name in columns:
+            spec = FIELDS[name]
+            if spec.kind == "float":
+                frame[name] = pd.to_numeric(frame[name]).astype("float64")
+                if spec.default is not None:
+                    frame[name] = frame[name].fillna(spec.default)
+            elif spec.kind == "bool":
+                frame[name] = frame[name].astype(bool)
+        frame["catalog"] = [self.labels[r.id] for r in self.records]
+        return frame
+
+    def with_overrides(
+        self,
+        overrides: Mapping[str, Mapping[str, Any]],
+        *,
+        file: str | Path | None = None,
+        location_prefix: str = "overrides",
+    ) -> Catalog:
+        """A new catalog with scenario ``overrides`` (``{sku: {field: value}}``) applied.
+
+        Errors name ``file`` and the key path ``<location_prefix>.<sku>.<field>``.
+        """
+        if not overrides:
+            return self
+        updated = dict(self._by_id)
+        for sku, fields in overrides.items():
+            where = f"{location_prefix}.{sku}"
+            if sku not in updated:
+                raise InputError(
+                    "unknown SKU", file=file, location=where, value=sku,
+                    expected="a SKU of the scenario's catalogs",
+                    hint=unknown_name_hint(sku, updated),
+                )
+            changes = {
+                name: override_value(name, value, file=file, where=f"{where}.{name}")
+                for name, value in fields.items()
+            }
+            data = {**updated[sku].model_dump(), **changes}
+            updated[sku] = Accelerator.model_validate(data)
+        records = tuple(updated[r.id] for r in self.records)
+        return Catalog(records, self.labels, self.locations)
+
+
+def _frame_row(record: Accelerator) -> list[Any]:
+    row: list[Any] = [record.id]
+    for name in list(FIELDS)[1:]:
+        value = getattr(record, name)
+        if name == "sources":
+            value = " ".join(value)
+        elif name == "notes":
+            value = value or ""
+        row.append(value)
+    return row
+
+
+def override_value(name: str, value: Any, *, file: str | Path | None, where: str) -> Any:
+    """Check one scenario override of catalog field ``name``; returns the typed value.
+
+    Raises InputError naming ``file`` and the key path ``where`` for an unknown field (with
+    a did-you-mean hint), for ``id``, or for a value the field does not accept.
+    """
+    spec = FIELDS.get(name)
+    if name == "id":
+        raise InputError("the id cannot be overridden", file=file, location=where)
+    if spec is None:
+        known = [n for n in FIELDS if n != "id"]
+        raise InputError("unknown catalog field", file=file, location=where, value=name,
+                         hint=unknown_name_hint(name, known))
+    try:
+        return coerce_value(spec, value)
+    except ValueError as exc:
+        raise InputError(file=file, location=where, value=value, expected=str(exc)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Finding catalogs
+
+
+def bundled_catalogs() -> dict[str, Path]:
+    """Bundled catalog name → CSV path (``catalogs/<name>.csv``), sorted by name."""
+    try:
+        folder = catalogs_dir()
+    except FileNotFoundError:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
+
+
+def bundled_names() -> list[str]:
+    """Names a scenario may use for bundled catalogs, aliases included."""
+    return sorted({*bundled_catalogs(), *ALIASES})
+
+
+def looks_like_path(source: str | Path) -> bool:
+    """True when ``source`` names a file rather than a bundled catalog."""
+    if isinstance(source, Path):
+        return True
+    return "/" in source or "\\" in source or Path(source).suffix.lower() in (".csv", ".xlsx")
+
+
+def resolve_source(source: str | Path, base_dir: str | Path | None = None) -> tuple[str, Path]:
+    """``(label, path)`` of a catalog source: a bundled name or a file path.
+
+    A bundled name keeps its name as label (an alias maps to its catalog's name); a path is
+    resolved against ``base_dir`` (default: the current folder) and labelled by its absolute
+    path. Raises InputError for an unknown name or a missing file.
+    """
+    if not looks_like_path(source):
+        name = ALIASES.get(str(source), str(source))
+        bundled = bundled_catalogs()
+        if name in bundled:
+            return name, bundled[name]
+        raise InputError(
+            "unknown catalog", value=str(source),
+            expected="a bundled catalog name or a path to a .csv/.xlsx file",
+            hint=_bundled_hint(str(source)),
+        )
+    path = Path(source).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    path = path.resolve()
+    if not path.is_file():
+        raise InputError("catalog file not found", file=path)
+    return str(path), path
+
+
+def _bundled_hint(name: str) -> str:
+    names = bundled_names()
+    best = closest(name, names)
+    listing = "bundled: " + (", ".join(names) or "none")
+    return f"did you mean '{best}'? {listing}" if best else listing
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files
+
+
+def load_catalog(source: str | Path, *, base_dir: str | Path | None = None) -> Catalog:
+    """Load one catalog: a bundled name (``nvidia``, ``china``, alias ``domestic``) or a
+    ``.csv`` / ``.xlsx`` path (relative paths resolve against ``base_dir``)."""
+    return _load_file(*resolve_source(source, base_dir))
+
+
+def load_catalogs(
+    sources: Iterable[str | Path], *, base_dir: str | Path | None = None
+) -> Catalog:
+    """Load several catalogs into one; an id present in two of them is an InputError naming
+    both files. A catalog named twice (e.g. ``china`` and ``domestic``) is loaded once."""
+    files: dict[Path, str] = {}
+    for source in sources:
+        label, path = resolve_source(source, base_dir)
+        files.setdefault(path, label)
+    records: list[Accelerator] = []
+    labels: dict[str, str] = {}
+    locations: dict[str, tuple[str, int]] = {}
+    for path, label in files.items():
+        catalog = _load_file(label, path)
+        for record in catalog.records:
+            if record.id in locations:
+                raise InputError(
+                    f"duplicate id: also in {_where(*locations[record.id])}",
+                    file=path, location=f"row {catalog.locations[record.id][1]}",
+                    field="column 'id'", value=record.id,
+                    expected="ids unique across a scenario's catalogs",
+                )
+            locations[record.id] = catalog.locations[record.id]
+            labels[record.id] = label
+            records.append(record)
+    return Catalog(tuple(records), labels, locations)
+
+
+def _where(file: str, row: int) -> str:
+    return f"{file} row {row}"
+
+
+def _load_file(label: str, path: Path) -> Catalog:
+    table = _read_table(path)
+    records: list[Accelerator] = []
+    rows: dict[str, int] = {}
+    for row_number, cells in _data_rows(path, table):
+        record = _parse_row(path, row_number, cells)
+        if record.id in rows:
+            raise InputError(
+                "duplicate id", file=path, location=f"row {row_number}", field="column 'id'",
+                value=record.id, expected=f"ids unique in a file (first in row {rows[record.id]})",
+            )
+        rows[record.id] = row_number
+        records.append(record)
+    return Catalog(
+        tuple(records),
+        {r.id: label for r in records},
+        {sku: (str(path), row) for sku, row in rows.items()},
+    )
+
+
+def _read_table(path: Path) -> list[list[str]]:
+    """Every row of the file (header first) as lists of cell texts."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        rows = _read_xlsx(path)
+    elif suffix == ".csv":
+        rows = _read_csv(path)
+    else:
+        raise InputError("unsupported file type", file=path, value=path.suffix,
+                         expected="a .csv or .xlsx file")
+    if not rows or not any(cell.strip() for row in rows for cell in row):
+        raise InputError("file is empty", file=path,
+                         expected=f"a header row ({', '.join(REQUIRED_COLUMNS)}, ...) and SKU rows")
+    return rows
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    """Every record of the CSV as text cells.
+
+    The csv module rather than pandas: pandas' parser stops at a row with too many cells
+    and reports a *line* number, while errors here name spreadsheet rows (a quoted cell may
+    span lines).
+    """
+    text = read_text(path, what="CSV")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return [row for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"cannot parse as CSV ({exc})", file=path,
+                         location=f"row {reader.line_num}") from None
+
+
+def _read_xlsx(path: Path) -> list[list[str]]:
+    import pandas as pd
+
+    try:
+        frame = pd.read_excel(path, sheet_name=0, header=None, dtype=str,
+                              keep_default_na=False, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a bad workbook
+        raise InputError(
+            f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})", file=path,
+            expected="an .xlsx workbook (the first sheet is read)",
+        ) from None
+    return _cells(frame)
+
+
+def _cells(frame: pd.DataFrame) -> list[list[str]]:
+    return [["" if _missing(v) else str(v) for v in row] for row in frame.itertuples(index=False)]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _data_rows(path: Path, table: list[list[str]]) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(row number, {column: text})`` per non-blank data row; the header is row 1."""
+    header = _check_header(path, table[0])
+    if not any(any(c.strip() for c in row) for row in table[1:]):
+        raise InputError("no SKU rows below the header", file=path,
+                         expected="at least one data row")
+    for index, row in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        extra = [c for c in row[len(header):] if c.strip()]
+        if extra:
+            raise InputError("more cells than header columns", file=path, location=f"row {index}",
+                             value=extra[0], expected=f"at most {len(header)} cells")
+        padded = list(row) + [""] * (len(header) - len(row))
+        yield index, dict(zip(header, padded, strict=False))
+
+
+def _check_header(path: Path, raw: list[str]) -> list[str]:
+    header = [c.strip() for c in raw]
+    while header and not header[-1]:
+        header.pop()  # trailing empty cells of a spreadsheet export
+    where = "row 1 (header)"
+    if not header:
+        raise InputError("row 1 is empty", file=path, location=where,
+                         expected=f"the header row ({', '.join(REQUIRED_COLUMNS)}, ...)")
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
+        sep = "';'" if ";" in header[0] else "tab"
+        raise InputError(f"the file looks {sep}-separated", file=path, location=where,
+                         value=header[0][:60], expected="comma-separated values",
+                         hint="export as CSV with ',' as the delimiter")
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise InputError("empty column name", file=path, location=where,
+                             field=f"column {position}", expected="a column name")
+        if name in seen:
+            raise InputError("duplicate column", file=path, location=where,
+                             field=f"column '{name}'", expected="each column once")
+        seen.add(name)
+        if name not in FIELDS:
+            best = closest(name.lower(), FIELDS)
+            raise InputError("unknown column", file=path, location=where, field=f"column '{name}'",
+                             expected="a catalog column (see formats.md)",
+                             hint=f"did you mean '{best}'?" if best else None)
+    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    if missing:
+        raise InputError("missing required column" + ("s" if len(missing) > 1 else ""),
+                         file=path, location=where, field=", ".join(f"'{m}'" for m in missing),
+                         expected=f"columns {', '.join(REQUIRED_COLUMNS)}")
+    return header
+
+
+def _parse_row(path: Path, row_number: int, cells: Mapping[str, str]) -> Accelerator:
+    values: dict[str, Any] = {}
+    for name, text in cells.items():
+        try:
+            values[name] = parse_cell(FIELDS[name], text)
+        except ValueError as exc:
+            raise InputError(file=path, location=f"row {row_number}", field=f"column '{name}'",
+                             value=text.strip(), expected=str(exc)) from None
+    values = {k: v for k, v in values.items() if v is not None}
+    return Accelerator.model_validate(values)

@@ -1,0 +1,190 @@
+"""``chipmix catalog list|show|validate`` and ``chipmix scenario validate``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from chipmix.cli._common import out, print_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from chipmix.catalog import Catalog
+
+catalog_app = typer.Typer(help="Browse and check accelerator catalogs.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
+
+CatalogOption = Annotated[
+    list[str] | None,
+    typer.Option("--catalog", "-c", metavar="NAME|PATH",
+                 help="Bundled catalog name or .csv/.xlsx path (repeatable); "
+                      "default: every bundled catalog."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``catalog`` and ``scenario`` command groups to ``app`` (once)."""
+    present = {group.name for group in app.registered_groups}
+    if "catalog" not in present:
+        app.add_typer(catalog_app, name="catalog")
+    if "scenario" not in present:
+        app.add_typer(scenario_app, name="scenario")
+
+
+# --------------------------------------------------------------------------------------------
+# catalog
+
+
+@catalog_app.command("list")
+def list_command(catalog: CatalogOption = None, as_json: JsonOption = False) -> None:
+    """List the SKUs of some catalogs (JSON: every field, documented defaults filled)."""
+    loaded = _load(catalog)
+    if as_json:
+        print_json([sku_json(loaded, sku) for sku in loaded.ids])
+        return
+    out.print(_list_table(loaded))
+
+
+@catalog_app.command("show")
+def show_command(
+    sku: Annotated[str, typer.Argument(help="SKU id, e.g. nvidia-h100.")],
+    catalog: CatalogOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show every field of one SKU, with units."""
+    loaded = _load(catalog)
+    loaded.get(sku)  # InputError with a did-you-mean hint when unknown
+    if as_json:
+        print_json(sku_json(loaded, sku))
+        return
+    out.print(_show_table(loaded, sku))
+
+
+@catalog_app.command("validate")
+def validate_command(
+    paths: Annotated[list[str], typer.Argument(help="Catalog files (.csv or .xlsx).")],
+) -> None:
+    """Check catalog files; the first problem exits with code 2."""
+    from chipmix.catalog import load_catalog, load_catalogs
+
+    for path in paths:
+        typer.echo(f"ok: {path} ({len(load_catalog(path))} SKUs)")
+    if len(paths) > 1:
+        load_catalogs(paths)  # ids must also be unique across the files
+
+
+# --------------------------------------------------------------------------------------------
+# scenario
+
+
+@scenario_app.command("validate")
+def validate_scenario_command(
+    path: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+) -> None:
+    """Load a scenario and its catalogs and check every reference; print a summary."""
+    from chipmix.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    periods = scenario.periods
+    unit = "quarters" if periods[0].kind == "Q" else "months"
+    names = ", ".join(scenario.workload_names)
+    typer.echo(
+        f"ok: {path}: '{scenario.name}', horizon {periods[0]}..{periods[-1]} "
+        f"({len(periods)} {unit}), {len(scenario.workloads)} workloads ({names}), "
+        f"{len(scenario.load_catalog())} SKUs"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _load(sources: list[str] | None) -> Catalog:
+    from chipmix.catalog import bundled_catalogs, load_catalogs
+
+    return load_catalogs(sources or list(bundled_catalogs()))
+
+
+def sku_json(catalog: Catalog, sku: str) -> dict[str, Any]:
+    """One SKU as plain data: every FIELDS column (defaults filled, unknown = None),
+    ``sources`` as a list, and the ``catalog`` it came from."""
+    from chipmix.catalog import FIELDS
+
+    row = catalog.frame.loc[sku]
+    data: dict[str, Any] = {"id": sku}
+    for name, spec in list(FIELDS.items())[1:]:
+        value = row[name]
+        if name == "sources":
+            value = value.split()
+        elif spec.kind == "float":
+            value = None if math.isnan(value) else float(value)
+        elif spec.kind == "bool":
+            value = bool(value)
+        elif value is not None and not isinstance(value, str):
+            value = None  # pandas' missing marker in a text column
+        data[name] = value
+    data["catalog"] = row["catalog"]
+    return data
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _list_table(catalog: Catalog) -> Table:
+    from rich.table import Table
+
+    table = Table(title=f"{len(catalog)} SKUs")
+    table.add_column("id", overflow="fold")
+    for header in ("vendor", "origin", "DC"):
+        table.add_column(header)
+    for header in ("BF16 TFLOPS", "memory GB", "bandwidth TB/s", "TDP W", "price USD"):
+        table.add_column(header, justify="right")
+    frame = catalog.frame
+    for sku, row in frame.iterrows():
+        bf16 = row["bf16_dense_tflops"]
+        compute = _number(bf16) if not math.isnan(bf16) else _fp16(row["fp16_dense_tflops"])
+        table.add_row(
+            str(sku), row["vendor"], row["origin"], "yes" if row["datacenter"] else "no",
+            compute, _number(row["memory_gb"]), _number(row["memory_bw_tbps"], 2),
+            _number(row["tdp_w"]), _number(row["price_usd"]),
+        )
+    table.caption = "BF16 dense throughput; '*' = FP16 where BF16 is not published; — = unknown"
+    return table
+
+
+def _fp16(value: float) -> str:
+    return "—" if math.isnan(value) else f"{_number(value)}*"
+
+
+def _show_table(catalog: Catalog, sku: str) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from chipmix.catalog import FIELDS
+
+    record = catalog.get(sku)
+    row = catalog.frame.loc[sku]
+    table = Table(title=f"{sku} ({catalog.where(sku)})", show_header=True)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    table.add_column("unit")
+    for name, spec in FIELDS.items():
+        given = getattr(record, name)
+        value = " ".join(given) if name == "sources" else given
+        if given is None:
+            filled = row[name] if name in row.index else None
+            value = f"{filled:g} (default)" if isinstance(filled, float) and not math.isnan(
+                filled) else "unknown"
+        elif isinstance(given, float):
+            value = f"{given:g}"
+        table.add_row(name, escape(str(value)), spec.unit)
+    table.add_row("catalog", escape(str(row["catalog"])), "")
+    return table

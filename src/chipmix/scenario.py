@@ -1,0 +1,743 @@
+"""Scenarios: the YAML format of formats.md as frozen pydantic models, normalised.
+
+:func:`load_scenario` reads a scenario file, resolves ``extends:``, makes relative paths
+absolute, validates every key and value, loads the scenario's catalogs and checks every SKU,
+vendor and workload the scenario names. Every problem is an :class:`InputError` naming the
+file and the key path, e.g.::
+
+    base.yaml: workloads[1].demand.2026Q1: after the horizon end; got '2026Q1'; expected ...
+
+Key paths count list items from 0 (``workloads[0]`` is the first workload).
+
+Normalisation
+-------------
+- periods become :class:`~chipmix.periods.Period`; the horizon decides whether keys must be
+  quarters (``2024Q1``) or months (``2024-01``);
+- a step map (``{2023Q4: 40, 2024Q3: 90}``) becomes ``dict[Period, float]``; a scalar becomes
+  ``{horizon start: value}``;
+- ``licenses`` becomes a :class:`LicensePolicy`; ``porting`` a ``{vendor: {workload: cost}}``
+  (a scalar applies to every workload);
+- ``catalogs`` keeps bundled names and turns paths into absolute paths (relative paths
+  resolve against the folder of the file that names them); likewise ``rules`` entries that
+  are paths (``*.yaml``, ``*.yml`` or containing ``/``).
+
+``extends``
+-----------
+``extends: base.yaml`` (relative to the file) loads the base first and lays this file over
+it: mappings merge key by key (this file wins), lists and scalars replace, a step map (a
+mapping keyed by periods) replaces the base's step map as a whole, and ``key: null`` removes
+the base's key (back to the default). Cycles are errors naming the chain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from types import UnionType
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Union,
+    get_args,
+    get_origin,
+)
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from chipmix.catalog import (
+    Catalog,
+    bundled_catalogs,
+    bundled_names,
+    load_catalogs,
+    looks_like_path,
+    override_value,
+)
+from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.periods import Period, parse_period, period_range
+from chipmix.yamlio import load_yaml
+
+KINDS = ("training", "inference")
+METRICS = ("bf16_pflops", "fp8_pflops", "int8_pops", "memory_bw_tbps", "memory_tb")
+BUYERS = ("private", "state_funded", "soe")
+SHARE_BASES = ("compute", "units", "spend")
+
+
+class Problem(ValueError):
+    """A validation failure raised inside a pydantic validator.
+
+    Carries the parts of an :class:`InputError` so the converter can keep them apart.
+    """
+
+    def __init__(self, expected: str | None = None, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(detail or expected or "invalid value")
+        self.expected, self.detail, self.hint = expected, detail, hint
+
+
+# --------------------------------------------------------------------------------------------
+# Value types. Validation context (``model_validate(..., context=...)``): ``kind`` and
+# ``start`` / ``end`` of the horizon, ``file`` for error messages.
+
+
+def _context(info: ValidationInfo) -> dict[str, Any]:
+    return info.context or {}
+
+
+def _period(value: Any, info: ValidationInfo) -> Period:
+    try:
+        return parse_period(value, _context(info).get("kind"))
+    except ValueError as exc:
+        raise Problem(str(exc)) from None
+
+
+def _period_in_horizon(value: Any, info: ValidationInfo) -> Period:
+    period = _period(value, info)
+    end = _context(info).get("end")
+    if end is not None and period > end:
+        start = _context(info)["start"]
+        raise Problem(f"a period up to {end} (the horizon is {start}..{end})",
+                      detail="after the horizon end")
+    return period
+
+
+def _not_bool(value: Any) -> Any:
+    """Numbers only: YAML's true/false, .nan and .inf are refused (pydantic would take them)."""
+    if isinstance(value, bool):
+        raise Problem("a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Problem("a finite number")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _step_map(value: Any, info: ValidationInfo) -> Any:
+    """A scalar becomes ``{horizon start: value}``."""
+    if isinstance(value, Mapping):
+        return value
+    if not _is_number(value):
+        raise Problem("a number or a mapping of periods to numbers ({2024Q1: 10, 2025Q1: 20})")
+    start = _context(info).get("start")
+    if start is None:
+        raise Problem("a mapping of periods to numbers (a scalar needs the horizon start)")
+    return {str(start): value}
+
+
+def _country(value: Any) -> str:
+    if not (isinstance(value, str) and len(value) == 2 and value.isascii()
+            and value.isalpha() and value.isupper()):
+        raise Problem("a two-letter upper-case country code (ISO 3166 alpha-2, e.g. CN)")
+    return value
+
+
+_PeriodOut = PlainSerializer(str, return_type=str)
+PeriodKey = Annotated[Period, PlainValidator(_period), _PeriodOut]
+DemandKey = Annotated[Period, PlainValidator(_period_in_horizon), _PeriodOut]
+Amount = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, le=1, allow_inf_nan=False)]
+#: A step function over periods: each value holds from its period until the next key.
+StepMap = Annotated[dict[PeriodKey, Amount], BeforeValidator(_step_map)]
+ShareMap = Annotated[dict[PeriodKey, Share], BeforeValidator(_step_map)]
+DemandMap = Annotated[dict[DemandKey, Amount], BeforeValidator(_step_map)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    #: Fields that hold the mapping's own keys in YAML (left out of key paths).
+    _inline: ClassVar[frozenset[str]] = frozenset()
+
+
+# --------------------------------------------------------------------------------------------
+# The models
+
+
+class Horizon(_Model):
+    """The planning horizon: consecutive quarters or months, both ends included."""
+
+    start: PeriodKey = Field(description="first period (2024Q1 or 2024-01)")
+    end: PeriodKey = Field(description="last period, same kind as start")
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: Period, info: ValidationInfo) -> Period:
+        start = info.data.get("start")
+        if start is not None and end.kind != start.kind:
+            raise Problem(f"a {'quarter' if start.kind == 'Q' else 'month'} like the start "
+                          f"({start}): quarters and months cannot mix")
+        if start is not None and end < start:
+            raise Problem(f"a period at or after the start {start}")
+        return end
+
+
+class Workload(_Model):
+    """A named demand in one metric."""
+
+    name: Name = Field(description="workload name, unique in the scenario")
+    kind: Literal["training", "inference"] = Field(
+        description="decides which catalog efficiency applies")
+    metric: Literal["bf16_pflops", "fp8_pflops", "int8_pops", "memory_bw_tbps", "memory_tb"] = (
+        Field(description="unit of demand and of each SKU's capability"))
+    demand: DemandMap = Field(
+        description="step function of demand in the metric's unit; 0 before the first key")
+    min_memory_gb: Amount | None = Field(None, description="eligibility: memory per card [GB]")
+    min_interconnect_gbps: Amount | None = Field(
+        None, description="eligibility: chip-to-chip bandwidth [GB/s]")
+    shortfall_penalty: Amount | None = Field(
+        None, description="cost per metric unit short per period [USD]; None = hard demand")
+    exclude: list[str] = Field(default_factory=list,
+                               description="vendors or SKU ids that may not serve this workload")
+
+
+class LicenseTerms(_Model):
+    """How a licence for one SKU works: allowed or denied, fee and quantity cap."""
+
+    allow: bool = Field(True, description="licence granted")
+    fee: Amount = Field(0.0, description="surcharge as a fraction of the price (0.25 = 25 %)")
+    cap: Amount | None = Field(None, description="units the licence allows per period; None = "
+                                                 "no cap")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in ("deny", "allow"):
+                raise Problem("deny, allow or a mapping {fee, cap}",
+                              hint=unknown_name_hint(value, ["deny", "allow"]))
+            return {"allow": value == "allow"}
+        return value
+
+
+class LicensePolicy(_Model):
+    """What happens to a SKU whose export needs a licence."""
+
+    default: Literal["deny", "allow"] = Field("deny", description="for SKUs not listed")
+    per_sku: dict[str, LicenseTerms] = Field(default_factory=dict,
+                                             description="terms per SKU id")
+    _inline: ClassVar[frozenset[str]] = frozenset({"per_sku"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in ("deny", "allow"):
+                raise Problem("deny, allow or a mapping {default: deny, <sku>: {fee, cap}}",
+                              hint=unknown_name_hint(value, ["deny", "allow"]))
+            return {"default": value}
+        if isinstance(value, Mapping):
+            per_sku = {k: v for k, v in value.items() if k != "default"}
+            return {"default": value.get("default", "deny"), "per_sku": per_sku}
+        return value
+
+    @model_serializer
+    def _to_yaml(self) -> dict[str, Any]:
+        return {"default": self.default,
+                **{sku: terms.model_dump() for sku, terms in self.per_sku.items()}}
+
+    def terms_for(self, sku: str) -> LicenseTerms:
+        """The terms for ``sku`` (the default when not listed)."""
+        return self.per_sku.get(sku, LicenseTerms(allow=self.default == "allow"))
+
+
+class Performance(_Model):
+    """A measured capability of one SKU for one workload (wins over the derived figure)."""
+
+    sku: str = Field(description="SKU id")
+    workload: str = Field(description="workload name")
+    value: Amount = Field(description="capability per unit, in the workload's metric")
+
+
+class Policy(_Model):
+    """The buyer's policy constraints (all optional)."""
+
+    domestic_share: ShareMap = Field(default_factory=dict,
+                                     description="minimum domestic share per period [0..1]")
+    share_basis: Literal["compute", "units", "spend"] = Field(
+        "compute", description="what the shares are measured in")
+    vendor_cap: Share | None = Field(None, description="maximum share of any one vendor [0..1]")
+    budget: StepMap = Field(default_factory=dict, description="capex cap per period [USD]")
+    power_mw: StepMap = Field(default_factory=dict, description="power cap [MW]")
+    pue: Annotated[float, BeforeValidator(_not_bool), Field(ge=1, allow_inf_nan=False)] = Field(
+        1.0, description="power usage effectiveness (facility W per IT W)")
+    energy_price: StepMap = Field(default_factory=dict, description="energy price [USD/kWh]")
+
+
+class SolverOptions(_Model):
+    """Which solver, and how hard it tries."""
+
+    name: Literal["highs", "cbc", "highs-pulp"] = Field(
+        "highs", description="highs (direct), cbc (PuLP) or highs-pulp (HiGHS through PuLP)")
+    time_limit: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] = (
+        Field(60.0, description="wall-clock limit [s]"))
+    gap: Amount = Field(1e-4, description="relative MIP gap")
+    threads: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = Field(
+        None, description="solver threads; None = solver default")
+
+
+def _catalog_entry(entry: str) -> str:
+    if looks_like_path(entry):
+        if not Path(entry).is_file():
+            raise Problem("an existing .csv or .xlsx file", detail="file not found")
+    elif entry not in bundled_names():
+        raise Problem("a bundled catalog name or a path to a .csv/.xlsx file",
+                      detail="unknown catalog", hint=unknown_name_hint(entry, bundled_names()))
+    return entry
+
+
+def _rules_entry(entry: str) -> str:
+    if _is_rules_path(entry) and not Path(entry).is_file():
+        raise Problem("an existing rule-set YAML file", detail="file not found")
+    return entry
+
+
+CatalogEntry = Annotated[str, AfterValidator(_catalog_entry)]
+RulesEntry = Annotated[str, AfterValidator(_rules_entry)]
+
+
+def _default_catalogs() -> list[str]:
+    return list(bundled_catalogs())
+
+
+class Scenario(_Model):
+    """A whole scenario, normalised (see the module docstring).
+
+    Build one with :func:`load_scenario` or :meth:`from_dict`; both validate everything,
+    including the SKUs, vendors and workloads the scenario names.
+    """
+
+    name: Name = Field(description="scenario name")
+    description: str = Field("", description="free text")
+    horizon: Horizon
+    home: Annotated[str, BeforeValidator(_country)] = Field(
+        "CN", description="the buyer's market (ISO 3166 alpha-2): decides what is domestic")
+    buyer: Literal["private", "state_funded", "soe"] = Field("private", description="buyer type")
+    discount_rate: Amount = Field(0.0, description="per year (0.08 = 8 %)")
+    catalogs: list[CatalogEntry] = Field(
+        default_factory=_default_catalogs, description="bundled catalog names or absolute paths")
+    rules: list[RulesEntry] | None = Field(
+        None, description="rule-set ids or absolute paths; None = every bundled rule set")
+    licenses: LicensePolicy = Field(default_factory=LicensePolicy)
+    unknown_policy: Literal["strict", "lenient"] = Field(
+        "strict", description="how a control on an empty catalog cell counts")
+    workloads: Annotated[list[Workload], Field(min_length=1)]
+    supply: dict[str, StepMap] = Field(
+        default_factory=dict, description="cards per quarter per SKU (overrides the catalog)")
+    prices: dict[str, StepMap] = Field(default_factory=dict, description="USD per card per SKU")
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="catalog field values per SKU")
+    price_decline_per_year: Annotated[
+        float, BeforeValidator(_not_bool), Field(ge=0, lt=1, allow_inf_nan=False)
+    ] = Field(0.0, description="yearly decline of catalog prices (0.10 = 10 %)")
+    inventory: dict[str, Amount] = Field(default_factory=dict,
+                                         description="cards owned at the start per SKU")
+    retire: dict[str, PeriodKey] = Field(default_factory=dict,
+                                         description="forced out of service from that period")
+    lifetime: dict[str, Annotated[float, BeforeValidator(_not_bool),
+                                  Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="periods a unit stays in service, per SKU or 'default'; absent = beyond "
+                    "the horizon")
+    performance: list[Performance] = Field(default_factory=list)
+    porting: dict[str, dict[str, Amount]] = Field(
+        default_factory=dict, description="one-off cost [USD] per vendor and workload")
+    ported: list[str] = Field(default_factory=list,
+                              description="vendors whose stacks already run every workload")
+    policy: Policy = Field(default_factory=Policy)
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+    rule_params: dict[str, Amount] = Field(
+        default_factory=dict, description="overrides of rule-set parameters")
+
+    _source: Path | None = PrivateAttr(None)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _label: str | None = PrivateAttr(None)
+    _catalog: Catalog | None = PrivateAttr(None)
+
+    # -- validators --------------------------------------------------------------------------
+
+    @field_validator("overrides")
+    @classmethod
+    def _check_overrides(cls, overrides: dict[str, dict[str, Any]],
+                         info: ValidationInfo) -> dict[str, dict[str, Any]]:
+        file = _context(info).get("file")
+        return {
+            sku: {name: override_value(name, value, file=file, where=f"overrides.{sku}.{name}")
+                  for name, value in fields.items()}
+            for sku, fields in overrides.items()
+        }
+
+    @field_validator("porting", mode="before")
+    @classmethod
+    def _expand_porting(cls, porting: Any, info: ValidationInfo) -> Any:
+        """A scalar cost for a vendor applies to every workload."""
+        if not isinstance(porting, Mapping):
+            return porting
+        names = [w.name for w in info.data.get("workloads", [])]
+        return {
+            vendor: {name: cost for name in names} if _is_number(cost) else cost
+            for vendor, cost in porting.items()
+        }
+
+    # -- derived -----------------------------------------------------------------------------
+
+    @property
+    def periods(self) -> list[Period]:
+        """Every period of the horizon, in order."""
+        return period_range(self.horizon.start, self.horizon.end)
+
+    @property
+    def source(self) -> Path | None:
+        """The scenario file (None when built from a dict)."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths were resolved against."""
+        return self._base_dir
+
+    @property
+    def workload_names(self) -> list[str]:
+        """Workload names in file order."""
+        return [w.name for w in self.workloads]
+
+    def load_catalog(self) -> Catalog:
+        """The scenario's catalogs merged, with its ``overrides`` applied (loaded once)."""
+        if self._catalog is None:
+            catalog = load_catalogs(self.catalogs, base_dir=self._base_dir)
+            self._catalog = catalog.with_overrides(self.overrides, file=self._label)
+        return self._catalog
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready) in the YAML format; ``Scenario.from_dict`` reads it back."""
+        return self.model_dump(mode="json")
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> Scenario:
+        """Same as :func:`load_scenario`."""
+        return load_scenario(path)
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        base_dir: str | Path | None = None,
+        source_name: str | None = None,
+        check_catalogs: bool = True,
+    ) -> Scenario:
+        """Validate scenario data (the YAML format, as Python data).
+
+        ``base_dir`` resolves relative paths and ``extends`` (default: the current folder);
+        ``source_name`` labels error messages. With ``check_catalogs`` the catalogs are loaded
+        and every SKU and vendor the scenario names must exist in them.
+        """
+        folder = Path(base_dir or Path.cwd()).resolve()
+        merged = _with_base(data, folder, source_name, chain=())
+        return _build(merged, folder, source_name, None, check_catalogs)
+
+
+def load_scenario(path: str | Path, *, check_catalogs: bool = True) -> Scenario:
+    """Read, merge (``extends``), validate and normalise a scenario YAML file."""
+    path = Path(path)
+    data = _read_file(path, chain=())
+    return _build(data, path.resolve().parent, str(path), path, check_catalogs)
+
+
+def _build(data: dict[str, Any], folder: Path, label: str | None, source: Path | None,
+           check_catalogs: bool) -> Scenario:
+    horizon = _validate_horizon(data, label)
+    context = {"kind": horizon.start.kind, "start": horizon.start, "end": horizon.end,
+               "file": label}
+    try:
+        scenario = Scenario.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise as_input_error(exc, Scenario, file=label) from None
+    scenario._source = source
+    scenario._base_dir = folder
+    scenario._label = label
+    _check_names(scenario, label)
+    if check_catalogs:
+        _check_references(scenario, scenario.load_catalog(), label)
+    return scenario
+
+
+def _validate_horizon(data: Mapping[str, Any], label: str | None) -> Horizon:
+    if "horizon" not in data:
+        raise InputError("required key missing", file=label, location="horizon",
+                         expected="{start: 2024Q1, end: 2025Q4}")
+    try:
+        return Horizon.model_validate(data["horizon"])
+    except ValidationError as exc:
+        raise as_input_error(exc, Scenario, file=label, prefix=("horizon",)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Files, extends and paths
+
+
+def _read_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in chain:
+        names = " -> ".join(str(p) for p in (*chain, resolved))
+        raise InputError(f"extends cycle: {names}", file=chain[-1], location="extends")
+    data = load_yaml(path)
+    return _with_base(data, resolved.parent, str(path), (*chain, resolved))
+
+
+def _with_base(data: Any, folder: Path, label: str | None,
+               chain: tuple[Path, ...]) -> dict[str, Any]:
+    """``data`` with its paths made absolute and its ``extends`` base merged under it."""
+    if not isinstance(data, Mapping):
+        raise InputError("not a scenario", file=label, value=data,
+                         expected="a mapping of scenario keys (name, horizon, workloads, ...)")
+    data = _absolute_paths(dict(data), folder)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise InputError(file=label, location="extends", value=parent,
+                         expected="a path to another scenario file")
+    parent_path = folder / parent
+    if not parent_path.is_file():
+        raise InputError("file not found", file=label, location="extends", value=parent,
+                         expected=f"a scenario file (looked at {parent_path})")
+    base = _read_file(parent_path, chain)
+    return deep_merge(base, data)
+
+
+def _is_rules_path(entry: str) -> bool:
+    return "/" in entry or "\\" in entry or entry.lower().endswith((".yaml", ".yml"))
+
+
+def _absolute_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Resolve path entries of ``catalogs`` and ``rules`` against ``folder``."""
+    for key, is_path in (("catalogs", looks_like_path), ("rules", _is_rules_path)):
+        entries = data.get(key)
+        if isinstance(entries, list):
+            data[key] = [str((folder / e).resolve()) if isinstance(e, str) and is_path(e) else e
+                         for e in entries]
+    return data
+
+
+def _is_step_map(value: Any) -> bool:
+    if not isinstance(value, Mapping) or not value:
+        return False
+    try:
+        for key in value:
+            parse_period(key)
+    except ValueError:
+        return False
+    return True
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base`` the way ``extends`` merges (see module docstring)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif (isinstance(value, Mapping) and isinstance(merged.get(key), Mapping)
+              and not _is_step_map(value) and not _is_step_map(merged[key])):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-checks after validation
+
+
+def _check_names(scenario: Scenario, label: str | None) -> None:
+    """Workload names unique; performance and porting name existing workloads."""
+    seen: set[str] = set()
+    for i, workload in enumerate(scenario.workloads):
+        if workload.name in seen:
+            raise InputError("duplicate workload name", file=label,
+                             location=f"workloads[{i}].name", value=workload.name,
+                             expected="each workload name once")
+        seen.add(workload.name)
+    pairs: set[tuple[str, str]] = set()
+    for i, entry in enumerate(scenario.performance):
+        _require(entry.workload, seen, "workload", label, f"performance[{i}].workload")
+        if (entry.sku, entry.workload) in pairs:
+            raise InputError("duplicate entry", file=label, location=f"performance[{i}]",
+                             value=f"{entry.sku} / {entry.workload}",
+                             expected="one figure per SKU and workload")
+        pairs.add((entry.sku, entry.workload))
+    for vendor, costs in scenario.porting.items():
+        for name in costs:
+            _require(name, seen, "workload", label, f"porting.{vendor}.{name}")
+
+
+def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -> None:
+    """Every SKU and vendor the scenario names exists in its catalogs."""
+    skus = catalog.ids
+    for section in ("supply", "prices", "inventory", "retire"):
+        for sku in getattr(scenario, section):
+            _require(sku, skus, "SKU", label, f"{section}.{sku}")
+    for sku in scenario.licenses.per_sku:
+        _require(sku, [*skus, "default"], "SKU", label, f"licenses.{sku}")
+    for sku in scenario.lifetime:
+        _require(sku, [*skus, "default"], "SKU", label, f"lifetime.{sku}")
+    for i, entry in enumerate(scenario.performance):
+        _require(entry.sku, skus, "SKU", label, f"performance[{i}].sku")
+    vendors = catalog.vendors
+    for i, workload in enumerate(scenario.workloads):
+        for j, name in enumerate(workload.exclude):
+            _require(name, [*vendors, *skus], "vendor or SKU", label,
+                     f"workloads[{i}].exclude[{j}]")
+    for vendor in scenario.porting:
+        _require(vendor, vendors, "vendor", label, f"porting.{vendor}")
+    for i, vendor in enumerate(scenario.ported):
+        _require(vendor, vendors, "vendor", label, f"ported[{i}]")
+
+
+def _require(name: str, known: list[str] | set[str], what: str, label: str | None,
+             where: str) -> None:
+    if name in known:
+        return
+    scope = "workloads" if what == "workload" else "catalogs"
+    raise InputError(f"unknown {what}", file=label, location=where, value=name,
+                     expected=f"a {what} of the scenario's {scope}",
+                     hint=unknown_name_hint(name, known) if known else None)
+
+
+# --------------------------------------------------------------------------------------------
+# pydantic errors → InputError
+
+
+def as_input_error(exc: ValidationError, root: type[BaseModel], *, file: str | Path | None = None,
+                   prefix: tuple[str | int, ...] = ()) -> InputError:
+    """The first error of ``exc`` as an InputError with a YAML key path.
+
+    ``root`` is the model validated (its fields give key paths and did-you-mean hints);
+    ``prefix`` is the path of that model inside the file when it is not the whole file.
+    """
+    errors = exc.errors(include_url=False)
+    error = errors[0]
+    loc = (*prefix, *error["loc"])
+    path, _ = _walk(root, loc)
+    parts = _describe(error, root, loc)
+    if len(errors) > 1:
+        more = f"{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}"
+        parts["hint"] = f"{parts['hint']}; {more}" if parts.get("hint") else more
+    return InputError(file=file, location=path or None, **parts)
+
+
+def _describe(error: Any, root: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, Any]:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "missing":
+        return {"message": "required key missing"}
+    if kind == "extra_forbidden":
+        _, parent = _walk(root, loc[:-1])
+        known = list(parent.model_fields) if _is_model(parent) else []
+        if parent is root and root is Scenario:
+            known.append("extends")
+        best = closest(str(loc[-1]), known)
+        return {"message": "unknown key", "hint": f"did you mean '{best}'?" if best else None}
+    if kind == "value_error" and isinstance(ctx.get("error"), Problem):
+        problem = ctx["error"]
+        return {"message": problem.detail if problem.expected else None, "value": value,
+                "expected": problem.expected or problem.detail, "hint": problem.hint}
+    if kind == "literal_error":
+        allowed = [a.strip("'") for a in str(ctx.get("expected", "")).replace(" or ", ", ")
+                   .split(", ")]
+        best = closest(str(value), allowed)
+        return {"value": value, "expected": "one of " + ", ".join(allowed),
+                "hint": f"did you mean '{best}'?" if best else None}
+    return {"value": value, "expected": _expected(kind, ctx, error["msg"])}
+
+
+_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"),
+           "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}
+_EXPECTED = {
+    "finite_number": "a finite number",
+    "float_parsing": "a number", "float_type": "a number",
+    "int_parsing": "a whole number", "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "dict_type": "a mapping (key: value)", "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list", "tuple_type": "a list",
+    "string_type": "text", "bool_type": "true or false", "bool_parsing": "true or false",
+}
+
+
+def _expected(kind: str, ctx: dict[str, Any], message: str) -> str:
+    if kind in _BOUNDS:
+        key, op = _BOUNDS[kind]
+        return f"a number {op} {ctx[key]:g}"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    return _EXPECTED.get(kind, message)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _strip(tp: Any) -> Any:
+    """Drop ``Annotated`` and ``| None`` around a type."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else Any
+        else:
+            return tp
+
+
+def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """Key path text for a pydantic ``loc`` and the type found at its end."""
+    text = ""
+    tp: Any = root
+    for part in loc:
+        if part == "[key]":
+            continue
+        tp = _strip(tp)
+        origin = get_origin(tp)
+        if isinstance(part, int) and origin in (list, tuple):
+            text += f"[{part}]"
+            tp = get_args(tp)[0]
+            continue
+        if _is_model(tp) and part in tp._inline:
+            tp = tp.model_fields[part].annotation
+            continue
+        text += f".{part}" if text else str(part)
+        if origin is dict:
+            tp = get_args(tp)[1]
+        elif _is_model(tp) and part in tp.model_fields:
+            tp = tp.model_fields[part].annotation
+        else:
+            tp = Any
+    return text, _strip(tp)
