@@ -78,7 +78,7 @@ class Plan:
                 for r in self.shares.to_dict("records")
             ],
             "availability": _records(self.availability, ["period", "sku", "status", "supply", "reason"]),
-            "ported": _records(self.ported, ["vendor", "workload"]),
+            "ported": _records(self.ported, ["vendor", "workload", "fraction"]),
             "solver": {k: _num(v) if isinstance(v, float) else v for k, v in self.solver.items()},
             "sensitivity": self.sensitivity,
             # extensions (formats.md: extend, never break)
@@ -273,8 +273,16 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
     shares = shares_table(data, use, buy)
 
     port = index.port.copy()
-    port["on"] = np.round(model.values(x, "port")) > 0.5 if len(port) else []
-    ported = port[port["on"]][["vendor", "workload"]].reset_index(drop=True) if len(port) else empty["ported"]
+    z = model.values(x, "port")
+    port["z"] = np.round(z, ROUND) if options.relax else np.round(z)  # as reported
+    if len(port):
+        ported = port[port["z"] > 1e-9].copy()
+        ported = ported.rename(columns={"z": "fraction"})[["vendor", "workload", "fraction"]]
+        if not options.relax:
+            ported = ported.drop(columns="fraction")
+        ported = ported.reset_index(drop=True)
+    else:
+        ported = empty["ported"]
 
     capex_t = buy.groupby("t")["spend"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()
     energy_t = (
@@ -286,7 +294,7 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
     short["value"] = model.values(x, "short")
     short["cost"] = short["value"] * short["workload"].map(data.workloads["penalty"])
     short_t = short.groupby("t")["cost"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy() if len(short) else np.zeros(len(labels))
-    porting = float((port["port"] * np.round(model.values(x, "port"))).sum()) if len(port) else 0.0
+    porting = float((port["port"] * port["z"]).sum()) if len(port) else 0.0
     cost = {
         "capex": float(capex_t.sum()),
         "energy": float(energy_t.sum()),

@@ -219,7 +219,7 @@ class LicenseTerms(_Model):
 
     allow: bool = Field(True, description="licence granted")
     fee: Amount = Field(0.0, description="surcharge as a fraction of the price (0.25 = 25 %)")
-    cap: Amount | None = Field(None, description="units the licence allows per period; None = "
+    cap: Amount | None = Field(None, description="units the licence allows per quarter (/3 for months); None = "
                                                  "no cap")
 
     @model_validator(mode="before")

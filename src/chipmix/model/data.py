@@ -267,15 +267,15 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
             not_yet = False
             statuses, reasons = [], []
             for seg_start, seg_end, decision in timeline.segments(sku, period.start, period.end):
+                status = str(decision.status)
+                statuses.append(status)
+                reasons.extend(str(reason) for reason in decision.reasons)
                 if released is not None and seg_start < released:
                     if seg_end <= released:
                         not_yet = True
                         continue
                     seg_start = released
                 frac = (seg_end - seg_start).days / period.days
-                status = str(decision.status)
-                statuses.append(status)
-                reasons.extend(str(reason) for reason in decision.reasons)
                 if status in PURCHASABLE:
                     allowed, caps, fee = True, [decision.cap], decision.fee or 0.0
                 elif status == "license" and terms.allow:
