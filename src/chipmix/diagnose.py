@@ -47,10 +47,12 @@ def capacity_check(data, index) -> list[dict]:
             most = float(best.get((t, w), 0.0)) if best is not None else 0.0
             if most + 1e-9 < need:
                 unit = UNITS.get(data.workloads.at[w, "metric"], "")
+                serving = sorted(set(use.loc[(use["t"] == t) & (use["workload"] == w) & (use["ub"] > 0), "sku"]))
                 cause = (
-                    "no SKU that may serve it can be bought or is in inventory"
-                    if most <= 0
-                    else "every SKU that may serve it is at its supply cap"
+                    "no SKU that may serve it can be bought in time or is in inventory"
+                    if not serving
+                    else "even all the supply of the SKUs that may serve it falls short ("
+                    + ", ".join(serving[:6]) + (", ..." if len(serving) > 6 else "") + ")"
                 )
                 findings.append(
                     {
@@ -60,7 +62,7 @@ def capacity_check(data, index) -> list[dict]:
                         "short": round(need - most, 6),
                         "unit": unit,
                         "binding": cause,
-                        "text": f"{w} {label}: {need - most:.4g} {unit} short even with all supply; {cause}",
+                        "text": f"{w} {label}: at least {need - most:.4g} {unit} short; {cause}",
                     }
                 )
     return findings
@@ -79,14 +81,21 @@ def diagnose(data, options: SolverOptions, result) -> dict:
             "summary": f"the solver stopped without a plan ({result.message}); raise --time-limit or relax the gap",
             "findings": capacity_check(data, index),
         }
-    findings = capacity_check(data, index)
-    elastic = _elastic_findings(data, model, index, options)
-    seen = {(f["constraint"], f.get("workload"), f["period"]) for f in findings}
-    findings += [f for f in elastic if (f["constraint"], f.get("workload"), f["period"]) not in seen]
+    capacity = {(f["workload"], f["period"]): f for f in capacity_check(data, index)}
+    findings = []
+    for f in _elastic_findings(data, model, index, options):
+        cap = capacity.pop((f.get("workload"), f["period"]), None) if f["constraint"] == "demand" else None
+        if cap is not None:
+            f["binding"] = cap["binding"]
+            f["text"] = f"{f['workload']} {f['period']}: {f['short']:.4g} {f['unit']} short; {cap['binding']}"
+        findings.append(f)
+    findings += list(capacity.values())
+    findings.sort(key=lambda f: (data.labels.index(f["period"]), f["constraint"], str(f.get("workload", ""))))
     if findings:
-        summary = "; ".join(f["text"] for f in findings[:5])
-        if len(findings) > 5:
-            summary += f"; and {len(findings) - 5} more"
+        kinds = sorted({f["constraint"] for f in findings})
+        summary = (
+            f"{len(findings)} requirement(s) cannot be met ({', '.join(kinds)}); first: {findings[0]['text']}"
+        )
     else:
         summary = "infeasible, but no single demand, share, budget or power row explains it"
     return {"status": "infeasible", "summary": summary, "findings": findings}
@@ -139,7 +148,24 @@ def _binding_context(data, model, index, x) -> dict:
     buy = index.buy.copy()
     buy["servers"] = model.values(x, "buy")
     at_cap = buy[np.isfinite(buy["ub"]) & (buy["servers"] >= buy["ub"] - 1e-6)]
-    return {"supply_at_cap": set(zip(at_cap["sku"], at_cap["t"], strict=True))}
+    a = model.arrays()
+    activity = model.activity(x)
+    # whole servers: a budget is binding when what is left cannot buy one more server
+    server_cost = (buy["price"] * buy["server"]).groupby(buy["t"]).min()
+    tight: dict[str, set[str]] = {}
+    for family in ("budget", "power"):
+        block = model.row_blocks.get(family)
+        if block is None:
+            continue
+        for i, key in enumerate(block.keys):
+            row = block.start + i
+            upper = a["row_upper"][row]
+            slack = 1e-6 * max(1.0, abs(upper))
+            if family == "budget":
+                slack = max(slack, float(server_cost.get(data.labels.index(key[-1]), 0.0)))
+            if activity[row] >= upper - slack:
+                tight.setdefault(family, set()).add(key[-1])
+    return {"supply_at_cap": set(zip(at_cap["sku"], at_cap["t"], strict=True)), "tight": tight}
 
 
 def _describe(data, family, key, value, binding) -> dict:
@@ -149,10 +175,17 @@ def _describe(data, family, key, value, binding) -> dict:
         t = data.labels.index(period)
         use = data.cap.xs(w, level="workload").index if len(data.cap) else []
         capped = sorted({k for k in use if any((k, tau) in binding["supply_at_cap"] for tau in range(t + 1))})
+        causes = []
+        budget = sorted(p for p in binding["tight"].get("budget", ()) if data.labels.index(p) <= t)
+        if budget:
+            causes.append("the budget binds (" + ", ".join(budget[-3:]) + ")")
+        if period in binding["tight"].get("power", ()):
+            causes.append("the power cap binds")
         if capped:
-            cause = "the allowed SKUs' supply caps bind (" + ", ".join(capped[:6]) + ")"
-        else:
-            cause = "no allowed SKU can serve it in time (blocked, not buyable, or lead time)"
+            causes.append("the allowed SKUs' supply caps bind (" + ", ".join(capped[:6]) + ")")
+        if not causes:
+            causes.append("no allowed SKU can serve it in time (blocked, not buyable, or lead time)")
+        cause = "; ".join(causes)
         text = f"{w} {period}: {value:.4g} {unit} short; {cause}"
         return {"constraint": "demand", "workload": w, "period": period, "short": round(value, 6), "unit": unit, "binding": cause, "text": text}
     period = key[-1]

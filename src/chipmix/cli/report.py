@@ -24,9 +24,15 @@ def print_plan(plan, console: Console) -> None:
     )
     if not plan.ok:
         if plan.diagnosis:
-            console.print(f"[red]why:[/] {plan.diagnosis.get('summary', '')}", markup=True, highlight=False)
-            for f in plan.diagnosis.get("findings", [])[:20]:
-                console.print(f"  - {f['text']}", markup=False, highlight=False)
+            findings = plan.diagnosis.get("findings", [])
+            if not findings:
+                console.print(Text("why: " + plan.diagnosis.get("summary", "")), style="red")
+            else:
+                console.print(Text(f"why: {len(findings)} requirement(s) cannot be met:"), style="red")
+            for f in findings[:30]:
+                console.print(Text(f"  - {f['text']}"), highlight=False)
+            if len(findings) > 30:
+                console.print(f"  ... and {len(findings) - 30} more (see --json)")
         return
     _purchases(plan, console)
     _costs(plan, console)
