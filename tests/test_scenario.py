@@ -276,7 +276,7 @@ BAD = [
      "supply.acme-h800.2023Q3: got True; expected a number"),
     (_set("solver.threads", 1.5), "solver.threads: got 1.5; expected a whole number"),
     (_set("solver.name", "gurobi"),
-     "solver.name: got 'gurobi'; expected one of highs, cbc"),
+     "solver.name: got 'gurobi'; expected one of highs, cbc, highs-pulp"),
     (_set("home", "cn"),
      "home: got 'cn'; expected a two-letter upper-case country code (ISO 3166 alpha-2, e.g. CN)"),
     (_set("horizon", {"start": "2023Q3", "end": "2023-12"}),
