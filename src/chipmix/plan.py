@@ -157,8 +157,13 @@ def plan(
     diagnose: bool = True,
     write_lp: str | Path | None = None,
     write_mps: str | Path | None = None,
+    sensitivity: bool = False,
 ) -> Plan:
-    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML)."""
+    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
+
+    With ``sensitivity`` the plan also carries shadow prices and break-even prices
+    (:mod:`chipmix.insight`), computed on the LP with the integer decisions fixed.
+    """
     from chipmix.model.build import build
     from chipmix.model.data import prepare
     from chipmix.solve import solve
@@ -199,6 +204,12 @@ def plan(
         t = time.perf_counter()
         out.diagnosis = _diagnose(data, options, result)
         timings["diagnose"] = time.perf_counter() - t
+    if sensitivity and out.ok:
+        from chipmix.insight.sensitivity import compute_sensitivity
+
+        t = time.perf_counter()
+        out.sensitivity = compute_sensitivity(data, model, index, result, options)
+        timings["sensitivity"] = time.perf_counter() - t
     out.timings = timings
     return out
 

@@ -32,7 +32,7 @@ the base's key (back to the default). Cycles are errors naming the chain.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import UnionType
 from typing import (
@@ -310,8 +310,8 @@ def _catalog_entry(entry: str) -> str:
 
 
 def _rules_entry(entry: str) -> str:
-    if _is_rules_path(entry) and not Path(entry).is_file():
-        raise Problem("an existing rule-set YAML file", detail="file not found")
+    if _is_rules_path(entry) and not Path(entry).exists():
+        raise Problem("an existing rule-set YAML file or folder", detail="not found")
     return entry
 
 
@@ -462,10 +462,22 @@ class Scenario(_Model):
         return _build(merged, folder, source_name, None, check_catalogs)
 
 
-def load_scenario(path: str | Path, *, check_catalogs: bool = True) -> Scenario:
-    """Read, merge (``extends``), validate and normalise a scenario YAML file."""
+def load_scenario(
+    path: str | Path, *, check_catalogs: bool = True, sets: Sequence[str] | None = None
+) -> Scenario:
+    """Read, merge (``extends``), validate and normalise a scenario YAML file.
+
+    ``sets`` are command-line overrides ``key.path=value`` applied to the merged data before
+    validation (see :mod:`chipmix.overrides`).
+    """
     path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path, expected="a scenario YAML file")
     data = _read_file(path, chain=())
+    if sets:
+        from chipmix.overrides import apply_sets
+
+        data = apply_sets(data, sets)
     return _build(data, path.resolve().parent, str(path), path, check_catalogs)
 
 

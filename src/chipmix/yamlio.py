@@ -180,6 +180,9 @@ def load_yaml(path: str | Path) -> object:
         ) from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", file=path) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an impossible date such as 2027-13-01
+        raise InputError(f"not valid YAML: {exc}", file=path,
+                         expected="valid values (dates as YYYY-MM-DD)") from None
     finally:
         loader.dispose()
 

@@ -36,6 +36,13 @@ def plan_command(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan JSON to this file."),
     write_lp: Optional[Path] = typer.Option(None, "--write-lp", help="Export the model in LP format."),
     write_mps: Optional[Path] = typer.Option(None, "--write-mps", help="Export the model in MPS format."),
+    sets: Optional[list[str]] = typer.Option(
+        None, "--set", help="Override a scenario key: --set policy.domestic_share=0.5 (repeatable)."
+    ),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="Write a chart of the plan (.png or .svg)."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Also print shadow prices and break-even prices (fixed integer plan)."
+    ),
 ) -> None:
     """Plan the cost-minimal purchase mix for a scenario.
 
@@ -46,10 +53,10 @@ def plan_command(
     from chipmix.io import write_text
 
     path = _scenario_path(scenario)
-    if not path.exists():
-        raise InputError("scenario file not found", file=path, expected="a scenario YAML file")
+    from chipmix.scenario import load_scenario
+
     result = chipmix.plan(
-        chipmix.load_scenario(path),
+        load_scenario(path, sets=sets or None),
         solver=solver,
         relax=relax,
         time_limit=time_limit,
@@ -57,8 +64,14 @@ def plan_command(
         threads=threads,
         write_lp=write_lp,
         write_mps=write_mps,
+        sensitivity=explain,
     )
     text = result.to_json()
+    if chart is not None and result.ok:
+        from chipmix.charts import plan_chart
+
+        plan_chart(result, chart)
+        err.print(f"wrote {chart}")
     if output is not None:
         write_text(output, text)
         err.print(f"wrote {output}")
@@ -70,6 +83,10 @@ def plan_command(
         from chipmix.cli.report import print_plan
 
         print_plan(result, out)
+        if explain and result.ok:
+            from chipmix.insight.explain import print_explain
+
+            print_explain(result, out)
     if not result.ok:
         raise typer.Exit(1)
 
