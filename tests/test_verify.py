@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from chipmix.scenario import Scenario
-from chipmix.verify import VerifyReport, derive_parameters, verify
+from chipmix.checker import VerifyReport, derive_parameters, verify
 
 CATALOG = """\
 id,vendor,name,origin,datacenter,release,bf16_dense_tflops,memory_gb,memory_bw_tbps,interconnect_gbps,tdp_w,price_usd,server_size,supply_per_quarter,lead_quarters,efficiency_training,sources
@@ -588,10 +588,10 @@ import json, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 import test_verify as t
 from pathlib import Path
-from chipmix.verify import verify
+from chipmix.checker import verify
 report = verify(t.good_plan(), t.make_scenario(Path({str(inputs)!r})))
 assert report.ok, report.violations
-bad = [m for m in sys.modules if m.startswith(("chipmix.model", "chipmix.solve", "chipmix.plan"))]
+bad = [m for m in sys.modules if m.startswith(("chipmix.model", "chipmix.solve", "chipmix.planner"))]
 print(json.dumps(bad))
 """
     import os

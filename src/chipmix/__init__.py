@@ -21,13 +21,16 @@ _LAZY = {
     "Scenario": ("chipmix.scenario", "Scenario"),
     "load_catalogs": ("chipmix.catalog", "load_catalogs"),
     "load_catalog": ("chipmix.catalog", "load_catalog"),
-    "plan": ("chipmix.plan", "plan"),
-    "Plan": ("chipmix.plan", "Plan"),
-    "verify": ("chipmix.verify", "verify"),
+    "plan": ("chipmix.planner", "plan"),
+    "Plan": ("chipmix.planner", "Plan"),
+    "verify": ("chipmix.checker", "verify"),
     "classify": ("chipmix.rules", "classify"),
     "Status": ("chipmix.solve", "Status"),
     "ChipmixError": ("chipmix.errors", "ChipmixError"),
     "InputError": ("chipmix.errors", "InputError"),
+    "compare": ("chipmix.studies", "compare"),
+    "sweep": ("chipmix.studies", "sweep"),
+    "frontier": ("chipmix.studies", "frontier"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -35,11 +38,11 @@ __all__ = sorted(_LAZY) + ["__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from chipmix.catalog import load_catalog, load_catalogs
     from chipmix.errors import ChipmixError, InputError
-    from chipmix.plan import Plan, plan
+    from chipmix.planner import Plan, plan
     from chipmix.rules import classify
     from chipmix.scenario import Scenario, load_scenario
     from chipmix.solve import Status
-    from chipmix.verify import verify
+    from chipmix.checker import verify
 
 
 def __getattr__(name: str) -> Any:

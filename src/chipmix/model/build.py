@@ -44,142 +44,145 @@ def build(data: PlanningData) -> tuple[LinearModel, Index]:
 # -- variables and objective -------------------------------------------------------------------
 
 
-def _policy_padding(data: PlanningData) -> float:
-    """How far share and vendor-cap policies can push use above what demand needs.
-
-    A share policy is met by running (or buying) more domestic units than demand needs, at
-    most ``s/(1-s)`` times the foreign share's weight, and a vendor cap ``c`` by spreading use
-    over vendors (at most ``1/c``); ``ratio`` converts between the SKUs' share weights.
-    """
-    shares = data.period_table["share"].to_numpy()
-    s_max = float(shares.max()) if len(shares) else 0.0
-    cap = data.vendor_cap
-    if s_max <= 0 and (cap is None or cap >= 1):
-        return 1.0
+def _share_weights(data: PlanningData) -> np.ndarray:
+    """Per SKU (in skus order): its weight in a use-based share (compute: bf16 TFLOPS; units: 1)."""
     if data.share_basis == "compute":
-        w = data.skus["weight"]
-        w = w[w > 0]
-        ratio = float(w.max() / w.min()) if len(w) else 1.0
-    elif data.share_basis == "spend":
-        p = data.price.to_numpy().ravel()
-        p = p[np.isfinite(p) & (p > 0)]
-        ratio = float(p.max() / p.min()) if len(p) else 1.0
-    else:
-        ratio = 1.0
-    pad = 1.0
-    if 0 < s_max < 1:
-        pad *= 1.0 + s_max / (1.0 - s_max) * ratio
-    if cap is not None and 0 < cap < 1:
-        pad *= ratio / cap
-    return pad
-
-
-def _need_units(data: PlanningData) -> pd.Series:
-    """Units of each SKU that would carry every workload's peak demand alone."""
-    if not len(data.cap):
-        return pd.Series(dtype=float)
-    peak = data.demand.max(axis=0)
-    cap = data.cap.reset_index()
-    cap["need"] = cap["workload"].map(peak) / cap["cap"]
-    return cap.groupby("sku")["need"].sum()
+        return data.skus["weight"].to_numpy(dtype=float)
+    return np.ones(len(data.skus))
 
 
 def add_variables(model: LinearModel, data: PlanningData) -> Index:
-    """Columns and objective.
+    """Columns, their bounds, and the objective.
 
     minimise Σ_t δ[t]·( Σ_k price[k,t]·buy[k,t] + Σ_{k,w} watts[k]·pue·hours[t]·energy_price[t]/1000·use[k,w,t]
                         + Σ_w penalty[w]·short[w,t] ) + Σ_{v,w} port[v,w]·z[v,w]
-    with buy[k,t] = server[k]·n[k,t], n integer, 0 ≤ server·n[k,t] ≤ supply[k,t].
+
+    Supply: buy[k,t] = server[k]·n[k,t] ≤ supply[k,t], n integer: a column bound
+    ``n[k,t] ≤ floor(supply[k,t]/server[k])``, tightened by the budget and by the most units
+    any period could use (demand ÷ cap), never by an arbitrary constant. On the spend basis a
+    share or vendor-cap policy can make buying beyond use pay, so there the need bound is off.
     """
     T = len(data.periods)
     pt = data.period_table
     skus = data.skus
-    need = _need_units(data) * _policy_padding(data)
+    K = len(skus)
+    sku_pos = pd.Series(np.arange(K), index=skus.index)
+    w_pos = pd.Series(np.arange(len(data.demand.columns)), index=data.demand.columns)
+    disc = pt["discount"].to_numpy()
+    demand = data.demand.to_numpy()  # T × W
+
+    # eligible (k, w) pairs whose use can be costed (a SKU without tdp_w is never used)
+    pairs = data.cap.reset_index()
+    pairs = pairs[pairs["sku"].map(skus["watts"]).notna().to_numpy()].reset_index(drop=True)
+    pairs["k_i"] = pairs["sku"].map(sku_pos).to_numpy(dtype=np.int64)
+    pairs["w_j"] = pairs["workload"].map(w_pos).to_numpy(dtype=np.int64)
+    # need_ub[p, t]: the most units of pair p's SKU that its workload can use at t (delivery
+    # never exceeds demand: see add_demand)
+    need_ub = demand[:, pairs["w_j"].to_numpy()].T / pairs["cap"].to_numpy()[:, None]
+    per_sku_need = np.zeros((K, T))
+    np.add.at(per_sku_need, pairs["k_i"].to_numpy(), need_ub)
+    most_units = per_sku_need.max(axis=1) if T else np.zeros(K)  # units of k worth owning at once
 
     # -- n[k,t]: servers bought ------------------------------------------------------------
-    supply = data.supply.reset_index(drop=True).stack()
-    supply.index.names = ["t", "sku"]
-    buy = supply.rename("supply").reset_index()
-    buy["server"] = buy["sku"].map(skus["server"]).astype(int)
-    buy = buy[buy["supply"] >= buy["server"]].copy()
-    price = data.price.reset_index(drop=True).stack()
-    price.index.names = ["t", "sku"]
-    buy["price"] = pd.MultiIndex.from_frame(buy[["t", "sku"]]).map(price).to_numpy(dtype=float)
-    ub = np.floor(buy["supply"].to_numpy() / buy["server"].to_numpy())
-    need_servers = np.ceil(buy["sku"].map(need).fillna(0.0).to_numpy() / buy["server"].to_numpy())
-    budget = pt["budget"].to_numpy()[buy["t"].to_numpy()]
-    budget_servers = np.floor(budget / (buy["price"].to_numpy() * buy["server"].to_numpy()) + 1e-9)
+    supply = data.supply.to_numpy()  # T × K
+    server = skus["server"].to_numpy(dtype=float)
+    t_idx, k_idx = np.nonzero(supply >= server[None, :])
+    price = data.price.to_numpy()[t_idx, k_idx]
+    ub = np.floor(supply[t_idx, k_idx] / server[k_idx])
+    budget = pt["budget"].to_numpy()[t_idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        budget_servers = np.floor(budget / (price * server[k_idx]) + 1e-9)
     ub = np.fmin(ub, np.where(np.isnan(budget_servers), INF, budget_servers))
-    ub = np.fmin(ub, np.where(need_servers > 0, need_servers, INF))
-    buy["ub"] = ub
-    buy = buy[buy["ub"] > 0].sort_values(["t", "sku"]).reset_index(drop=True)
-    disc = pt["discount"].to_numpy()
+    spend_padding = data.share_basis == "spend" and (
+        (pt["share"].to_numpy() > 0).any() or (data.vendor_cap is not None and data.vendor_cap < 1)
+    )
+    if not spend_padding:  # buying beyond what can be used only pays on the spend basis
+        need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
+        ub = np.fmin(ub, need_servers)
+    keep = ub > 0
+    order = np.lexsort((k_idx[keep], t_idx[keep]))
+    buy = pd.DataFrame(
+        {
+            "sku": skus.index.to_numpy()[k_idx[keep]][order],
+            "t": t_idx[keep][order],
+            "k_i": k_idx[keep][order],
+            "supply": supply[t_idx, k_idx][keep][order],
+            "server": server[k_idx[keep]][order].astype(int),
+            "price": price[keep][order],
+            "ub": ub[keep][order],
+        }
+    )
     block = model.add_columns(
         "buy",
-        [(k, data.labels[t]) for k, t in zip(buy["sku"], buy["t"], strict=True)],
+        (buy["sku"].to_numpy(), np.asarray(data.labels, dtype=object)[buy["t"].to_numpy()]),
         upper=buy["ub"].to_numpy(),
         cost=disc[buy["t"].to_numpy()] * buy["price"].to_numpy() * buy["server"].to_numpy(),
         integer=True,
     )
     buy["col"] = np.arange(block.start, block.stop)
 
-    # -- max fleet: the most units of k that can be in service at t ---------------------------
-    max_fleet = np.zeros((len(skus), T))
-    sku_pos = {k: i for i, k in enumerate(skus.index)}
-    lead = skus["lead"].to_numpy()
-    life = skus["life"].to_numpy()
-    retire = skus["retire_t"].to_numpy()
-    inv = skus["inventory"].to_numpy()
-    for i in range(len(skus)):
-        max_fleet[i, : retire[i]] += inv[i]
-    for k, t, server, n_ub in zip(buy["sku"], buy["t"], buy["server"], buy["ub"], strict=True):
-        i = sku_pos[k]
-        first = t + lead[i]
-        last = min(T, retire[i], first + life[i]) if math.isfinite(life[i]) else min(T, retire[i])
-        if first < last:
-            max_fleet[i, int(first) : int(last)] += server * n_ub
+    # -- fleet bound: the most units of k that can be in service at t ------------------------
+    first, last = _service_window(data, buy)
+    units = buy["server"].to_numpy() * buy["ub"].to_numpy()
+    unlimited = np.isinf(units)
+    k_b = buy["k_i"].to_numpy()
+    finite = np.zeros((K, T + 1))  # difference arrays: +units at first, −units at last
+    np.add.at(finite, (k_b[~unlimited], first[~unlimited]), units[~unlimited])
+    np.add.at(finite, (k_b[~unlimited], last[~unlimited]), -units[~unlimited])
+    open_ended = np.zeros((K, T + 1), dtype=np.int64)  # windows with unlimited purchases
+    np.add.at(open_ended, (k_b[unlimited], first[unlimited]), 1)
+    np.add.at(open_ended, (k_b[unlimited], last[unlimited]), -1)
+    max_fleet = np.cumsum(finite, axis=1)[:, :T]
+    max_fleet[np.cumsum(open_ended, axis=1)[:, :T] > 0] = INF
+    retire = skus["retire_t"].to_numpy(dtype=np.int64)
+    alive = np.arange(T)[None, :] < retire[:, None]
+    max_fleet = np.where(alive, max_fleet + skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
+
     # -- use[k,w,t] --------------------------------------------------------------------------
-    cap = data.cap.reset_index()
-    cap = cap[cap["sku"].map(skus["watts"]).notna()]
-    use = cap.merge(pd.DataFrame({"t": np.arange(T)}), how="cross")
-    rows_i = use["sku"].map(sku_pos).to_numpy()
-    use["ub"] = max_fleet[rows_i, use["t"].to_numpy()] if len(use) else np.zeros(0)
-    if len(use):
-        need_w = data.demand.to_numpy()  # T × W
-        w_pos = {w: j for j, w in enumerate(data.demand.columns)}
-        peak = need_w.max(axis=0)[use["workload"].map(w_pos).to_numpy()] / use["cap"].to_numpy()
-        bound = np.where(np.isinf(use["ub"].to_numpy()), peak * _policy_padding(data), use["ub"])
-        use["ub"] = bound
-    use = use[use["ub"] > 0].sort_values(["t", "sku", "workload"]).reset_index(drop=True)
-    watts = use["sku"].map(skus["watts"]).to_numpy(dtype=float)
-    energy = (
-        watts
-        * pt["pue"].to_numpy()[use["t"].to_numpy()]
-        * pt["hours"].to_numpy()[use["t"].to_numpy()]
-        * pt["energy_price"].to_numpy()[use["t"].to_numpy()]
-        / 1000.0
+    p_idx, t_use = np.nonzero(np.ones((len(pairs), T), dtype=bool))
+    k_use = pairs["k_i"].to_numpy()[p_idx]
+    fleet_ub = max_fleet[k_use, t_use]
+    ub_use = np.fmin(fleet_ub, need_ub[p_idx, t_use])
+    # no column where the workload has no demand at t (delivery never exceeds demand)
+    keep = ub_use > 0
+    p_idx, t_use, k_use, ub_use, fleet_ub = p_idx[keep], t_use[keep], k_use[keep], ub_use[keep], fleet_ub[keep]
+    order = np.lexsort((pairs["workload"].to_numpy()[p_idx], k_use, t_use))
+    p_idx, t_use, k_use, ub_use, fleet_ub = (a[order] for a in (p_idx, t_use, k_use, ub_use, fleet_ub))
+    watts = skus["watts"].to_numpy(dtype=float)[k_use]
+    energy = watts * (pt["pue"].to_numpy() * pt["hours"].to_numpy() * pt["energy_price"].to_numpy())[t_use] / 1000.0
+    use = pd.DataFrame(
+        {
+            "sku": pairs["sku"].to_numpy()[p_idx],
+            "workload": pairs["workload"].to_numpy()[p_idx],
+            "t": t_use,
+            "k_i": k_use,
+            "w_j": pairs["w_j"].to_numpy()[p_idx],
+            "cap": pairs["cap"].to_numpy()[p_idx],
+            "ub": ub_use,
+            "need_ub": ub_use,
+            "fleet_ub": fleet_ub,
+            "energy_per_unit": energy,
+        }
     )
     block = model.add_columns(
         "use",
-        [(k, w, data.labels[t]) for k, w, t in zip(use["sku"], use["workload"], use["t"], strict=True)],
-        upper=use["ub"].to_numpy(),
-        cost=disc[use["t"].to_numpy()] * energy,
+        (use["sku"].to_numpy(), use["workload"].to_numpy(), np.asarray(data.labels, dtype=object)[t_use]),
+        upper=ub_use,
+        cost=disc[t_use] * energy,
     )
     use["col"] = np.arange(block.start, block.stop)
-    use["energy_per_unit"] = energy
 
     # -- z[v,w]: porting binaries -----------------------------------------------------------
     port = data.port.reset_index()
     if len(port) and len(use):
-        use_vendor = use["sku"].map(skus["vendor"])
-        used = set(zip(use_vendor, use["workload"], strict=True))
-        port = port[[(v, w) in used for v, w in zip(port["vendor"], port["workload"], strict=True)]]
+        used = pd.MultiIndex.from_arrays([use["sku"].map(skus["vendor"]), use["workload"]]).unique()
+        port = port[pd.MultiIndex.from_frame(port[["vendor", "workload"]]).isin(used)]
     else:
         port = port.iloc[0:0]
     port = port.sort_values(["vendor", "workload"]).reset_index(drop=True)
     block = model.add_columns(
         "port",
-        list(zip(port["vendor"], port["workload"], strict=True)),
+        (port["vendor"].to_numpy(), port["workload"].to_numpy()),
         upper=1.0,
         cost=port["port"].to_numpy(),
         integer=True,
@@ -187,20 +190,40 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     port["col"] = np.arange(block.start, block.stop)
 
     # -- short[w,t] ---------------------------------------------------------------------------
-    dem = data.demand.reset_index(drop=True).stack()
-    dem.index.names = ["t", "workload"]
-    short = dem.rename("demand").reset_index()
-    short["penalty"] = short["workload"].map(data.workloads["penalty"])
-    short = short[(short["demand"] > 0) & short["penalty"].notna()]
-    short = short.sort_values(["t", "workload"]).reset_index(drop=True)
+    penalty = data.workloads["penalty"].reindex(data.demand.columns).to_numpy(dtype=float)
+    t_s, w_s = np.nonzero((demand > 0) & ~np.isnan(penalty)[None, :])
+    short = pd.DataFrame(
+        {
+            "workload": data.demand.columns.to_numpy()[w_s],
+            "t": t_s,
+            "w_j": w_s,
+            "demand": demand[t_s, w_s],
+            "penalty": penalty[w_s],
+        }
+    )
     block = model.add_columns(
         "short",
-        [(w, data.labels[t]) for w, t in zip(short["workload"], short["t"], strict=True)],
+        (short["workload"].to_numpy(), np.asarray(data.labels, dtype=object)[t_s]),
         upper=short["demand"].to_numpy(),
-        cost=disc[short["t"].to_numpy()] * short["penalty"].to_numpy(),
+        cost=disc[t_s] * short["penalty"].to_numpy(),
     )
     short["col"] = np.arange(block.start, block.stop)
     return Index(buy=buy, use=use, port=port, short=short)
+
+
+def _service_window(data: PlanningData, buy: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per purchase column: first and last+1 period its units are in service."""
+    T = len(data.periods)
+    skus = data.skus
+    k_i = buy["k_i"].to_numpy()
+    lead = skus["lead"].to_numpy(dtype=np.int64)[k_i]
+    life = skus["life"].to_numpy(dtype=float)[k_i]
+    retire = skus["retire_t"].to_numpy(dtype=np.int64)[k_i]
+    first = np.minimum(buy["t"].to_numpy() + lead, T)
+    end_of_life = np.where(np.isfinite(life), first + np.nan_to_num(life, posinf=0.0), T)
+    last = np.minimum(np.minimum(retire, T), end_of_life.astype(np.int64))
+    last = np.maximum(last, first)
+    return first, last
 
 
 # -- constraint families --------------------------------------------------------------------
@@ -211,109 +234,118 @@ def add_allocation(model: LinearModel, data: PlanningData, index: Index) -> None
 
     fleet[k,t] = inv[k] + Σ server[k]·n[k,τ] over τ with τ + lead[k] ≤ t < τ + lead[k] + life[k]
     Σ_w use[k,w,t] ≤ fleet[k,t]   ⇔   Σ_w use[k,w,t] − Σ_τ server[k]·n[k,τ] ≤ inv[k]
-    (no row where k has no use; from retire[k] on k has no use at all)
+    (one row per SKU and period where k has use; from retire[k] on k has no use at all)
     """
-    use = index.use
+    use, buy = index.use, index.buy
     if not len(use):
         return
-    keys = use[["sku", "t"]].drop_duplicates().sort_values(["t", "sku"]).reset_index(drop=True)
-    row_of = {(k, t): i for i, (k, t) in enumerate(zip(keys["sku"], keys["t"], strict=True))}
-    rows = [use.apply(lambda r: row_of[(r["sku"], r["t"])], axis=1).to_numpy(dtype=np.int64)]
+    K, T = len(data.skus), len(data.periods)
+    has_use = np.zeros((T, K), dtype=bool)
+    has_use[use["t"].to_numpy(), use["k_i"].to_numpy()] = True
+    t_r, k_r = np.nonzero(has_use)  # rows ordered by (t, sku)
+    row_of = np.full((K, T), -1, dtype=np.int64)
+    row_of[k_r, t_r] = np.arange(len(k_r))
+    rows = [row_of[use["k_i"].to_numpy(), use["t"].to_numpy()]]
     cols = [use["col"].to_numpy()]
     vals = [np.ones(len(use))]
-    skus = data.skus
-    buy = index.buy
     if len(buy):
-        lead = buy["sku"].map(skus["lead"]).to_numpy()
-        life = buy["sku"].map(skus["life"]).to_numpy()
-        T = len(data.periods)
-        b_rows, b_cols, b_vals = [], [], []
-        for k, t0, col, server, ld, lf in zip(
-            buy["sku"], buy["t"], buy["col"], buy["server"], lead, life, strict=True
-        ):
-            last = T if not math.isfinite(lf) else min(T, int(t0 + ld + lf))
-            for t in range(int(t0 + ld), last):
-                r = row_of.get((k, t))
-                if r is not None:
-                    b_rows.append(r)
-                    b_cols.append(col)
-                    b_vals.append(-float(server))
-        rows.append(np.asarray(b_rows, dtype=np.int64))
-        cols.append(np.asarray(b_cols, dtype=np.int64))
-        vals.append(np.asarray(b_vals, dtype=float))
-    inv = keys["sku"].map(skus["inventory"]).to_numpy(dtype=float)
+        first, last = _service_window(data, buy)
+        span = last - first
+        b = np.repeat(np.arange(len(buy)), span)
+        t_in = first[b] + (np.arange(len(b)) - np.repeat(np.cumsum(span) - span, span))
+        r = row_of[buy["k_i"].to_numpy()[b], t_in]
+        hit = r >= 0
+        rows.append(r[hit])
+        cols.append(buy["col"].to_numpy()[b][hit])
+        vals.append(-buy["server"].to_numpy(dtype=float)[b][hit])
+    labels = np.asarray(data.labels, dtype=object)
     model.add_rows(
         "allocation",
-        [(k, data.labels[t]) for k, t in zip(keys["sku"], keys["t"], strict=True)],
+        (data.skus.index.to_numpy()[k_r], labels[t_r]),
         np.concatenate(rows),
         np.concatenate(cols),
         np.concatenate(vals),
-        upper=inv,
+        upper=data.skus["inventory"].to_numpy(dtype=float)[k_r],
     )
 
 
 def add_demand(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Demand: Σ_k cap[k,w]·use[k,w,t] + short[w,t] ≥ demand[w,t]   (rows where demand > 0)."""
-    dem = data.demand.reset_index(drop=True).stack()
-    dem.index.names = ["t", "workload"]
-    keys = dem[dem > 0].rename("demand").reset_index().sort_values(["t", "workload"])
-    keys = keys.reset_index(drop=True)
-    if not len(keys):
+    """Demand: Σ_k cap[k,w]·use[k,w,t] + short[w,t] = demand[w,t]   (rows where demand > 0).
+
+    model.md writes ≥; chipmix delivers exactly the demand and leaves surplus units idle
+    (``fleet`` may exceed ``use``). The two agree whenever over-delivery is not rewarded; they
+    differ only where a use-based share or vendor cap could be met by running idle units, which
+    chipmix does not count (docs/planning-model.md). It also makes demand ÷ cap an exact bound
+    on use, which the porting big-M relies on.
+    """
+    demand = data.demand.to_numpy()  # T × W
+    t_r, w_r = np.nonzero(demand > 0)  # ordered by (t, workload position)
+    if not len(t_r):
         return
-    row_of = {(w, t): i for i, (w, t) in enumerate(zip(keys["workload"], keys["t"], strict=True))}
+    row_of = np.full(demand.shape, -1, dtype=np.int64)
+    row_of[t_r, w_r] = np.arange(len(t_r))
     use, short = index.use, index.short
-    u_rows = np.array([row_of.get((w, t), -1) for w, t in zip(use["workload"], use["t"], strict=True)], dtype=np.int64)
-    s_rows = np.array([row_of[(w, t)] for w, t in zip(short["workload"], short["t"], strict=True)], dtype=np.int64)
+    u_rows = row_of[use["t"].to_numpy(), use["w_j"].to_numpy()] if len(use) else np.zeros(0, np.int64)
     keep = u_rows >= 0
+    s_rows = row_of[short["t"].to_numpy(), short["w_j"].to_numpy()] if len(short) else np.zeros(0, np.int64)
     model.add_rows(
         "demand",
-        [(w, data.labels[t]) for w, t in zip(keys["workload"], keys["t"], strict=True)],
+        (data.demand.columns.to_numpy()[w_r], np.asarray(data.labels, dtype=object)[t_r]),
         np.concatenate([u_rows[keep], s_rows]),
         np.concatenate([use["col"].to_numpy()[keep], short["col"].to_numpy()]),
         np.concatenate([use["cap"].to_numpy()[keep], np.ones(len(short))]),
-        lower=keys["demand"].to_numpy(),
+        lower=demand[t_r, w_r],
+        upper=demand[t_r, w_r],
     )
 
 
 def add_porting(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Porting: use[k,w,t] ≤ M[k,w,t]·z[vendor(k),w], M = use's own upper bound (max fleet)."""
+    """Porting: use[k,w,t] ≤ M[k,w,t]·z[vendor(k),w].
+
+    M is the tightest bound at hand: use's own upper bound, the smaller of the units of k that
+    can exist at t and the units w can use at t (its demand there ÷ cap[k,w]) — never an
+    arbitrary constant.
+    """
     port, use = index.port, index.use
-    if not len(port):
+    if not len(port) or not len(use):
         return
-    z_col = {(v, w): c for v, w, c in zip(port["vendor"], port["workload"], port["col"], strict=True)}
-    vendor = use["sku"].map(data.skus["vendor"])
-    z = np.array([z_col.get((v, w), -1) for v, w in zip(vendor, use["workload"], strict=True)], dtype=np.int64)
-    sel = use[z >= 0]
-    z = z[z >= 0]
-    n = len(sel)
-    if not n:
+    z_col = pd.Series(
+        port["col"].to_numpy(dtype=float), index=pd.MultiIndex.from_frame(port[["vendor", "workload"]])
+    )
+    key = pd.MultiIndex.from_arrays([use["sku"].map(data.skus["vendor"]), use["workload"]])
+    z = z_col.reindex(key).to_numpy()
+    sel = ~np.isnan(z)
+    if not sel.any():
         return
+    n = int(sel.sum())
     r = np.arange(n)
     model.add_rows(
         "porting",
-        list(zip(sel["sku"], sel["workload"], [data.labels[t] for t in sel["t"]], strict=True)),
+        (
+            use["sku"].to_numpy()[sel],
+            use["workload"].to_numpy()[sel],
+            np.asarray(data.labels, dtype=object)[use["t"].to_numpy()[sel]],
+        ),
         np.concatenate([r, r]),
-        np.concatenate([sel["col"].to_numpy(), z]),
-        np.concatenate([np.ones(n), -sel["ub"].to_numpy()]),
+        np.concatenate([use["col"].to_numpy()[sel], z[sel].astype(np.int64)]),
+        np.concatenate([np.ones(n), -use["need_ub"].to_numpy()[sel]]),
         upper=0.0,
     )
 
 
-def _share_terms(data: PlanningData, index: Index, member: pd.Series, share_of_t: np.ndarray):
-    """Rows (t), cols, vals of Σ (member[k] − s[t])·weight·x over the basis' variables."""
-    skus = data.skus
+def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_t: np.ndarray):
+    """Rows (t), cols, vals of Σ (member[k] − s[t])·weight·x over the basis' variables.
+
+    ``member`` is 1/0 per SKU in ``data.skus`` order.
+    """
     if data.share_basis == "spend":
         x = index.buy
         weight = x["price"].to_numpy() * x["server"].to_numpy()
     else:
         x = index.use
-        weight = (
-            x["sku"].map(skus["weight"]).to_numpy(dtype=float)
-            if data.share_basis == "compute"
-            else np.ones(len(x))
-        )
+        weight = _share_weights(data)[x["k_i"].to_numpy()]
     t = x["t"].to_numpy()
-    coef = (x["sku"].map(member).to_numpy(dtype=float) - share_of_t[t]) * weight
+    coef = (member[x["k_i"].to_numpy()] - share_of_t[t]) * weight
     return t, x["col"].to_numpy(), coef
 
 
@@ -329,7 +361,7 @@ def add_domestic_share(model: LinearModel, data: PlanningData, index: Index) -> 
     active = np.flatnonzero(share > 0)
     if not len(active):
         return
-    t, cols, coef = _share_terms(data, index, data.skus["domestic"].astype(float), share)
+    t, cols, coef = _share_terms(data, index, data.skus["domestic"].to_numpy(dtype=float), share)
     row_of = np.full(len(share), -1)
     row_of[active] = np.arange(len(active))
     keep = row_of[t] >= 0
@@ -355,7 +387,7 @@ def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None
     vendors = sorted(set(x["sku"].map(data.skus["vendor"]))) if len(x) else []
     keys, rows, cols, vals = [], [], [], []
     for v in vendors:
-        member = (data.skus["vendor"] == v).astype(float)
+        member = (data.skus["vendor"] == v).to_numpy(dtype=float)
         t, c, coef = _share_terms(data, index, member, np.full(T, cap))
         base = len(keys)
         keys.extend((v, data.labels[i]) for i in range(T))
@@ -400,7 +432,7 @@ def add_power(model: LinearModel, data: PlanningData, index: Index) -> None:
     r = row_of[use["t"].to_numpy()] if len(use) else np.zeros(0, dtype=np.int64)
     keep = r >= 0
     pue = data.period_table["pue"].to_numpy()
-    watts = use["sku"].map(data.skus["watts"]).to_numpy(dtype=float) * pue[use["t"].to_numpy()]
+    watts = data.skus["watts"].to_numpy(dtype=float)[use["k_i"].to_numpy()] * pue[use["t"].to_numpy()]
     model.add_rows(
         "power",
         [(data.labels[i],) for i in active],

@@ -245,8 +245,15 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
     supply_cols: dict[str, list[float]] = {}
     price_cols: dict[str, list[float]] = {}
     avail_rows = []
+    rows = frame.to_dict("index")  # plain dicts: no pandas lookups in the loop
+    sku_info = skus[["server", "watts", "retire_t"]].to_dict("index")
+    bounds = [(p.start, p.end) for p in periods]
     for sku in frame.index:
-        row = frame.loc[sku]
+        row = rows[sku]
+        info = sku_info[sku]
+        # the rules' decisions over the whole horizon at once, then cut per period
+        horizon_segments = timeline.segments(sku, bounds[0][0], bounds[-1][1]) if periods else []
+        seg_i = 0
         catalog_q = row["supply_per_quarter"]
         catalog_base = math.inf if pd.isna(catalog_q) else float(catalog_q)
         base = _steps((scenario.supply or {}).get(sku), periods, None)
@@ -259,14 +266,23 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
             b = base[t] if base[t] is not None else catalog_base * per_period_scale
             if price_points[t] is not None:
                 list_price = float(price_points[t])
-            elif not pd.isna(row["price_usd"]):
+            elif not math.isnan(row["price_usd"]):
                 list_price = float(row["price_usd"]) * (1.0 - decline) ** years[t]
             else:
                 list_price = math.nan
             fraction_sum, supply_sum, fee_days = 0.0, 0.0, 0.0
             not_yet = False
             statuses, reasons = [], []
-            for seg_start, seg_end, decision in timeline.segments(sku, period.start, period.end):
+            p_start, p_end = bounds[t]
+            while seg_i < len(horizon_segments) and horizon_segments[seg_i][1] <= p_start:
+                seg_i += 1
+            j = seg_i
+            period_segments = []
+            while j < len(horizon_segments) and horizon_segments[j][0] < p_end:
+                a, b_, decision = horizon_segments[j]
+                period_segments.append((max(a, p_start), min(b_, p_end), decision))
+                j += 1
+            for seg_start, seg_end, decision in period_segments:
                 status = str(decision.status)
                 statuses.append(status)
                 reasons.extend(str(reason) for reason in decision.reasons)
@@ -294,8 +310,8 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
             fee = fee_days / fraction_sum if fraction_sum > 0 else 0.0
             unit_price = list_price * (1.0 + fee)
             supply, why = _cut_supply(
-                sku, t, period, supply_sum, fraction_sum, statuses, reasons, terms, released,
-                not_yet, sku in serving, unit_price, skus,
+                t, period, supply_sum, fraction_sum, statuses, reasons, terms, released,
+                not_yet, sku in serving, unit_price, info,
             )
             supplies.append(supply)
             prices.append(unit_price)
@@ -326,11 +342,14 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
 NO_WORKLOAD = "serves no workload of this scenario (no figure for its metric, or filtered out)"
 
 
-def _cut_supply(sku, t, period, supply, fraction, statuses, reasons, terms, released, not_yet,
-                serves, unit_price, skus) -> tuple[float, list[str]]:
-    """Final supply of one SKU in one period and why it is cut (most decisive cause first)."""
-    retire_t = skus.at[sku, "retire_t"]
-    server = skus.at[sku, "server"]
+def _cut_supply(t, period, supply, fraction, statuses, reasons, terms, released, not_yet,
+                serves, unit_price, info) -> tuple[float, list[str]]:
+    """Final supply of one SKU in one period and why it is cut (most decisive cause first).
+
+    ``info`` holds the SKU's ``server``, ``watts`` and ``retire_t``.
+    """
+    retire_t = info["retire_t"]
+    server = info["server"]
     if not serves:
         return 0.0, [NO_WORKLOAD]
     if t >= retire_t:
@@ -343,7 +362,7 @@ def _cut_supply(sku, t, period, supply, fraction, statuses, reasons, terms, rele
         return 0.0, []  # the deciding rule is the cause
     if math.isnan(unit_price):
         return 0.0, ["no price: set prices or overrides"]
-    if math.isnan(skus.at[sku, "watts"]):
+    if math.isnan(info["watts"]):
         return 0.0, ["no power figure (tdp_w): set overrides"]
     why = []
     if fraction < 1:

@@ -14,17 +14,37 @@ import numpy as np
 INF = float("inf")
 
 
-@dataclass
 class Block:
-    """A named block of columns or rows: ``name[key1,key2]`` for each key tuple."""
+    """A named block of columns or rows: ``name[key1,key2]`` for each key.
 
-    name: str
-    start: int
-    keys: list[tuple]
+    Keys are given as a list of tuples or, on the fast path, as a tuple of equal-length
+    arrays (one per key part); the tuples are only made when someone asks for them.
+    """
+
+    def __init__(self, name: str, start: int, keys) -> None:
+        self.name = name
+        self.start = start
+        if isinstance(keys, tuple) and (not keys or isinstance(keys[0], np.ndarray)):
+            self._columns = keys
+            self._keys = None
+            self.size = len(keys[0]) if keys else 0
+        else:
+            self._columns = None
+            self._keys = [k if isinstance(k, tuple) else (k,) for k in keys]
+            self.size = len(self._keys)
+
+    @property
+    def keys(self) -> list[tuple]:
+        if self._keys is None:
+            self._keys = list(zip(*(c.tolist() for c in self._columns), strict=True))
+        return self._keys
 
     @property
     def stop(self) -> int:
-        return self.start + len(self.keys)
+        return self.start + self.size
+
+    def __len__(self) -> int:
+        return self.size
 
     def labels(self) -> list[str]:
         return [f"{self.name}[{','.join(str(k) for k in key)}]" for key in self.keys]
@@ -53,8 +73,8 @@ class LinearModel:
     # -- building ---------------------------------------------------------------------------
     def add_columns(self, name, keys, *, lower=0.0, upper=INF, cost=0.0, integer=False) -> Block:
         """Add one block of variables; returns it (``block.start + i`` is key ``i``'s column)."""
-        n = len(keys)
-        block = Block(name, self.num_cols, list(keys))
+        block = Block(name, self.num_cols, keys)
+        n = block.size
         self.col_blocks[name] = block
         self._col_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
         self._col_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
@@ -70,8 +90,8 @@ class LinearModel:
         ``rows`` index into ``keys`` (0-based within the block), ``cols`` are global column
         indices. Duplicate (row, col) entries are summed.
         """
-        n = len(keys)
-        block = Block(name, self.num_rows, list(keys))
+        block = Block(name, self.num_rows, keys)
+        n = block.size
         self.row_blocks[name] = block
         self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
         self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())

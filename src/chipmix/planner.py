@@ -20,7 +20,8 @@ import pandas as pd
 from chipmix.errors import PlanError
 from chipmix.solve import SolveResult, SolverOptions, Status
 
-ROUND = 6  # decimals kept for continuous quantities in reports
+ROUND = 6  # decimals kept for the LP's porting fractions
+DIGITS = 12  # significant digits kept for every number in the JSON (stable, still exact enough)
 
 
 @dataclass
@@ -113,8 +114,8 @@ def _num(v):
         v = float(v)
         if math.isnan(v) or math.isinf(v):
             return None
-        r = round(v, ROUND)
-        return 0.0 if r == 0 else r
+        r = float(f"{v:.{DIGITS}g}")
+        return 0.0 if abs(r) < 1e-12 else r
     return v
 
 

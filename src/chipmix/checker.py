@@ -5,7 +5,7 @@ Recomputes every parameter of the planning model (``docs/planning-model.md``) fr
 constraint and the objective from the plan's *decisions* (purchases, allocation, ported
 workloads, shortfall). It is a second implementation on purpose: plain scalar loops over
 SKUs, workloads and periods, written from the documentation, never importing the model code
-(``chipmix.model``, ``chipmix.solve``, ``chipmix.plan.extract``). It uses only the input
+(``chipmix.model``, ``chipmix.solve``, ``chipmix.planner.extract``). It uses only the input
 layer: ``chipmix.scenario``, ``chipmix.catalog``, ``chipmix.rules`` and ``chipmix.periods``.
 
 Each comparison is one *check* of a named family (``supply``, ``price``, ``fleet``,
@@ -550,7 +550,7 @@ def verify(
 
     Parameters
     ----------
-    plan : a :class:`chipmix.plan.Plan` or its JSON dict (formats.md).
+    plan : a :class:`chipmix.planner.Plan` or its JSON dict (formats.md).
     scenario : the :class:`chipmix.scenario.Scenario` the plan was made for, or a path to
         its YAML.
     tolerance : relative tolerance of every comparison (an absolute 1e-6 is always added).
