@@ -113,10 +113,11 @@ def generate(skus: int, workloads: int, periods: int, seed: int, out: Path, port
         "licenses": "deny",
         "workloads": wl,
         "price_decline_per_year": 0.1,
-        "policy": {"domestic_share": {keys[0]: share}, "share_basis": "compute", "pue": 1.3,
-                   "energy_price": 0.08},
+        "policy": {"share_basis": "compute", "pue": 1.3, "energy_price": 0.08},
         "solver": {"name": "highs", "time_limit": 600, "gap": 0.001},
     }
+    if share > 0:
+        scenario["policy"]["domestic_share"] = {keys[0]: share}
     if porting:
         scenario["porting"] = {v: 1.0e6 for v in vendors[1::2]}
     path = out / "scenario.yaml"
@@ -131,9 +132,11 @@ def main() -> None:
     parser.add_argument("--periods", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-porting", action="store_true")
+    parser.add_argument("--share", type=float, default=0.3, help="domestic share of compute (0: none)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    path = generate(args.skus, args.workloads, args.periods, args.seed, args.out, not args.no_porting)
+    path = generate(args.skus, args.workloads, args.periods, args.seed, args.out, not args.no_porting,
+                    args.share)
     print(path)
 
 

@@ -354,70 +354,80 @@ def _period_key(labels):
 
 def fleet_table(data, buy: pd.DataFrame) -> pd.DataFrame:
     """Units in service per SKU and period: inventory plus purchases in service."""
-    T = len(data.periods)
+    from chipmix.model.build import _service_window
+
+    T, K = len(data.periods), len(data.skus)
     skus = data.skus
-    fleet = {}
-    for sku, row in skus.iterrows():
-        arr = np.zeros(T)
-        arr[: int(row["retire_t"])] += row["inventory"]
-        fleet[sku] = arr
-    for sku, t, units in zip(buy["sku"], buy["t"], buy["units"], strict=True):
-        lead, life, retire = skus.at[sku, "lead"], skus.at[sku, "life"], int(skus.at[sku, "retire_t"])
-        first = int(t + lead)
-        last = min(T, retire) if not math.isfinite(life) else min(T, retire, int(first + life))
-        if first < last:
-            fleet[sku][first:last] += units
-    rows = [
-        {"period": data.labels[t], "sku": sku, "units": float(arr[t]), "t": t}
-        for sku, arr in fleet.items()
-        for t in range(T)
-        if arr[t] > 1e-9
-    ]
-    frame = pd.DataFrame(rows, columns=["period", "sku", "units", "t"])
-    frame = frame.sort_values(["t", "sku"]).drop(columns="t").reset_index(drop=True)
-    if len(frame) and all(float(u).is_integer() for u in frame["units"]):
-        frame["units"] = frame["units"].astype(int)
+    fleet = np.zeros((K, T + 1))
+    if len(buy):
+        first, last = _service_window(data, buy)
+        np.add.at(fleet, (buy["k_i"].to_numpy(), first), buy["units"].to_numpy(dtype=float))
+        np.add.at(fleet, (buy["k_i"].to_numpy(), last), -buy["units"].to_numpy(dtype=float))
+    fleet = np.cumsum(fleet, axis=1)[:, :T]
+    alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
+    fleet += np.where(alive, skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
+    t_i, k_i = np.nonzero(fleet.T > 1e-9)  # ordered by (t, sku position)
+    units = fleet[k_i, t_i]
+    frame = pd.DataFrame(
+        {"period": np.asarray(data.labels, dtype=object)[t_i], "sku": skus.index.to_numpy()[k_i], "units": units}
+    )
+    frame = frame.sort_values(["period", "sku"], key=_period_key(data.labels), kind="stable")
+    frame = frame.reset_index(drop=True)
+    rounded = np.round(frame["units"].to_numpy())
+    if len(frame) and np.allclose(frame["units"].to_numpy(), rounded, rtol=0, atol=1e-6):
+        frame["units"] = rounded.astype(int)
     return frame
 
 
 def delivered_table(data, use, index, model, x) -> pd.DataFrame:
-    delivered = (use["units"] * use["cap"]).groupby([use["t"], use["workload"]]).sum() if len(use) else pd.Series(dtype=float)
-    short = index.short.copy()
-    short["value"] = model.values(x, "short")
-    shortfall = short.set_index(["t", "workload"])["value"] if len(short) else pd.Series(dtype=float)
-    rows = []
-    for t, label in enumerate(data.labels):
-        for w in data.demand.columns:
-            d = float(data.demand.at[label, w])
-            got = float(delivered.get((t, w), 0.0))
-            missing = float(shortfall.get((t, w), 0.0))
-            if d > 0 or got > 0:
-                rows.append({"period": label, "workload": w, "demand": d, "delivered": got, "shortfall": missing})
-    return pd.DataFrame(rows, columns=["period", "workload", "demand", "delivered", "shortfall"])
+    """Demand, delivery and shortfall per period and workload (rows with demand or delivery)."""
+    demand = data.demand.to_numpy()  # T × W
+    got = np.zeros_like(demand)
+    if len(use):
+        np.add.at(got, (use["t"].to_numpy(), use["w_j"].to_numpy()), (use["units"] * use["cap"]).to_numpy())
+    missing = np.zeros_like(demand)
+    short = index.short
+    if len(short):
+        np.add.at(missing, (short["t"].to_numpy(), short["w_j"].to_numpy()), model.values(x, "short"))
+    t_i, w_i = np.nonzero((demand > 0) | (got > 0))
+    return pd.DataFrame(
+        {
+            "period": np.asarray(data.labels, dtype=object)[t_i],
+            "workload": data.demand.columns.to_numpy()[w_i],
+            "demand": demand[t_i, w_i],
+            "delivered": got[t_i, w_i],
+            "shortfall": missing[t_i, w_i],
+        },
+        columns=["period", "workload", "demand", "delivered", "shortfall"],
+    )
 
 
 def shares_table(data, use, buy) -> pd.DataFrame:
     """Domestic and per-vendor shares per period on the scenario's basis."""
     skus = data.skus
+    T, K = len(data.periods), len(skus)
+    amount = np.zeros((T, K))
     if data.share_basis == "spend":
-        amount = buy.groupby(["t", "sku"])["spend"].sum()
-    else:
-        w = use["sku"].map(skus["weight"]) if data.share_basis == "compute" else 1.0
-        amount = (use["units"] * w).groupby([use["t"], use["sku"]]).sum() if len(use) else pd.Series(dtype=float)
+        if len(buy):
+            np.add.at(amount, (buy["t"].to_numpy(), buy["k_i"].to_numpy()), buy["spend"].to_numpy(dtype=float))
+    elif len(use):
+        weight = skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
+        k_i = use["k_i"].to_numpy()
+        np.add.at(amount, (use["t"].to_numpy(), k_i), use["units"].to_numpy() * weight[k_i])
+    total = amount.sum(axis=1)
+    domestic = amount[:, skus["domestic"].to_numpy(dtype=bool)].sum(axis=1)
+    vendors = pd.DataFrame(amount.T, index=skus["vendor"].to_numpy()).groupby(level=0).sum()
     rows = []
     for t, label in enumerate(data.labels):
-        part = amount.xs(t, level=0) if len(amount) and t in amount.index.get_level_values(0) else pd.Series(dtype=float)
-        total = float(part.sum())
-        if total <= 1e-12:
+        if total[t] <= 1e-12:
             rows.append({"period": label, "domestic": 0.0, "vendors": {}})
             continue
-        dom = float(part[part.index.map(skus["domestic"]).astype(bool)].sum())
-        by_vendor = part.groupby(part.index.map(skus["vendor"])).sum()
+        by_vendor = vendors[t]
         rows.append(
             {
                 "period": label,
-                "domestic": dom / total,
-                "vendors": {v: float(a) / total for v, a in by_vendor.items() if a > 1e-12},
+                "domestic": float(domestic[t] / total[t]),
+                "vendors": {v: float(a / total[t]) for v, a in by_vendor.items() if a > 1e-12},
             }
         )
     return pd.DataFrame(rows, columns=["period", "domestic", "vendors"])

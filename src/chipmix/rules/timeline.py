@@ -24,6 +24,7 @@ from chipmix.errors import InputError, unknown_name_hint
 from chipmix.rules.conditions import OneOf, Outcome
 from chipmix.rules.metrics import derive_metrics
 from chipmix.rules.ruleset import Control, RuleSet, Status, load_rulesets
+from chipmix.yamlio import MAX_NUMBER
 
 UnknownPolicy = Literal["strict", "lenient"]
 UNKNOWN_POLICIES = ("strict", "lenient")
@@ -258,8 +259,9 @@ class Timeline:
                 value = float(raw)
             except (TypeError, ValueError):
                 raise InputError(field=f"params.{name}", value=raw, expected="a number") from None
-            if value != value or isinstance(raw, bool):
-                raise InputError(field=f"params.{name}", value=raw, expected="a number")
+            if value != value or isinstance(raw, bool) or abs(value) > MAX_NUMBER:  # nan, inf
+                raise InputError(field=f"params.{name}", value=raw,
+                                 expected=f"a finite number of magnitude <= {MAX_NUMBER:g}")
             values[name] = value
         per_set = {
             rs.id: {name: values.get(name, p.default) for name, p in rs.params.items()}
@@ -379,16 +381,16 @@ class Timeline:
         buyer = self.buyer.casefold()
         for rs in in_force:
             params = self._params[rs.id]
-            scope = rs.items.evaluate(row, params) if rs.items is not None else Outcome(True)
+            scope = self._outcome(row, rs, -1, params)
             if scope.value is False:
                 continue
             state = folds.setdefault(rs.authority, _Fold())
-            for control in rs.controls:
+            for i, control in enumerate(rs.controls):
                 if control.buyers is not None and buyer not in {
                     b.casefold() for b in control.buyers
                 }:
                     continue
-                out = control.when.evaluate(row, params)
+                out = self._outcome(row, rs, i, params)
                 value = out.value
                 missing = out.missing
                 if scope.value is None and value is not False:
@@ -425,6 +427,23 @@ class Timeline:
             unknown=tuple(dict.fromkeys(unknown)),
             decisive=final.decisive,
         )
+
+    def _outcome(self, row: Mapping[str, Any], rs: RuleSet, i: int, params: Mapping[str, Any]):
+        """A control's condition (``i``) or the rule set's ``items`` scope (``i = -1``) on a row.
+
+        The outcome depends on the row, the buyer and the parameters, never on the date, so
+        it is evaluated once per SKU and reused by every interval's fold.
+        """
+        cache = self.__dict__.setdefault("_outcomes", {})
+        key = (row["sku"], rs.id, i)
+        out = cache.get(key)
+        if out is None:
+            if i < 0:
+                out = rs.items.evaluate(row, params) if rs.items is not None else Outcome(True)
+            else:
+                out = rs.controls[i].when.evaluate(row, params)
+            cache[key] = out
+        return out
 
     @staticmethod
     def _apply(state: _Fold, control: Control, reason: Reason) -> None:

@@ -1,0 +1,190 @@
+"""chipmix benchmarks, run by hand (not a test): phase timings against the raw solver.
+
+    python benchmarks/run.py lp --sizes 100x10x24 250x20x60      # LP (--relax) ratio vs raw highspy
+    python benchmarks/run.py milp --skus 100 --workloads 5 --periods 12   # national scale, CBC and HiGHS
+    python benchmarks/run.py memory --skus 500 --workloads 20 --periods 100   # peak RSS at ~10^6 vars
+    python benchmarks/run.py coldstart                           # chipmix plan --json vs import floor
+
+Each prints a Markdown table; the results and the machine are recorded in benchmarks/README.md.
+
+The LP ratio is chipmix's end-to-end ``chipmix.plan(path, relax=True)`` (load, prepare,
+build, transfer, solve, extract) over raw highspy reading and solving the MPS file that chipmix
+writes for the same instance, with the same options (simplex, one run each, after a warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+
+def _instance(k: int, w: int, t: int, seed: int, root: Path, porting: bool = True,
+              share: float = 0.3) -> Path:
+    return generate(k, w, t, seed, root / f"i{k}x{w}x{t}s{seed}", porting=porting, share=share)
+
+
+def lp(sizes: list[str], seed: int, time_limit: float) -> None:
+    import highspy
+
+    import chipmix
+    from chipmix.solve import stdout_to_stderr
+
+    print("| size (SKUs×workloads×periods) | variables | constraints | nonzeros | load | prepare | build | "
+          "transfer+solve | extract | chipmix total | raw highspy (read+solve) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for size in sizes:
+            k, w, t = (int(x) for x in size.split("x"))
+            path = _instance(k, w, t, seed, root, porting=False, share=0.0)
+            mps = path.parent / "model.mps"
+            chipmix.plan(path, relax=True, time_limit=time_limit, write_mps=mps, diagnose=False)
+            started = time.perf_counter()
+            result = chipmix.plan(path, relax=True, time_limit=time_limit, diagnose=False)
+            total = time.perf_counter() - started
+            with stdout_to_stderr():
+                h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("time_limit", time_limit)
+            started = time.perf_counter()
+            h.readModel(str(mps))
+            h.run()
+            raw = time.perf_counter() - started
+            ph = result.timings
+            s = result.solver
+            raw_obj = h.getInfo().objective_function_value
+            agree = abs(raw_obj - (result.objective or 0)) <= 1e-6 * max(1.0, abs(raw_obj))
+            print(f"| {size} | {s['variables']:,} | {s['constraints']:,} | {_nnz(mps)} | {ph['load']:.2f} | "
+                  f"{ph['prepare']:.2f} | {ph['build']:.2f} | {ph['solve']:.2f} | {ph['extract']:.2f} | "
+                  f"{total:.2f} | {raw:.2f} | {total / raw:.2f}×{'' if agree else ' (objectives differ!)'} |",
+                  flush=True)
+
+
+def _nnz(mps: Path) -> str:
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(mps))
+    return f"{h.getLp().a_matrix_.numNz():,}"
+
+
+def milp(k: int, w: int, t: int, seed: int, gap: float, time_limit: float) -> None:
+    import chipmix
+
+    print(f"National-scale MILP: {k} SKUs × {w} workloads × {t} periods, porting binaries, gap {gap}, "
+          f"time limit {time_limit:.0f} s")
+    print()
+    print("| solver | status | objective | gap | seconds | variables | integers | constraints |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _instance(k, w, t, seed, Path(tmp), porting=True)
+        for solver in ("highs", "cbc"):
+            result = chipmix.plan(path, solver=solver, gap=gap, time_limit=time_limit, diagnose=False)
+            s = result.solver
+            print(f"| {solver} | {result.status.value} | {result.objective or float('nan'):,.0f} | "
+                  f"{s['gap'] if s['gap'] is not None else 'n/a'} | {result.timings['solve']:.1f} | "
+                  f"{s['variables']:,} | {s['integers']:,} | {s['constraints']:,} |", flush=True)
+
+
+MEMORY_CHILD = """
+import resource, sys, time
+import chipmix
+from chipmix.model.build import build
+from chipmix.model.data import prepare
+from chipmix.solve import SolverOptions
+from chipmix.solve.highs import make_highs
+t0 = time.perf_counter()
+s = chipmix.load_scenario(sys.argv[1])
+d = prepare(s)
+m, _ = build(d)
+m.arrays()
+t1 = time.perf_counter()
+h, _ = make_highs(m, SolverOptions(relax=True))
+t2 = time.perf_counter()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(m.num_cols, m.num_rows, m.num_nonzeros, round(t1 - t0, 2), round(t2 - t1, 2), round(rss))
+"""
+
+
+def memory(k: int, w: int, t: int, seed: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _instance(k, w, t, seed, Path(tmp), porting=False)
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], capture_output=True,
+                             text=True, check=True, env={**os.environ})
+        cols, rows, nnz, build_s, transfer_s, rss = out.stdout.split()
+        print("| size | variables | constraints | nonzeros | load+prepare+build | transfer to HiGHS | peak RSS |")
+        print("|---|---|---|---|---|---|---|")
+        print(f"| {k}x{w}x{t} | {int(cols):,} | {int(rows):,} | {int(nnz):,} | {build_s} s | {transfer_s} s | "
+              f"{int(rss):,} MB |")
+
+
+def coldstart(repeats: int) -> None:
+    def timed(cmd: list[str]) -> float:
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
+
+    exe = Path(sys.executable).parent
+    chipmix_cmd = str(exe / "chipmix") if (exe / "chipmix").exists() else None
+    base = [chipmix_cmd] if chipmix_cmd else [sys.executable, "-m", "chipmix"]
+    floor = timed([sys.executable, "-c", "import pandas, highspy"])
+    help_s = timed(base + ["--help"])
+    classify = timed(base + ["classify", "--json"])
+    plan = timed(base + ["plan", "--json"])
+    print("| command | median seconds | × import floor |")
+    print("|---|---|---|")
+    print(f"| python -c 'import pandas, highspy' | {floor:.2f} | 1.00 |")
+    for name, value in (("chipmix --help", help_s), ("chipmix classify --json", classify),
+                        ("chipmix plan --json (default scenario)", plan)):
+        print(f"| {name} | {value:.2f} | {value / floor:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="chipmix benchmarks (run by hand)")
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("lp")
+    p.add_argument("--sizes", nargs="+", default=["100x10x24", "250x20x60"])
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--time-limit", type=float, default=1800)
+    p = sub.add_parser("milp")
+    p.add_argument("--skus", type=int, default=100)
+    p.add_argument("--workloads", type=int, default=5)
+    p.add_argument("--periods", type=int, default=12)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--gap", type=float, default=0.01)
+    p.add_argument("--time-limit", type=float, default=300)
+    p = sub.add_parser("memory")
+    p.add_argument("--skus", type=int, default=500)
+    p.add_argument("--workloads", type=int, default=20)
+    p.add_argument("--periods", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("coldstart")
+    p.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if args.what == "lp":
+        lp(args.sizes, args.seed, args.time_limit)
+    elif args.what == "milp":
+        milp(args.skus, args.workloads, args.periods, args.seed, args.gap, args.time_limit)
+    elif args.what == "memory":
+        memory(args.skus, args.workloads, args.periods, args.seed)
+    else:
+        coldstart(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
