@@ -29,8 +29,9 @@ sys.path.insert(0, str(HERE))
 from generate import generate  # noqa: E402
 
 
-def _instance(k: int, w: int, t: int, seed: int, root: Path, porting: bool = True,
-              share: float = 0.3) -> Path:
+def _instance(
+    k: int, w: int, t: int, seed: int, root: Path, porting: bool = True, share: float = 0.3
+) -> Path:
     return generate(k, w, t, seed, root / f"i{k}x{w}x{t}s{seed}", porting=porting, share=share)
 
 
@@ -40,8 +41,10 @@ def lp(sizes: list[str], seed: int, time_limit: float) -> None:
     import chipmix
     from chipmix.solve import stdout_to_stderr
 
-    print("| size (SKUs×workloads×periods) | variables | constraints | nonzeros | load | prepare | build | "
-          "transfer+solve | extract | chipmix total | raw highspy (read+solve) | ratio |")
+    print(
+        "| size (SKUs×workloads×periods) | variables | constraints | nonzeros | load | prepare | build | "
+        "transfer+solve | extract | chipmix total | raw highspy (read+solve) | ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -65,10 +68,12 @@ def lp(sizes: list[str], seed: int, time_limit: float) -> None:
             s = result.solver
             raw_obj = h.getInfo().objective_function_value
             agree = abs(raw_obj - (result.objective or 0)) <= 1e-6 * max(1.0, abs(raw_obj))
-            print(f"| {size} | {s['variables']:,} | {s['constraints']:,} | {_nnz(mps)} | {ph['load']:.2f} | "
-                  f"{ph['prepare']:.2f} | {ph['build']:.2f} | {ph['solve']:.2f} | {ph['extract']:.2f} | "
-                  f"{total:.2f} | {raw:.2f} | {total / raw:.2f}×{'' if agree else ' (objectives differ!)'} |",
-                  flush=True)
+            print(
+                f"| {size} | {s['variables']:,} | {s['constraints']:,} | {_nnz(mps)} | {ph['load']:.2f} | "
+                f"{ph['prepare']:.2f} | {ph['build']:.2f} | {ph['solve']:.2f} | {ph['extract']:.2f} | "
+                f"{total:.2f} | {raw:.2f} | {total / raw:.2f}×{'' if agree else ' (objectives differ!)'} |",
+                flush=True,
+            )
 
 
 def _nnz(mps: Path) -> str:
@@ -77,25 +82,32 @@ def _nnz(mps: Path) -> str:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.readModel(str(mps))
-    return f"{h.getLp().a_matrix_.numNz():,}"
+    return f"{len(h.getLp().a_matrix_.value_):,}"
 
 
 def milp(k: int, w: int, t: int, seed: int, gap: float, time_limit: float) -> None:
     import chipmix
 
-    print(f"National-scale MILP: {k} SKUs × {w} workloads × {t} periods, porting binaries, gap {gap}, "
-          f"time limit {time_limit:.0f} s")
+    print(
+        f"National-scale MILP: {k} SKUs × {w} workloads × {t} periods, porting binaries, gap {gap}, "
+        f"time limit {time_limit:.0f} s"
+    )
     print()
     print("| solver | status | objective | gap | seconds | variables | integers | constraints |")
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         path = _instance(k, w, t, seed, Path(tmp), porting=True)
         for solver in ("highs", "cbc"):
-            result = chipmix.plan(path, solver=solver, gap=gap, time_limit=time_limit, diagnose=False)
+            result = chipmix.plan(
+                path, solver=solver, gap=gap, time_limit=time_limit, diagnose=False
+            )
             s = result.solver
-            print(f"| {solver} | {result.status.value} | {result.objective or float('nan'):,.0f} | "
-                  f"{s['gap'] if s['gap'] is not None else 'n/a'} | {result.timings['solve']:.1f} | "
-                  f"{s['variables']:,} | {s['integers']:,} | {s['constraints']:,} |", flush=True)
+            print(
+                f"| {solver} | {result.status.value} | {result.objective or float('nan'):,.0f} | "
+                f"{s['gap'] if s['gap'] is not None else 'n/a'} | {result.timings['solve']:.1f} | "
+                f"{s['variables']:,} | {s['integers']:,} | {s['constraints']:,} |",
+                flush=True,
+            )
 
 
 MEMORY_CHILD = """
@@ -121,13 +133,22 @@ print(m.num_cols, m.num_rows, m.num_nonzeros, round(t1 - t0, 2), round(t2 - t1, 
 def memory(k: int, w: int, t: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = _instance(k, w, t, seed, Path(tmp), porting=False)
-        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], capture_output=True,
-                             text=True, check=True, env={**os.environ})
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ},
+        )
         cols, rows, nnz, build_s, transfer_s, rss = out.stdout.split()
-        print("| size | variables | constraints | nonzeros | load+prepare+build | transfer to HiGHS | peak RSS |")
+        print(
+            "| size | variables | constraints | nonzeros | load+prepare+build | transfer to HiGHS | peak RSS |"
+        )
         print("|---|---|---|---|---|---|---|")
-        print(f"| {k}x{w}x{t} | {int(cols):,} | {int(rows):,} | {int(nnz):,} | {build_s} s | {transfer_s} s | "
-              f"{int(rss):,} MB |")
+        print(
+            f"| {k}x{w}x{t} | {int(cols):,} | {int(rows):,} | {int(nnz):,} | {build_s} s | {transfer_s} s | "
+            f"{int(rss):,} MB |"
+        )
 
 
 def coldstart(repeats: int) -> None:
@@ -149,8 +170,11 @@ def coldstart(repeats: int) -> None:
     print("| command | median seconds | × import floor |")
     print("|---|---|---|")
     print(f"| python -c 'import pandas, highspy' | {floor:.2f} | 1.00 |")
-    for name, value in (("chipmix --help", help_s), ("chipmix classify --json", classify),
-                        ("chipmix plan --json (default scenario)", plan)):
+    for name, value in (
+        ("chipmix --help", help_s),
+        ("chipmix classify --json", classify),
+        ("chipmix plan --json (default scenario)", plan),
+    ):
         print(f"| {name} | {value:.2f} | {value / floor:.2f} |")
 
 

@@ -7,10 +7,19 @@ from chipmix.model.matrix import LinearModel
 
 def small_model():
     m = LinearModel()
-    x = m.add_columns("buy", [("a", "2024Q1"), ("b", "2024Q1")], upper=[10, 5], cost=[3.0, 2.0], integer=True)
+    x = m.add_columns(
+        "buy", [("a", "2024Q1"), ("b", "2024Q1")], upper=[10, 5], cost=[3.0, 2.0], integer=True
+    )
     y = m.add_columns("use", [("a",)], cost=0.5)
     # row 0: x0 + x0 + x1 >= 4 (duplicate entry for x0 must sum to 2)
-    m.add_rows("demand", [("w", "2024Q1")], [0, 0, 0], [x.start, x.start, x.start + 1], [1.0, 1.0, 1.0], lower=4.0)
+    m.add_rows(
+        "demand",
+        [("w", "2024Q1")],
+        [0, 0, 0],
+        [x.start, x.start, x.start + 1],
+        [1.0, 1.0, 1.0],
+        lower=4.0,
+    )
     m.add_rows("link", [("a",)], [0, 0], [y.start, x.start], [1.0, -8.0], upper=0.0)
     return m
 

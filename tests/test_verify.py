@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from chipmix.scenario import Scenario
 from chipmix.checker import VerifyReport, derive_parameters, verify
+from chipmix.scenario import Scenario
 
 CATALOG = """\
 id,vendor,name,origin,datacenter,release,bf16_dense_tflops,memory_gb,memory_bw_tbps,interconnect_gbps,tdp_w,price_usd,server_size,supply_per_quarter,lead_quarters,efficiency_training,sources

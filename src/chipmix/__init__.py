@@ -33,16 +33,20 @@ _LAZY = {
     "frontier": ("chipmix.studies", "frontier"),
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_api.py checks)
+    "ChipmixError", "InputError", "Plan", "Scenario", "Status", "__version__", "classify",
+    "compare", "frontier", "load_catalog", "load_catalogs", "load_scenario", "plan", "sweep",
+    "verify",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from chipmix.catalog import load_catalog, load_catalogs
+    from chipmix.checker import verify
     from chipmix.errors import ChipmixError, InputError
     from chipmix.planner import Plan, plan
     from chipmix.rules import classify
     from chipmix.scenario import Scenario, load_scenario
     from chipmix.solve import Status
-    from chipmix.checker import verify
 
 
 def __getattr__(name: str) -> Any:

@@ -47,12 +47,16 @@ def capacity_check(data, index) -> list[dict]:
             most = float(best.get((t, w), 0.0)) if best is not None else 0.0
             if most + 1e-9 < need:
                 unit = UNITS.get(data.workloads.at[w, "metric"], "")
-                serving = sorted(set(use.loc[(use["t"] == t) & (use["workload"] == w) & (use["ub"] > 0), "sku"]))
+                serving = sorted(
+                    set(use.loc[(use["t"] == t) & (use["workload"] == w) & (use["ub"] > 0), "sku"])
+                )
                 cause = (
                     "no SKU that may serve it can be bought in time or is in inventory"
                     if not serving
                     else "even all the supply of the SKUs that may serve it falls short ("
-                    + ", ".join(serving[:6]) + (", ..." if len(serving) > 6 else "") + ")"
+                    + ", ".join(serving[:6])
+                    + (", ..." if len(serving) > 6 else "")
+                    + ")"
                 )
                 findings.append(
                     {
@@ -74,7 +78,11 @@ def diagnose(data, options: SolverOptions, result) -> dict:
 
     model, index = build(data)
     if result.status == Status.UNBOUNDED:
-        return {"status": "unbounded", "summary": "the model is unbounded: a cost is negative somewhere", "findings": []}
+        return {
+            "status": "unbounded",
+            "summary": "the model is unbounded: a cost is negative somewhere",
+            "findings": [],
+        }
     if result.status in (Status.NO_SOLUTION, Status.ERROR):
         return {
             "status": result.status.value,
@@ -84,18 +92,24 @@ def diagnose(data, options: SolverOptions, result) -> dict:
     capacity = {(f["workload"], f["period"]): f for f in capacity_check(data, index)}
     findings = []
     for f in _elastic_findings(data, model, index, options):
-        cap = capacity.pop((f.get("workload"), f["period"]), None) if f["constraint"] == "demand" else None
+        cap = (
+            capacity.pop((f.get("workload"), f["period"]), None)
+            if f["constraint"] == "demand"
+            else None
+        )
         if cap is not None:
             f["binding"] = cap["binding"]
-            f["text"] = f"{f['workload']} {f['period']}: {f['short']:.4g} {f['unit']} short; {cap['binding']}"
+            f["text"] = (
+                f"{f['workload']} {f['period']}: {f['short']:.4g} {f['unit']} short; {cap['binding']}"
+            )
         findings.append(f)
     findings += list(capacity.values())
-    findings.sort(key=lambda f: (data.labels.index(f["period"]), f["constraint"], str(f.get("workload", ""))))
+    findings.sort(
+        key=lambda f: (data.labels.index(f["period"]), f["constraint"], str(f.get("workload", "")))
+    )
     if findings:
         kinds = sorted({f["constraint"] for f in findings})
-        summary = (
-            f"{len(findings)} requirement(s) cannot be met ({', '.join(kinds)}); first: {findings[0]['text']}"
-        )
+        summary = f"{len(findings)} requirement(s) cannot be met ({', '.join(kinds)}); first: {findings[0]['text']}"
     else:
         summary = "infeasible, but no single demand, share, budget or power row explains it"
     return {"status": "infeasible", "summary": summary, "findings": findings}
@@ -174,7 +188,9 @@ def _describe(data, family, key, value, binding) -> dict:
         unit = UNITS.get(data.workloads.at[w, "metric"], "")
         t = data.labels.index(period)
         use = data.cap.xs(w, level="workload").index if len(data.cap) else []
-        capped = sorted({k for k in use if any((k, tau) in binding["supply_at_cap"] for tau in range(t + 1))})
+        capped = sorted(
+            {k for k in use if any((k, tau) in binding["supply_at_cap"] for tau in range(t + 1))}
+        )
         causes = []
         budget = sorted(p for p in binding["tight"].get("budget", ()) if data.labels.index(p) <= t)
         if budget:
@@ -184,20 +200,61 @@ def _describe(data, family, key, value, binding) -> dict:
         if capped:
             causes.append("the allowed SKUs' supply caps bind (" + ", ".join(capped[:6]) + ")")
         if not causes:
-            causes.append("no allowed SKU can serve it in time (blocked, not buyable, or lead time)")
+            causes.append(
+                "no allowed SKU can serve it in time (blocked, not buyable, or lead time)"
+            )
         cause = "; ".join(causes)
         text = f"{w} {period}: {value:.4g} {unit} short; {cause}"
-        return {"constraint": "demand", "workload": w, "period": period, "short": round(value, 6), "unit": unit, "binding": cause, "text": text}
+        return {
+            "constraint": "demand",
+            "workload": w,
+            "period": period,
+            "short": round(value, 6),
+            "unit": unit,
+            "binding": cause,
+            "text": text,
+        }
     period = key[-1]
     if family == "domestic_share":
         basis = data.share_basis
         text = f"domestic share {period}: {value:.4g} short on the {basis} basis (weighted units); not enough domestic supply can serve the demand"
-        return {"constraint": family, "period": period, "short": round(value, 6), "unit": basis, "binding": "domestic supply", "text": text}
+        return {
+            "constraint": family,
+            "period": period,
+            "short": round(value, 6),
+            "unit": basis,
+            "binding": "domestic supply",
+            "text": text,
+        }
     if family == "vendor_cap":
         text = f"vendor cap {key[0]} {period}: exceeded by {value:.4g} ({data.share_basis} basis); other vendors cannot take over enough"
-        return {"constraint": family, "vendor": key[0], "period": period, "short": round(value, 6), "unit": data.share_basis, "binding": "other vendors' supply", "text": text}
+        return {
+            "constraint": family,
+            "vendor": key[0],
+            "period": period,
+            "short": round(value, 6),
+            "unit": data.share_basis,
+            "binding": "other vendors' supply",
+            "text": text,
+        }
     if family == "budget":
-        text = f"budget {period}: {value:,.0f} USD over; the purchases needed to meet demand cost more"
-        return {"constraint": family, "period": period, "short": round(value, 2), "unit": "USD", "binding": "budget", "text": text}
+        text = (
+            f"budget {period}: {value:,.0f} USD over; the purchases needed to meet demand cost more"
+        )
+        return {
+            "constraint": family,
+            "period": period,
+            "short": round(value, 2),
+            "unit": "USD",
+            "binding": "budget",
+            "text": text,
+        }
     text = f"power {period}: {value / 1e6:.4g} MW over the cap"
-    return {"constraint": family, "period": period, "short": round(value / 1e6, 6), "unit": "MW", "binding": "power cap", "text": text}
+    return {
+        "constraint": family,
+        "period": period,
+        "short": round(value / 1e6, 6),
+        "unit": "MW",
+        "binding": "power cap",
+        "text": text,
+    }

@@ -59,7 +59,9 @@ class Plan:
 
     def require_ok(self) -> None:
         if not self.ok:
-            raise PlanError(f"plan for '{self.scenario}' has no decisions: status {self.status.value}")
+            raise PlanError(
+                f"plan for '{self.scenario}' has no decisions: status {self.status.value}"
+            )
 
     # -- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -70,15 +72,25 @@ class Plan:
             "objective": _num(self.objective),
             "cost": {k: _num(self.cost.get(k, 0.0)) for k in COST_KEYS},
             "periods": list(self.periods),
-            "purchases": _records(self.purchases, ["period", "sku", "servers", "units", "unit_price", "spend"]),
+            "purchases": _records(
+                self.purchases, ["period", "sku", "servers", "units", "unit_price", "spend"]
+            ),
             "allocation": _records(self.allocation, ["period", "sku", "workload", "units"]),
             "fleet": _records(self.fleet, ["period", "sku", "units"]),
-            "delivered": _records(self.delivered, ["period", "workload", "demand", "delivered", "shortfall"]),
+            "delivered": _records(
+                self.delivered, ["period", "workload", "demand", "delivered", "shortfall"]
+            ),
             "shares": [
-                {"period": r["period"], "domestic": _num(r["domestic"]), "vendors": {k: _num(v) for k, v in sorted(r["vendors"].items())}}
+                {
+                    "period": r["period"],
+                    "domestic": _num(r["domestic"]),
+                    "vendors": {k: _num(v) for k, v in sorted(r["vendors"].items())},
+                }
                 for r in self.shares.to_dict("records")
             ],
-            "availability": _records(self.availability, ["period", "sku", "status", "supply", "reason"]),
+            "availability": _records(
+                self.availability, ["period", "sku", "status", "supply", "reason"]
+            ),
             "ported": _records(self.ported, ["vendor", "workload", "fraction"]),
             "solver": {k: _num(v) if isinstance(v, float) else v for k, v in self.solver.items()},
             "sensitivity": self.sensitivity,
@@ -137,7 +149,9 @@ def load_scenario(path):
     return _load(path)
 
 
-def options_for(scenario, solver=None, time_limit=None, gap=None, threads=None, relax=False) -> SolverOptions:
+def options_for(
+    scenario, solver=None, time_limit=None, gap=None, threads=None, relax=False
+) -> SolverOptions:
     s = scenario.solver
     return SolverOptions(
         name=(solver or getattr(s, "name", None) or "highs").lower(),
@@ -192,7 +206,7 @@ def plan(
     if write_lp or write_mps:
         from chipmix.io import write_model_files
 
-        write_model_files(model, lp=write_lp, mps=write_mps)
+        write_model_files(model.relaxed() if relax else model, lp=write_lp, mps=write_mps)
     t = time.perf_counter()
     result = solve(model, options)
     timings["solve"] = time.perf_counter() - t
@@ -229,13 +243,21 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
         "message": result.message,
     }
     availability = data.availability.copy()
-    availability["supply"] = availability["supply"].map(lambda s: None if math.isinf(s) else float(s))
-    availability = availability.sort_values(["period", "sku"], key=_period_key(labels)).reset_index(drop=True)
+    availability["supply"] = availability["supply"].map(
+        lambda s: None if math.isinf(s) else float(s)
+    )
+    availability = availability.sort_values(["period", "sku"], key=_period_key(labels)).reset_index(
+        drop=True
+    )
     empty = {
-        "purchases": pd.DataFrame(columns=["period", "sku", "servers", "units", "unit_price", "spend"]),
+        "purchases": pd.DataFrame(
+            columns=["period", "sku", "servers", "units", "unit_price", "spend"]
+        ),
         "allocation": pd.DataFrame(columns=["period", "sku", "workload", "units"]),
         "fleet": pd.DataFrame(columns=["period", "sku", "units"]),
-        "delivered": pd.DataFrame(columns=["period", "workload", "demand", "delivered", "shortfall"]),
+        "delivered": pd.DataFrame(
+            columns=["period", "workload", "demand", "delivered", "shortfall"]
+        ),
         "shares": pd.DataFrame(columns=["period", "domestic", "vendors"]),
         "ported": pd.DataFrame(columns=["vendor", "workload"]),
     }
@@ -276,9 +298,20 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
     use["units"] = model.values(x, "use")
     use["units"] = use["units"].where(use["units"].abs() > 1e-9, 0.0)
     used = use[use["units"] > 0]
-    allocation = pd.DataFrame(
-        {"period": [labels[t] for t in used["t"]], "sku": used["sku"], "workload": used["workload"], "units": used["units"], "t": used["t"]}
-    ).sort_values(["t", "sku", "workload"]).drop(columns="t").reset_index(drop=True)
+    allocation = (
+        pd.DataFrame(
+            {
+                "period": [labels[t] for t in used["t"]],
+                "sku": used["sku"],
+                "workload": used["workload"],
+                "units": used["units"],
+                "t": used["t"],
+            }
+        )
+        .sort_values(["t", "sku", "workload"])
+        .drop(columns="t")
+        .reset_index(drop=True)
+    )
 
     fleet = fleet_table(data, buy)
     delivered = delivered_table(data, use, index, model, x)
@@ -298,14 +331,22 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
 
     capex_t = buy.groupby("t")["spend"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()
     energy_t = (
-        (use["units"] * use["energy_per_unit"]).groupby(use["t"]).sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()
+        (use["units"] * use["energy_per_unit"])
+        .groupby(use["t"])
+        .sum()
+        .reindex(range(len(labels)), fill_value=0.0)
+        .to_numpy()
         if len(use)
         else np.zeros(len(labels))
     )
     short = index.short.copy()
     short["value"] = model.values(x, "short")
     short["cost"] = short["value"] * short["workload"].map(data.workloads["penalty"])
-    short_t = short.groupby("t")["cost"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy() if len(short) else np.zeros(len(labels))
+    short_t = (
+        short.groupby("t")["cost"].sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()
+        if len(short)
+        else np.zeros(len(labels))
+    )
     porting = float((port["port"] * port["z"]).sum()) if len(port) else 0.0
     cost = {
         "capex": float(capex_t.sum()),
@@ -369,7 +410,11 @@ def fleet_table(data, buy: pd.DataFrame) -> pd.DataFrame:
     t_i, k_i = np.nonzero(fleet.T > 1e-9)  # ordered by (t, sku position)
     units = fleet[k_i, t_i]
     frame = pd.DataFrame(
-        {"period": np.asarray(data.labels, dtype=object)[t_i], "sku": skus.index.to_numpy()[k_i], "units": units}
+        {
+            "period": np.asarray(data.labels, dtype=object)[t_i],
+            "sku": skus.index.to_numpy()[k_i],
+            "units": units,
+        }
     )
     frame = frame.sort_values(["period", "sku"], key=_period_key(data.labels), kind="stable")
     frame = frame.reset_index(drop=True)
@@ -384,11 +429,17 @@ def delivered_table(data, use, index, model, x) -> pd.DataFrame:
     demand = data.demand.to_numpy()  # T × W
     got = np.zeros_like(demand)
     if len(use):
-        np.add.at(got, (use["t"].to_numpy(), use["w_j"].to_numpy()), (use["units"] * use["cap"]).to_numpy())
+        np.add.at(
+            got,
+            (use["t"].to_numpy(), use["w_j"].to_numpy()),
+            (use["units"] * use["cap"]).to_numpy(),
+        )
     missing = np.zeros_like(demand)
     short = index.short
     if len(short):
-        np.add.at(missing, (short["t"].to_numpy(), short["w_j"].to_numpy()), model.values(x, "short"))
+        np.add.at(
+            missing, (short["t"].to_numpy(), short["w_j"].to_numpy()), model.values(x, "short")
+        )
     t_i, w_i = np.nonzero((demand > 0) | (got > 0))
     return pd.DataFrame(
         {
@@ -409,9 +460,15 @@ def shares_table(data, use, buy) -> pd.DataFrame:
     amount = np.zeros((T, K))
     if data.share_basis == "spend":
         if len(buy):
-            np.add.at(amount, (buy["t"].to_numpy(), buy["k_i"].to_numpy()), buy["spend"].to_numpy(dtype=float))
+            np.add.at(
+                amount,
+                (buy["t"].to_numpy(), buy["k_i"].to_numpy()),
+                buy["spend"].to_numpy(dtype=float),
+            )
     elif len(use):
-        weight = skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
+        weight = (
+            skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
+        )
         k_i = use["k_i"].to_numpy()
         np.add.at(amount, (use["t"].to_numpy(), k_i), use["units"].to_numpy() * weight[k_i])
     total = amount.sum(axis=1)

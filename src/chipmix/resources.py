@@ -21,7 +21,9 @@ def _root(name: str) -> Path:
     checkout = _PKG.parent.parent / name  # src/chipmix -> repo root
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"bundled folder '{name}' not found (looked in {installed} and {checkout})")
+    raise FileNotFoundError(
+        f"bundled folder '{name}' not found (looked in {installed} and {checkout})"
+    )
 
 
 def catalogs_dir() -> Path:

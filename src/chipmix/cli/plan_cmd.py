@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify_command)
 
 
-def _scenario_path(scenario: Optional[Path]) -> Path:
+def _scenario_path(scenario: Path | None) -> Path:
     if scenario is not None:
         return scenario
     from chipmix.resources import default_scenario_path
@@ -26,22 +25,42 @@ def _scenario_path(scenario: Optional[Path]) -> Path:
 
 
 def plan_command(
-    scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML; default: the bundled rush-before-ban."),
-    solver: Optional[str] = typer.Option(None, "--solver", help="highs (direct, default) | cbc | highs-pulp."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
-    gap: Optional[float] = typer.Option(None, "--gap", help="Relative MIP gap, e.g. 0.001."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Solver threads."),
-    relax: bool = typer.Option(False, "--relax", help="Solve the LP relaxation (fractional servers)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan JSON (formats.md) on stdout."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan JSON to this file."),
-    write_lp: Optional[Path] = typer.Option(None, "--write-lp", help="Export the model in LP format."),
-    write_mps: Optional[Path] = typer.Option(None, "--write-mps", help="Export the model in MPS format."),
-    sets: Optional[list[str]] = typer.Option(
+    scenario: Path | None = typer.Argument(
+        None, help="Scenario YAML; default: the bundled rush-before-ban."
+    ),
+    solver: str | None = typer.Option(
+        None, "--solver", help="highs (direct, default) | cbc | highs-pulp."
+    ),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", help="Solver time limit, seconds."
+    ),
+    gap: float | None = typer.Option(None, "--gap", help="Relative MIP gap, e.g. 0.001."),
+    threads: int | None = typer.Option(None, "--threads", help="Solver threads."),
+    relax: bool = typer.Option(
+        False, "--relax", help="Solve the LP relaxation (fractional servers)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the plan JSON (formats.md) on stdout."
+    ),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Write the plan JSON to this file."
+    ),
+    write_lp: Path | None = typer.Option(
+        None, "--write-lp", help="Export the model in LP format."
+    ),
+    write_mps: Path | None = typer.Option(
+        None, "--write-mps", help="Export the model in MPS format."
+    ),
+    sets: list[str] | None = typer.Option(
         None, "--set", help="Override a scenario key: --set policy.domestic_share=0.5 (repeatable)."
     ),
-    chart: Optional[Path] = typer.Option(None, "--chart", help="Write a chart of the plan (.png or .svg)."),
+    chart: Path | None = typer.Option(
+        None, "--chart", help="Write a chart of the plan (.png or .svg)."
+    ),
     explain: bool = typer.Option(
-        False, "--explain", help="Also print shadow prices and break-even prices (fixed integer plan)."
+        False,
+        "--explain",
+        help="Also print shadow prices and break-even prices (fixed integer plan).",
     ),
 ) -> None:
     """Plan the cost-minimal purchase mix for a scenario.

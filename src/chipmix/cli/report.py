@@ -20,7 +20,11 @@ def print_plan(plan, console: Console) -> None:
     status_style = "green" if plan.status.value == "optimal" else ("yellow" if plan.ok else "red")
     console.print(
         f"[bold]{plan.scenario}[/]: [{status_style}]{plan.status.value}[/]"
-        + (f", objective {_money(plan.objective)} (discounted)" if plan.objective is not None else "")
+        + (
+            f", objective {_money(plan.objective)} (discounted)"
+            if plan.objective is not None
+            else ""
+        )
     )
     if not plan.ok:
         if plan.diagnosis:
@@ -28,7 +32,9 @@ def print_plan(plan, console: Console) -> None:
             if not findings:
                 console.print(Text("why: " + plan.diagnosis.get("summary", "")), style="red")
             else:
-                console.print(Text(f"why: {len(findings)} requirement(s) cannot be met:"), style="red")
+                console.print(
+                    Text(f"why: {len(findings)} requirement(s) cannot be met:"), style="red"
+                )
             for f in findings[:30]:
                 console.print(Text(f"  - {f['text']}"), highlight=False)
             if len(findings) > 30:
@@ -53,7 +59,9 @@ def _purchases(plan, console):
     if not len(p):
         console.print("No purchases: inventory covers demand.")
         return
-    pivot = p.pivot_table(index="sku", columns="period", values="units", aggfunc="sum", fill_value=0)
+    pivot = p.pivot_table(
+        index="sku", columns="period", values="units", aggfunc="sum", fill_value=0
+    )
     pivot = pivot.reindex(columns=[c for c in plan.periods if c in pivot.columns])
     table = Table(title="Purchases (units; whole servers)", show_lines=False)
     table.add_column("SKU", no_wrap=True)
@@ -87,7 +95,9 @@ def _shares(plan, console):
     for v in vendors:
         table.add_column(v, justify="right")
     for row in s.itertuples():
-        table.add_row(row.period, f"{row.domestic:.0%}", *[f"{row.vendors.get(v, 0):.0%}" for v in vendors])
+        table.add_row(
+            row.period, f"{row.domestic:.0%}", *[f"{row.vendors.get(v, 0):.0%}" for v in vendors]
+        )
     console.print(table)
 
 
@@ -100,7 +110,9 @@ def _shortfalls(plan, console):
     for c in ("period", "workload", "demand", "delivered", "shortfall"):
         table.add_column(c, justify="right" if c not in ("period", "workload") else "left")
     for r in short.itertuples():
-        table.add_row(r.period, r.workload, f"{r.demand:,.2f}", f"{r.delivered:,.2f}", f"{r.shortfall:,.2f}")
+        table.add_row(
+            r.period, r.workload, f"{r.demand:,.2f}", f"{r.delivered:,.2f}", f"{r.shortfall:,.2f}"
+        )
     console.print(table)
 
 
@@ -129,8 +141,13 @@ def _blocked(plan, console):
         table.add_row(Text(sku), span, status, Text(main))
     console.print(table)
     if never:
-        console.print(Text(f"{len(never)} SKUs serve none of this scenario's workloads (no figure for "
-                           f"their metric, or filtered out): {', '.join(never)}"), style="dim")
+        console.print(
+            Text(
+                f"{len(never)} SKUs serve none of this scenario's workloads (no figure for "
+                f"their metric, or filtered out): {', '.join(never)}"
+            ),
+            style="dim",
+        )
 
 
 __all__ = ["print_plan"]

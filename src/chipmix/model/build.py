@@ -7,7 +7,6 @@ notation of ``model.md``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,11 +144,23 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     ub_use = np.fmin(fleet_ub, need_ub[p_idx, t_use])
     # no column where the workload has no demand at t (delivery never exceeds demand)
     keep = ub_use > 0
-    p_idx, t_use, k_use, ub_use, fleet_ub = p_idx[keep], t_use[keep], k_use[keep], ub_use[keep], fleet_ub[keep]
+    p_idx, t_use, k_use, ub_use, fleet_ub = (
+        p_idx[keep],
+        t_use[keep],
+        k_use[keep],
+        ub_use[keep],
+        fleet_ub[keep],
+    )
     order = np.lexsort((pairs["workload"].to_numpy()[p_idx], k_use, t_use))
-    p_idx, t_use, k_use, ub_use, fleet_ub = (a[order] for a in (p_idx, t_use, k_use, ub_use, fleet_ub))
+    p_idx, t_use, k_use, ub_use, fleet_ub = (
+        a[order] for a in (p_idx, t_use, k_use, ub_use, fleet_ub)
+    )
     watts = skus["watts"].to_numpy(dtype=float)[k_use]
-    energy = watts * (pt["pue"].to_numpy() * pt["hours"].to_numpy() * pt["energy_price"].to_numpy())[t_use] / 1000.0
+    energy = (
+        watts
+        * (pt["pue"].to_numpy() * pt["hours"].to_numpy() * pt["energy_price"].to_numpy())[t_use]
+        / 1000.0
+    )
     use = pd.DataFrame(
         {
             "sku": pairs["sku"].to_numpy()[p_idx],
@@ -166,7 +177,11 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     )
     block = model.add_columns(
         "use",
-        (use["sku"].to_numpy(), use["workload"].to_numpy(), np.asarray(data.labels, dtype=object)[t_use]),
+        (
+            use["sku"].to_numpy(),
+            use["workload"].to_numpy(),
+            np.asarray(data.labels, dtype=object)[t_use],
+        ),
         upper=ub_use,
         cost=disc[t_use] * energy,
     )
@@ -285,9 +300,15 @@ def add_demand(model: LinearModel, data: PlanningData, index: Index) -> None:
     row_of = np.full(demand.shape, -1, dtype=np.int64)
     row_of[t_r, w_r] = np.arange(len(t_r))
     use, short = index.use, index.short
-    u_rows = row_of[use["t"].to_numpy(), use["w_j"].to_numpy()] if len(use) else np.zeros(0, np.int64)
+    u_rows = (
+        row_of[use["t"].to_numpy(), use["w_j"].to_numpy()] if len(use) else np.zeros(0, np.int64)
+    )
     keep = u_rows >= 0
-    s_rows = row_of[short["t"].to_numpy(), short["w_j"].to_numpy()] if len(short) else np.zeros(0, np.int64)
+    s_rows = (
+        row_of[short["t"].to_numpy(), short["w_j"].to_numpy()]
+        if len(short)
+        else np.zeros(0, np.int64)
+    )
     model.add_rows(
         "demand",
         (data.demand.columns.to_numpy()[w_r], np.asarray(data.labels, dtype=object)[t_r]),
@@ -310,7 +331,8 @@ def add_porting(model: LinearModel, data: PlanningData, index: Index) -> None:
     if not len(port) or not len(use):
         return
     z_col = pd.Series(
-        port["col"].to_numpy(dtype=float), index=pd.MultiIndex.from_frame(port[["vendor", "workload"]])
+        port["col"].to_numpy(dtype=float),
+        index=pd.MultiIndex.from_frame(port[["vendor", "workload"]]),
     )
     key = pd.MultiIndex.from_arrays([use["sku"].map(data.skus["vendor"]), use["workload"]])
     z = z_col.reindex(key).to_numpy()
@@ -396,48 +418,55 @@ def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None
         vals.append(coef)
     if not keys:
         return
-    model.add_rows("vendor_cap", keys, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), upper=0.0)
+    model.add_rows(
+        "vendor_cap",
+        keys,
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(vals),
+        upper=0.0,
+    )
+
+
+def _period_cap_rows(
+    model: LinearModel,
+    data: PlanningData,
+    name: str,
+    limit: np.ndarray,
+    x: pd.DataFrame,
+    coef: np.ndarray,
+) -> None:
+    """One ``Σ coef·x[t] ≤ limit[t]`` row per period with a finite limit."""
+    active = np.flatnonzero(np.isfinite(limit))
+    if not len(active):
+        return
+    row_of = np.full(len(limit), -1)
+    row_of[active] = np.arange(len(active))
+    r = row_of[x["t"].to_numpy()] if len(x) else np.zeros(0, dtype=np.int64)
+    keep = r >= 0
+    model.add_rows(
+        name,
+        [(data.labels[i],) for i in active],
+        r[keep],
+        x["col"].to_numpy()[keep],
+        np.asarray(coef, dtype=float)[keep],
+        upper=limit[active],
+    )
 
 
 def add_budget(model: LinearModel, data: PlanningData, index: Index) -> None:
     """Budget: Σ_k price[k,t]·buy[k,t] ≤ budget[t]   (periods with a budget)."""
-    budget = data.period_table["budget"].to_numpy()
-    active = np.flatnonzero(np.isfinite(budget))
-    if not len(active):
-        return
     buy = index.buy
-    row_of = np.full(len(budget), -1)
-    row_of[active] = np.arange(len(active))
-    r = row_of[buy["t"].to_numpy()] if len(buy) else np.zeros(0, dtype=np.int64)
-    keep = r >= 0
-    model.add_rows(
-        "budget",
-        [(data.labels[i],) for i in active],
-        r[keep],
-        buy["col"].to_numpy()[keep],
-        (buy["price"].to_numpy() * buy["server"].to_numpy())[keep],
-        upper=budget[active],
-    )
+    spend = buy["price"].to_numpy() * buy["server"].to_numpy()
+    _period_cap_rows(model, data, "budget", data.period_table["budget"].to_numpy(), buy, spend)
 
 
 def add_power(model: LinearModel, data: PlanningData, index: Index) -> None:
     """Power: Σ_{k,w} watts[k]·pue·use[k,w,t] ≤ 10^6·power_mw[t]   (periods with a cap)."""
-    power = data.period_table["power_mw"].to_numpy()
-    active = np.flatnonzero(np.isfinite(power))
-    if not len(active):
-        return
     use = index.use
-    row_of = np.full(len(power), -1)
-    row_of[active] = np.arange(len(active))
-    r = row_of[use["t"].to_numpy()] if len(use) else np.zeros(0, dtype=np.int64)
-    keep = r >= 0
     pue = data.period_table["pue"].to_numpy()
-    watts = data.skus["watts"].to_numpy(dtype=float)[use["k_i"].to_numpy()] * pue[use["t"].to_numpy()]
-    model.add_rows(
-        "power",
-        [(data.labels[i],) for i in active],
-        r[keep],
-        use["col"].to_numpy()[keep],
-        watts[keep],
-        upper=1e6 * power[active],
+    watts = (
+        data.skus["watts"].to_numpy(dtype=float)[use["k_i"].to_numpy()] * pue[use["t"].to_numpy()]
     )
+    limit = 1e6 * data.period_table["power_mw"].to_numpy()
+    _period_cap_rows(model, data, "power", limit, use, watts)

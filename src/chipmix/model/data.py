@@ -76,7 +76,6 @@ def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
     from chipmix.rules import Timeline, load_rulesets
 
     periods = list(scenario.periods)
-    labels = [str(p) for p in periods]
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame
     if timeline is None:
@@ -211,7 +210,9 @@ def _capability(scenario: Scenario, frame: pd.DataFrame, workloads: pd.DataFrame
             figure = figure.fillna(frame[col].astype(float))
         figure = figure / divisor
         if takes_eff:
-            eff_col = "efficiency_training" if wrow["kind"] == "training" else "efficiency_inference"
+            eff_col = (
+                "efficiency_training" if wrow["kind"] == "training" else "efficiency_inference"
+            )
             figure = figure * frame[eff_col].astype(float)
         eligible = _eligible(frame, wrow)
         for sku in frame.index:
@@ -295,8 +296,10 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
                 if status in PURCHASABLE:
                     allowed, caps, fee = True, [decision.cap], decision.fee or 0.0
                 elif status == "license" and terms.allow:
-                    allowed, caps, fee = True, [decision.cap, terms.cap], (decision.fee or 0.0) + (
-                        terms.fee or 0.0
+                    allowed, caps, fee = (
+                        True,
+                        [decision.cap, terms.cap],
+                        (decision.fee or 0.0) + (terms.fee or 0.0),
                     )
                 else:
                     allowed, caps, fee = False, [], 0.0
@@ -310,8 +313,18 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
             fee = fee_days / fraction_sum if fraction_sum > 0 else 0.0
             unit_price = list_price * (1.0 + fee)
             supply, why = _cut_supply(
-                t, period, supply_sum, fraction_sum, statuses, reasons, terms, released,
-                not_yet, sku in serving, unit_price, info,
+                t,
+                period,
+                supply_sum,
+                fraction_sum,
+                statuses,
+                reasons,
+                terms,
+                released,
+                not_yet,
+                sku in serving,
+                unit_price,
+                info,
             )
             supplies.append(supply)
             prices.append(unit_price)
@@ -342,8 +355,20 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
 NO_WORKLOAD = "serves no workload of this scenario (no figure for its metric, or filtered out)"
 
 
-def _cut_supply(t, period, supply, fraction, statuses, reasons, terms, released, not_yet,
-                serves, unit_price, info) -> tuple[float, list[str]]:
+def _cut_supply(
+    t,
+    period,
+    supply,
+    fraction,
+    statuses,
+    reasons,
+    terms,
+    released,
+    not_yet,
+    serves,
+    unit_price,
+    info,
+) -> tuple[float, list[str]]:
     """Final supply of one SKU in one period and why it is cut (most decisive cause first).
 
     ``info`` holds the SKU's ``server``, ``watts`` and ``retire_t``.
