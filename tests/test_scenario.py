@@ -58,7 +58,7 @@ def test_load_small_scenario_normalises():
     assert s.policy.budget == {P("2023Q3"): 6.0e7}
     assert s.policy.share_basis == "compute" and s.policy.vendor_cap == 0.7
     assert s.solver.name == "cbc" and s.solver.threads == 2 and s.solver.gap == 0.001
-    assert s.rule_params == {"h20_bandwidth_tbps": 4.0}
+    assert s.rule_params == {"h20_class_memory_bw_gbps": 4000}
     assert s.home == "CN" and s.buyer == "private" and s.unknown_policy == "strict"
     assert s.rules is None
 
@@ -307,8 +307,8 @@ BAD = [
      f"catalogs[0]: file not found; got '{(DATA / 'missing.csv').resolve()}'; expected an "
      "existing .csv or .xlsx file"),
     (_set("rules", ["us-2022-10", "missing.yaml"]),
-     f"rules[1]: file not found; got '{(DATA / 'missing.yaml').resolve()}'; expected an "
-     "existing rule-set YAML file"),
+     f"rules[1]: not found; got '{(DATA / 'missing.yaml').resolve()}'; expected an "
+     "existing rule-set YAML file or folder"),
     # references, checked against the loaded catalogs
     (_set("supply.acme-h80", 5),
      "supply.acme-h80: unknown SKU; got 'acme-h80'; expected a SKU of the scenario's catalogs "

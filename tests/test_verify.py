@@ -555,8 +555,8 @@ def test_unknown_names_and_periods(inputs):
 
 
 def test_infeasible_plan_without_decisions(inputs):
-    plan = {"scenario": "tiny", "status": "infeasible", "objective": None, "purchases": [],
-            "allocation": []}
+    plan = {"scenario": "tiny", "status": "infeasible", "objective": None, "periods": ["2024Q1"],
+            "purchases": [], "allocation": []}
     report = verify(plan, make_scenario(inputs))
     assert report.ok and report.checks == 0
     assert report.notes == ["no decisions to check: status infeasible"]

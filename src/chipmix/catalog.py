@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from chipmix.errors import InputError, closest, unknown_name_hint
 from chipmix.resources import catalogs_dir
-from chipmix.yamlio import read_text
+from chipmix.yamlio import MAX_FILE_BYTES, MAX_NUMBER, read_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,6 +207,8 @@ def _value_problem(spec: Field, value: Any) -> str | None:
     """None when ``value`` (already typed) is valid for ``spec``, else the expectation."""
     form = spec.form
     if spec.kind == "float":
+        if math.isfinite(value) and value > MAX_NUMBER:
+            return f"a number >= 0 and <= {MAX_NUMBER:g} (is a unit or a digit off?)"
         ok = math.isfinite(value) and value >= 0
         if form == "fraction":
             ok = ok and 0 < value <= 1
@@ -460,6 +462,10 @@ def resolve_source(source: str | Path, base_dir: str | Path | None = None) -> tu
         bundled = bundled_catalogs()
         if name in bundled:
             return name, bundled[name]
+        existing = Path(base_dir or ".") / str(source)
+        if existing.is_file():  # e.g. "mine.txt": a file, but not a catalog type
+            raise InputError("unsupported file type", file=existing.resolve(),
+                             value=existing.suffix, expected="a .csv or .xlsx file")
         raise InputError(
             "unknown catalog", value=str(source),
             expected="a bundled catalog name or a path to a .csv/.xlsx file",
@@ -554,7 +560,8 @@ def _read_table(path: Path) -> list[list[str]]:
         raise InputError("unsupported file type", file=path, value=path.suffix,
                          expected="a .csv or .xlsx file")
     if not rows or not any(cell.strip() for row in rows for cell in row):
-        raise InputError("file is empty", file=path,
+        what = "the first sheet is empty" if suffix == ".xlsx" else "file is empty"
+        raise InputError(what, file=path,
                          expected=f"a header row ({', '.join(REQUIRED_COLUMNS)}, ...) and SKU rows")
     return rows
 
@@ -567,34 +574,103 @@ def _read_csv(path: Path) -> list[list[str]]:
     span lines).
     """
     text = read_text(path, what="CSV")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    if "\x00" in text:  # a binary file (a workbook saved as .csv?) or UTF-16 text
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError("contains NUL bytes", file=path, location=f"line {line}",
+                         expected="a UTF-8 CSV text file (not a workbook or UTF-16 text)")
+    # strict: a stray quote is an error, not a silently merged cell or a swallowed file tail
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
     try:
-        return [row for row in reader]
+        for row in reader:
+            rows.append(row)
     except csv.Error as exc:
-        raise InputError(f"cannot parse as CSV ({exc})", file=path,
-                         location=f"row {reader.line_num}") from None
+        where = f"row {len(rows) + 1}"
+        if "unexpected end of data" in str(exc):
+            raise InputError("a quoted cell is never closed", file=path, location=where,
+                             expected='a closing " for each opening " (write "" for a quote '
+                                      "inside a quoted cell)") from None
+        raise InputError(f"cannot parse as CSV ({exc})", file=path, location=where,
+                         expected='cells separated by commas; a quoted cell "..." ends at a comma '
+                                  "or the end of the line") from None
+    return rows
 
 
 def _read_xlsx(path: Path) -> list[list[str]]:
-    import pandas as pd
+    """The first sheet's cells as text (numbers as written, booleans as true/false).
+
+    openpyxl directly rather than pandas: pandas turns an error cell (``#DIV/0!``) and a
+    formula without a saved value into an empty cell, i.e. *unknown*, without a word.
+    """
+    import zipfile
+
+    expected = "an .xlsx workbook (the first sheet is read)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
+                         file=path, expected=expected) from None
+    if unpacked > MAX_FILE_BYTES:
+        raise InputError(f"workbook too large unpacked ({unpacked} bytes)", file=path,
+                         expected=f"a workbook below {MAX_FILE_BYTES // 2**20} MiB unpacked")
+    import openpyxl
 
     try:
-        frame = pd.read_excel(path, sheet_name=0, header=None, dtype=str,
-                              keep_default_na=False, engine="openpyxl")
+        values_book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formula_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        try:
+            values = [list(r) for r in values_book.worksheets[0].iter_rows()]
+            formulas = [list(r) for r in formula_book.worksheets[0].iter_rows()]
+        finally:
+            values_book.close()
+            formula_book.close()
     except Exception as exc:  # openpyxl raises many types for a bad workbook
-        raise InputError(
-            f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})", file=path,
-            expected="an .xlsx workbook (the first sheet is read)",
-        ) from None
-    return _cells(frame)
+        raise InputError(f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
+                         file=path, expected=expected) from None
+    rows: list[list[str]] = []
+    for number, (row, formula_row) in enumerate(zip(values, formulas, strict=False), start=1):
+        texts = []
+        for position, cell in enumerate(row):
+            value = getattr(cell, "value", None)
+            where = f"row {number}"
+            field = f"cell {_column_letter(position)}{number}"
+            if getattr(cell, "data_type", None) == "e":
+                raise InputError("spreadsheet error in a cell", file=path, location=where,
+                                 field=field, value=value, expected="a value (fix the formula)")
+            formula = formula_row[position] if position < len(formula_row) else None
+            if value is None and getattr(formula, "data_type", None) == "f":
+                raise InputError(
+                    "formula without a saved value", file=path, location=where, field=field,
+                    value=getattr(formula, "value", None), expected="a value",
+                    hint="open and save the workbook in a spreadsheet program, or paste values",
+                )
+            texts.append(_xlsx_text(value))
+        rows.append(texts)
+    return rows
 
 
-def _cells(frame: pd.DataFrame) -> list[list[str]]:
-    return [["" if _missing(v) else str(v) for v in row] for row in frame.itertuples(index=False)]
+def _xlsx_text(value: Any) -> str:
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    return str(value)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _column_letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _data_rows(path: Path, table: list[list[str]]) -> Iterator[tuple[int, dict[str, str]]]:

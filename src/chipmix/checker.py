@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chipmix.errors import InputError
 from chipmix.periods import Period, step_values
 
 __all__ = ["Parameters", "VerifyReport", "derive_parameters", "verify"]
@@ -524,12 +525,25 @@ class _Checker:
         return sum(self.counts.values())
 
 
+#: keys every plan JSON carries (formats.md); a file without them is not a plan
+REQUIRED_KEYS = ("scenario", "status", "periods", "purchases", "allocation")
+
+
 def _as_dict(plan: Any) -> dict[str, Any]:
-    if isinstance(plan, Mapping):
-        return dict(plan)
-    if hasattr(plan, "to_dict"):
+    if hasattr(plan, "to_dict") and not isinstance(plan, Mapping):
         return plan.to_dict()
-    raise TypeError(f"verify() needs a Plan or its JSON dict, not {type(plan).__name__}")
+    if not isinstance(plan, Mapping):
+        raise InputError(
+            "not a plan", value=type(plan).__name__,
+            expected="a plan JSON object (formats.md: scenario, status, periods, purchases, ...)",
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in plan]
+    if missing:
+        raise InputError(
+            "not a plan: missing " + ", ".join(missing),
+            expected="the keys of a plan JSON (formats.md: " + ", ".join(REQUIRED_KEYS) + ", ...)",
+        )
+    return dict(plan)
 
 
 def _num(value: Any) -> float:

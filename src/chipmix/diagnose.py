@@ -58,6 +58,9 @@ def capacity_check(data, index) -> list[dict]:
                     + (", ..." if len(serving) > 6 else "")
                     + ")"
                 )
+                priced_out = _budget_priced_out(data, w, t)
+                if priced_out:
+                    cause = priced_out + "; " + cause
                 findings.append(
                     {
                         "constraint": "demand",
@@ -70,6 +73,35 @@ def capacity_check(data, index) -> list[dict]:
                     }
                 )
     return findings
+
+
+def _budget_priced_out(data, workload: str, t: int) -> str:
+    """Name the budget when it is below one server of a SKU that could otherwise serve.
+
+    The model caps purchases at ``floor(budget / server price)``, so a budget smaller than
+    one server removes the purchase outright; say so rather than blame supply.
+    """
+    budget = data.period_table["budget"].to_numpy()
+    if not len(data.cap) or not np.isfinite(budget[: t + 1]).any():
+        return ""
+    eligible = data.cap.xs(workload, level="workload").index
+    blocked = []
+    for tau in range(t + 1):
+        if not np.isfinite(budget[tau]):
+            continue
+        for sku in eligible:
+            server = data.skus.at[sku, "server"]
+            supply = data.supply.iat[tau, data.supply.columns.get_loc(sku)]
+            price = data.price.iat[tau, data.price.columns.get_loc(sku)]
+            if supply >= server and np.isfinite(price) and price * server > budget[tau]:
+                blocked.append((data.labels[tau], sku, price * server, budget[tau]))
+    if not blocked:
+        return ""
+    period, sku, cost, limit = blocked[-1]
+    return (
+        f"the budget binds: {limit:,.0f} USD in {period} is less than one server of {sku} "
+        f"({cost:,.0f} USD)"
+    )
 
 
 def diagnose(data, options: SolverOptions, result) -> dict:

@@ -12,7 +12,14 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; on success rename it over ``path``."""
+    """Yield a temp path beside ``path``; on success rename it over ``path``.
+
+    The temp file is flushed to disk before the rename (a crash right after leaves the new
+    file complete) and gets the permissions a plainly created file would (``mkstemp`` makes
+    it owner-only). On any error, or an interrupt, the temp file is removed and ``path`` is
+    untouched. The temp name is unique per call, so parallel runs in one folder never share
+    it.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -20,10 +27,23 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _sync(tmp_path)
+        os.chmod(tmp_path, _default_mode())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _default_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -37,14 +57,22 @@ def write_model_files(model, lp: str | Path | None = None, mps: str | Path | Non
     if mps:
         from chipmix.solve.highs import write_model
 
-        with atomic_path(mps) as tmp:
-            real = tmp.with_suffix(".mps")
+        with atomic_path(mps) as tmp, _removed_on_error(tmp.with_suffix(".mps")) as real:
             write_model(model, real)
             os.replace(real, tmp)
     if lp:
         from chipmix.solve.pulp_adapter import write_lp
 
-        with atomic_path(lp) as tmp:
-            real = tmp.with_suffix(".lp")
+        with atomic_path(lp) as tmp, _removed_on_error(tmp.with_suffix(".lp")) as real:
             write_lp(model, real)
             os.replace(real, tmp)
+
+
+@contextlib.contextmanager
+def _removed_on_error(path: Path) -> Iterator[Path]:
+    """A second temp name (solvers pick the format by extension), removed if left behind."""
+    try:
+        yield path
+    finally:
+        if path.exists():
+            path.unlink()

@@ -275,7 +275,8 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
             message=result.message,
             **empty,
         )
-    x = result.x
+    # solver noise (|x| < 1e-9) reads as zero everywhere: purchases, use, shortfall, costs
+    x = np.where(np.abs(result.x) < 1e-9, 0.0, result.x)
     pt = data.period_table
     disc = pt["discount"].to_numpy()
     skus = data.skus

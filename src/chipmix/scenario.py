@@ -71,12 +71,15 @@ from chipmix.catalog import (
 )
 from chipmix.errors import InputError, closest, unknown_name_hint
 from chipmix.periods import Period, parse_period, period_range
-from chipmix.yamlio import load_yaml
+from chipmix.risks import Risks
+from chipmix.yamlio import MAX_NUMBER, MAX_THREADS, load_yaml
 
 KINDS = ("training", "inference")
 METRICS = ("bf16_pflops", "fp8_pflops", "int8_pops", "memory_bw_tbps", "memory_tb")
 BUYERS = ("private", "state_funded", "soe")
 SHARE_BASES = ("compute", "units", "spend")
+#: Longest ``extends`` chain (this file and its bases).
+MAX_EXTENDS = 32
 
 
 class Problem(ValueError):
@@ -118,11 +121,20 @@ def _period_in_horizon(value: Any, info: ValidationInfo) -> Period:
 
 
 def _not_bool(value: Any) -> Any:
-    """Numbers only: YAML's true/false, .nan and .inf are refused (pydantic would take them)."""
+    """Numbers only: YAML's true/false, .nan and .inf are refused (pydantic would take them),
+    and so is a magnitude above :data:`~chipmix.yamlio.MAX_NUMBER` (a typo or a unit slip)."""
     if isinstance(value, bool):
         raise Problem("a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise Problem("a finite number")
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # pydantic says what it expected
+    if isinstance(number, int | float) and math.isfinite(number) and abs(number) > MAX_NUMBER:
+        raise Problem(f"a number of magnitude <= {MAX_NUMBER:g} (is a unit or a digit off?)")
     return value
 
 
@@ -295,7 +307,7 @@ class SolverOptions(_Model):
     time_limit: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] = (
         Field(60.0, description="wall-clock limit [s]"))
     gap: Amount = Field(1e-4, description="relative MIP gap")
-    threads: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = Field(
+    threads: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_THREADS)] | None = Field(
         None, description="solver threads; None = solver default")
 
 
@@ -337,7 +349,7 @@ class Scenario(_Model):
         "CN", description="the buyer's market (ISO 3166 alpha-2): decides what is domestic")
     buyer: Literal["private", "state_funded", "soe"] = Field("private", description="buyer type")
     discount_rate: Amount = Field(0.0, description="per year (0.08 = 8 %)")
-    catalogs: list[CatalogEntry] = Field(
+    catalogs: Annotated[list[CatalogEntry], Field(min_length=1)] = Field(
         default_factory=_default_catalogs, description="bundled catalog names or absolute paths")
     rules: list[RulesEntry] | None = Field(
         None, description="rule-set ids or absolute paths; None = every bundled rule set")
@@ -371,6 +383,8 @@ class Scenario(_Model):
     solver: SolverOptions = Field(default_factory=SolverOptions)
     rule_params: dict[str, Amount] = Field(
         default_factory=dict, description="overrides of rule-set parameters")
+    risks: Risks = Field(default_factory=Risks,
+                         description="supply-shock distributions for `chipmix stress`")
 
     _source: Path | None = PrivateAttr(None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -494,6 +508,7 @@ def _build(data: dict[str, Any], folder: Path, label: str | None, source: Path |
     scenario._base_dir = folder
     scenario._label = label
     _check_names(scenario, label)
+    _check_rule_ids(scenario, folder, label)
     if check_catalogs:
         _check_references(scenario, scenario.load_catalog(), label)
     return scenario
@@ -501,6 +516,10 @@ def _build(data: dict[str, Any], folder: Path, label: str | None, source: Path |
 
 def _validate_horizon(data: Mapping[str, Any], label: str | None) -> Horizon:
     if "horizon" not in data:
+        for key in data:
+            if str(key) not in Scenario.model_fields and closest(str(key), ["horizon"]):
+                raise InputError("unknown key", file=label, location=str(key),
+                                 hint="did you mean 'horizon'?")
         raise InputError("required key missing", file=label, location="horizon",
                          expected="{start: 2024Q1, end: 2025Q4}")
     try:
@@ -518,6 +537,9 @@ def _read_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if resolved in chain:
         names = " -> ".join(str(p) for p in (*chain, resolved))
         raise InputError(f"extends cycle: {names}", file=chain[-1], location="extends")
+    if len(chain) >= MAX_EXTENDS:  # each level recurses: stop long before Python's limit
+        raise InputError(f"more than {MAX_EXTENDS} files in an extends chain", file=chain[-1],
+                         location="extends", expected="a base and a few variants")
     data = load_yaml(path)
     return _with_base(data, resolved.parent, str(path), (*chain, resolved))
 
@@ -608,6 +630,27 @@ def _check_names(scenario: Scenario, label: str | None) -> None:
             _require(name, seen, "workload", label, f"porting.{vendor}.{name}")
 
 
+def _check_rule_ids(scenario: Scenario, folder: Path, label: str | None) -> None:
+    """Every ``rules`` entry that is not a path names a bundled rule set (or ``bundled``).
+
+    The rule sets themselves are parsed when planning (the rules layer sits downstream).
+    """
+    from chipmix.resources import rules_dir
+
+    try:
+        known = sorted(p.stem for p in rules_dir().glob("*.yaml"))
+    except FileNotFoundError:
+        known = []
+    for i, entry in enumerate(scenario.rules or []):
+        if _is_rules_path(entry) or entry == "bundled" or entry in known:
+            continue
+        if (folder / entry).exists():  # a folder or file next to the scenario, named bare
+            continue
+        raise InputError("unknown rule set", file=label, location=f"rules[{i}]", value=entry,
+                         expected="a bundled rule-set id, 'bundled' or a path to a .yaml file",
+                         hint=unknown_name_hint(entry, [*known, "bundled"]))
+
+
 def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -> None:
     """Every SKU and vendor the scenario names exists in its catalogs."""
     skus = catalog.ids
@@ -629,6 +672,9 @@ def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -
         _require(vendor, vendors, "vendor", label, f"porting.{vendor}")
     for i, vendor in enumerate(scenario.ported):
         _require(vendor, vendors, "vendor", label, f"ported[{i}]")
+    from chipmix.risks import check_risks
+
+    check_risks(scenario.risks, skus, scenario.workload_names, file=label)
 
 
 def _require(name: str, known: list[str] | set[str], what: str, label: str | None,
@@ -653,7 +699,7 @@ def as_input_error(exc: ValidationError, root: type[BaseModel], *, file: str | P
     ``prefix`` is the path of that model inside the file when it is not the whole file.
     """
     errors = exc.errors(include_url=False)
-    error = errors[0]
+    error = _most_useful(errors)
     loc = (*prefix, *error["loc"])
     path, _ = _walk(root, loc)
     parts = _describe(error, root, loc)
@@ -661,6 +707,19 @@ def as_input_error(exc: ValidationError, root: type[BaseModel], *, file: str | P
         more = f"{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}"
         parts["hint"] = f"{parts['hint']}; {more}" if parts.get("hint") else more
     return InputError(file=file, location=path or None, **parts)
+
+
+def _most_useful(errors: list[Any]) -> Any:
+    """The error to report: a misspelt key (``workload:``) rather than the required key it
+    leaves missing (``workloads``), else the first."""
+    missing = [(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "missing"]
+    for error in errors:
+        if error["type"] == "extra_forbidden" and error["loc"]:
+            parent = tuple(error["loc"][:-1])
+            names = [name for where, name in missing if where == parent]
+            if names and closest(str(error["loc"][-1]), names):
+                return error
+    return errors[0]
 
 
 def _describe(error: Any, root: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, Any]:

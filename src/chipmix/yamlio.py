@@ -6,13 +6,17 @@
   (``!!python/object`` and friends) is an error;
 - alias expansion is capped: a document whose fully expanded tree would hold more than
   :data:`MAX_NODES` nodes, or that uses more than :data:`MAX_ALIASES` aliases, is refused
-  ("billion laughs"); a recursive alias is refused too;
+  ("billion laughs"); a recursive alias is refused too, and so is nesting deeper than
+  :data:`MAX_DEPTH` levels;
 - a key repeated in one mapping is an error naming the key (YAML would silently keep the
   last one, so a typo-free duplicate would override a value unnoticed);
 - YAML 1.2 floats: ``2.0e6`` and ``1e6`` load as numbers (PyYAML's YAML 1.1 rules read them
   as strings);
-- a file that is empty, not UTF-8, or not valid YAML is an :class:`InputError` naming the file
-  (and the line where the parser knows it).
+- a file that is empty, not UTF-8, larger than :data:`MAX_FILE_BYTES`, or not valid YAML is an
+  :class:`InputError` naming the file (and the line where the parser knows it); so is a date
+  that does not exist (``2027-13-01``) or an integer with thousands of digits.
+
+:data:`MAX_NUMBER` is the largest magnitude the catalog, scenario and rule-set validators accept.
 """
 
 from __future__ import annotations
@@ -29,6 +33,17 @@ from chipmix.errors import InputError
 MAX_NODES = 100_000
 #: Largest number of alias uses (``*name``) in one document.
 MAX_ALIASES = 1_000
+#: Deepest nesting of mappings and lists (a scenario needs about 5 levels).
+MAX_DEPTH = 100
+#: Largest magnitude of any number in an input file (catalog cell, scenario or rule-set value).
+#: A bigger figure is a typo or a unit slip, and products of two such figures would pass the
+#: solvers' "infinity" (1e20 in HiGHS) and silently turn a cost or a bound into "unlimited".
+MAX_NUMBER = 1e15
+#: Most solver threads a scenario or ``--threads`` may ask for (HiGHS starts every one it is
+#: told to: 100,000 threads hang the run).
+MAX_THREADS = 256
+#: Largest input file (bytes) chipmix reads; real catalogs and scenarios are a few kB.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
@@ -40,6 +55,7 @@ class SafeLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_uses = 0
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -47,22 +63,54 @@ class SafeLoader(yaml.SafeLoader):
             if self.alias_uses > MAX_ALIASES:
                 mark = self.peek_event().start_mark
                 raise _LimitExceeded(f"more than {MAX_ALIASES} aliases", mark)
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:  # PyYAML composes recursively: no RecursionError
+                mark = self.peek_event().start_mark
+                raise _LimitExceeded(f"nested more than {MAX_DEPTH} levels deep", mark,
+                                     hint="chipmix files need a few levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if isinstance(node, yaml.MappingNode):
             _check_duplicate_keys(self, node)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:  # 2027-13-01, 2024-02-30
+            raise _BadScalar(node, "not a real date", f"dates as YYYY-MM-DD ({exc})") from None
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise _BadScalar(node, "number too long", "a number of plausible size") from None
+
 
 # Number forms YAML 1.2 reads as floats but PyYAML's 1.1 resolver leaves as strings.
 SafeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
+SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", SafeLoader.construct_yaml_timestamp)
+SafeLoader.add_constructor("tag:yaml.org,2002:int", SafeLoader.construct_yaml_int)
+
+
+class _BadScalar(Exception):
+    """A scalar YAML resolves to a type but whose value that type cannot hold."""
+
+    def __init__(self, node: Any, problem: str, expected: str) -> None:
+        super().__init__(problem)
+        self.mark, self.problem, self.expected = node.start_mark, problem, expected
+        self.value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
 
 
 class _LimitExceeded(Exception):
-    def __init__(self, message: str, mark: Any = None) -> None:
+    def __init__(self, message: str, mark: Any = None,
+                 hint: str = "YAML anchors/aliases expand beyond any plausible input") -> None:
         super().__init__(message)
-        self.mark = mark
+        self.mark, self.hint = mark, hint
 
 
 def _check_duplicate_keys(loader: SafeLoader, node: yaml.MappingNode) -> None:
@@ -126,6 +174,10 @@ def read_text(path: Path, *, what: str = "text") -> str:
     Raises InputError naming the file when it is missing, unreadable or not UTF-8.
     """
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file too large ({size} bytes)", file=path,
+                             expected=f"a {what} file below {MAX_FILE_BYTES // 2**20} MiB")
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
@@ -162,8 +214,11 @@ def load_yaml(path: str | Path) -> object:
     except _LimitExceeded as exc:
         raise InputError(
             f"refused: {exc}", file=path, location=_line(exc.mark),
-            hint="YAML anchors/aliases expand beyond any plausible input",
+            hint=exc.hint,
         ) from None
+    except _BadScalar as exc:
+        raise InputError(exc.problem, file=path, location=_line(exc.mark), value=exc.value,
+                         expected=exc.expected) from None
     except _DuplicateKey as exc:
         raise InputError(
             "duplicate key", file=path, location=_line(exc.mark), value=exc.key,

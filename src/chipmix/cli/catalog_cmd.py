@@ -86,17 +86,20 @@ def validate_command(
 def validate_scenario_command(
     path: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
 ) -> None:
-    """Load a scenario and its catalogs and check every reference; print a summary."""
+    """Load a scenario, its catalogs and rule sets, check every reference and derive every
+    planning parameter (as `chipmix plan` would, without solving); print a summary."""
+    from chipmix.model.data import prepare
     from chipmix.scenario import load_scenario
 
     scenario = load_scenario(path)
+    data = prepare(scenario)
     periods = scenario.periods
     unit = "quarters" if periods[0].kind == "Q" else "months"
     names = ", ".join(scenario.workload_names)
     typer.echo(
         f"ok: {path}: '{scenario.name}', horizon {periods[0]}..{periods[-1]} "
         f"({len(periods)} {unit}), {len(scenario.workloads)} workloads ({names}), "
-        f"{len(scenario.load_catalog())} SKUs"
+        f"{len(scenario.load_catalog())} SKUs, {data.rule_count} rule sets"
     )
 
 

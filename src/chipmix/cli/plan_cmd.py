@@ -125,7 +125,14 @@ def verify_command(
         plan_data = json.loads(plan_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not valid JSON ({exc})", file=plan_file) from None
-    report = chipmix.verify(plan_data, chipmix.load_scenario(scenario), tolerance=tolerance)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", file=plan_file, expected="a plan JSON") from None
+    try:
+        report = chipmix.verify(plan_data, chipmix.load_scenario(scenario), tolerance=tolerance)
+    except InputError as exc:
+        if exc.file is None:  # a problem with the plan itself: say which file
+            raise InputError(exc.detail, file=plan_file, expected=exc.expected, value=exc.value) from None
+        raise
     if as_json:
         print_json(report.to_dict())
     else:

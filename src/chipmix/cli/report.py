@@ -59,18 +59,18 @@ def _purchases(plan, console):
     if not len(p):
         console.print("No purchases: inventory covers demand.")
         return
-    pivot = p.pivot_table(
-        index="sku", columns="period", values="units", aggfunc="sum", fill_value=0
-    )
-    pivot = pivot.reindex(columns=[c for c in plan.periods if c in pivot.columns])
-    table = Table(title="Purchases (units; whole servers)", show_lines=False)
+    table = Table(title="Purchases (whole servers)")
+    table.add_column("period", no_wrap=True)
     table.add_column("SKU", no_wrap=True)
-    for c in pivot.columns:
-        table.add_column(c, justify="right")
+    table.add_column("servers", justify="right")
+    table.add_column("units", justify="right")
+    table.add_column("unit price", justify="right")
     table.add_column("spend", justify="right")
-    spend = p.groupby("sku")["spend"].sum()
-    for sku, row in pivot.iterrows():
-        table.add_row(sku, *[f"{v:,.0f}" if v else "" for v in row], _money(float(spend[sku])))
+    for r in p.itertuples():
+        table.add_row(
+            r.period, Text(r.sku), f"{r.servers:,.6g}", f"{r.units:,.6g}", f"${r.unit_price:,.0f}",
+            _money(r.spend),
+        )
     console.print(table)
 
 

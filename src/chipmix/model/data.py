@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from chipmix.errors import InputError
 from chipmix.periods import Period, step_values, years_from_start
 from chipmix.scenario import Scenario
 
@@ -64,6 +65,7 @@ class PlanningData:
     period_table: pd.DataFrame
     share_basis: str
     vendor_cap: float | None
+    rule_count: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -78,16 +80,28 @@ def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
     periods = list(scenario.periods)
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame
+    rule_count = None
     if timeline is None:
         rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
-        timeline = Timeline(
-            rulesets,
-            frame,
-            home=scenario.home,
-            buyer=scenario.buyer,
-            unknown_policy=scenario.unknown_policy,
-            params=dict(scenario.rule_params or {}),
-        )
+        rule_count = len(rulesets)
+        try:
+            timeline = Timeline(
+                rulesets,
+                frame,
+                home=scenario.home,
+                buyer=scenario.buyer,
+                unknown_policy=scenario.unknown_policy,
+                params=dict(scenario.rule_params or {}),
+            )
+        except InputError as exc:
+            if exc.file is not None:
+                raise
+            # a bad rule parameter or buyer: the scenario's key is where to fix it
+            where = "rule_params" if exc.field in (None, "params") else exc.field
+            raise InputError(
+                exc.detail, file=scenario.source, location=where, value=exc.value,
+                expected=exc.expected, hint=exc.hint,
+            ) from None
 
     period_table = _period_table(scenario, periods)
     skus = _sku_table(scenario, frame, periods)
@@ -111,6 +125,7 @@ def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
         period_table=period_table,
         share_basis=scenario.policy.share_basis,
         vendor_cap=scenario.policy.vendor_cap,
+        rule_count=rule_count if rule_count is not None else 0,
     )
 
 

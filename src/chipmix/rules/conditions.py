@@ -18,6 +18,7 @@ it ("tpp 4992 ≥ 4800", "die_area_mm2 unknown") so a decision can say why. Noth
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +35,7 @@ from chipmix.rules.metrics import (
     missing_inputs,
     numeric_metrics,
 )
+from chipmix.yamlio import MAX_NUMBER
 
 #: Operators of a comparison, their symbols and their negations (for "why" texts).
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -387,6 +389,8 @@ class _Parser:
         if isinstance(value, bool):
             raise self.error(here, value=value, expected=COMPARISON_EXPECTED)
         if isinstance(value, (int, float)):
+            if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+                raise self.error(here, value=value, expected=COMPARISON_EXPECTED)
             return Compare(key, "==", float(value))
         m = _COMPARISON.match(value) if isinstance(value, str) else None
         if not m or not m.group(2):
@@ -412,8 +416,9 @@ class _Parser:
             threshold = float(rhs.replace("_", ""))
         except ValueError:
             raise self.error(here, value=value, expected=COMPARISON_EXPECTED) from None
-        if threshold != threshold:  # NaN
-            raise self.error(here, value=value, expected=COMPARISON_EXPECTED)
+        if not math.isfinite(threshold) or abs(threshold) > MAX_NUMBER:  # nan, inf, 1e400
+            raise self.error(here, value=value, expected=f"{COMPARISON_EXPECTED}, with a finite "
+                             f"number of magnitude <= {MAX_NUMBER:g}")
         return Compare(key, op, threshold)
 
 

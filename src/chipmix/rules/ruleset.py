@@ -8,6 +8,7 @@ new file, never new code.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -17,10 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from chipmix.errors import InputError, unknown_name_hint
+from chipmix.errors import InputError, closest, unknown_name_hint
 from chipmix.resources import rules_dir
 from chipmix.rules.conditions import Condition, parse_condition
-from chipmix.yamlio import load_yaml
+from chipmix.yamlio import MAX_NUMBER, load_yaml
 
 CONFIDENCE = ("codified", "official", "press")
 #: The entry of a rule list that stands for every bundled rule set.
@@ -217,8 +218,10 @@ class _Reader:
         for key in data:
             if str(key) not in allowed:
                 loc = f"{where}.{key}" if where else str(key)
+                best = closest(str(key), allowed)
                 raise self.error(
-                    loc, message="unknown key", hint=unknown_name_hint(str(key), allowed)
+                    loc, message="unknown key",
+                    hint=f"did you mean '{best}'?" if best else "known: " + ", ".join(allowed),
                 )
 
     def text(self, value: Any, where: str, what: str = "a non-empty text") -> str:
@@ -246,8 +249,11 @@ class _Reader:
         raise self.error(where, value=value, expected="a date YYYY-MM-DD")
 
     def number(self, value: Any, where: str, what: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(where, value=value, expected=what)
+        if not math.isfinite(value) or abs(value) > MAX_NUMBER:  # nan, .inf, 1e400
+            raise self.error(where, value=value,
+                             expected=f"{what}, finite and of magnitude <= {MAX_NUMBER:g}")
         return float(value)
 
 
@@ -408,7 +414,8 @@ def _parse_control(r: _Reader, data: Any, where: str, params: Mapping[str, Param
                     "when": "a condition",
                 }[key],
             )
-    cid = r.text(str(data["id"]) if data["id"] is not None else None, f"{where}.id")
+    raw_id = data["id"]
+    cid = r.text(str(raw_id) if isinstance(raw_id, (str, int, float)) else raw_id, f"{where}.id")
     try:
         status = Status.parse(data["status"])
     except ValueError as exc:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import math
 import os
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from chipmix.errors import SolverError
+from chipmix.errors import InputError, SolverError
+from chipmix.yamlio import MAX_THREADS
 
 SOLVERS = ("highs", "cbc", "highs-pulp")
 
 
-class Status(str, enum.Enum):
+class Status(str, enum.Enum):  # noqa: UP042 - StrEnum would change str(status)
     """What the solver established."""
 
     OPTIMAL = "optimal"
@@ -73,12 +75,42 @@ def stdout_to_stderr():
     sys.stdout.flush()
     saved = os.dup(fd)
     try:
-        os.dup2(sys.stderr.fileno() if _has_fileno(sys.stderr) else os.open(os.devnull, os.O_WRONLY), fd)
+        if _has_fileno(sys.stderr):
+            sys.stderr.flush()
+            os.dup2(sys.stderr.fileno(), fd)
+        else:
+            _dup_devnull(fd)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, fd)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Discard everything written to file descriptor 1 (a C library's banner)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        _dup_devnull(fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _dup_devnull(fd: int) -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def _has_fileno(stream) -> bool:
@@ -89,15 +121,114 @@ def _has_fileno(stream) -> bool:
         return False
 
 
+#: Magnitude from which solvers read a number as infinite (HiGHS: ``infinite_cost`` and
+#: ``infinite_bound`` are 1e20); a finite cost, coefficient or bound that large would silently
+#: become "unlimited", so the model is refused instead.
+SOLVER_INFINITY = 1e20
+#: Ratio between the largest and the smallest non-zero coefficient magnitude (matrix, or
+#: costs) beyond which a solver's tolerances (~1e-9 relative) may give inexact plans.
+BAD_SCALING = 1e12
+
+
+def check_numbers(model) -> list[str]:
+    """Refuse a model no solver can be trusted with; return warnings about its scaling.
+
+    Raises SolverError naming the first variable or constraint with a NaN, an infinite cost
+    or coefficient, or a finite number at or beyond :data:`SOLVER_INFINITY`.
+    """
+    a = model.arrays()
+    checks = [
+        ("cost", a["cost"], "col", False),
+        ("lower bound", a["col_lower"], "col", True),
+        ("upper bound", a["col_upper"], "col", True),
+        ("lower bound", a["row_lower"], "row", True),
+        ("upper bound", a["row_upper"], "row", True),
+    ]
+    for what, values, kind, infinite_ok in checks:
+        bad = np.isnan(values) | (np.abs(values) >= SOLVER_INFINITY)
+        if infinite_ok:
+            bad &= ~np.isinf(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            names = model.col_names() if kind == "col" else model.row_names()
+            raise SolverError(_too_big(f"the {what} of {names[i]}", values[i]))
+    matrix = a["csc_value"]
+    bad = ~np.isfinite(matrix) | (np.abs(matrix) >= SOLVER_INFINITY)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        col = int(np.searchsorted(a["csc_start"], k, side="right") - 1)
+        row = int(a["csc_index"][k])
+        raise SolverError(_too_big(f"the coefficient of {model.col_names()[col]} in "
+                                   f"{model.row_names()[row]}", matrix[k]))
+    warnings = []
+    for what, values in (("matrix coefficients", matrix), ("costs", a["cost"])):
+        sizes = np.abs(values[values != 0])
+        if len(sizes) and sizes.max() / sizes.min() > BAD_SCALING:
+            warnings.append(f"badly scaled {what} ({sizes.min():.3g} to {sizes.max():.3g}): "
+                            "the solver's tolerances may make the plan inexact")
+    return warnings
+
+
+def check_options(options: SolverOptions) -> None:
+    """Refuse a time limit, gap or thread count a solver would ignore or misread.
+
+    Scenario files are validated on load; these checks catch the command line and library
+    calls (``--time-limit -1`` must not silently mean "no limit").
+    """
+    checks = (
+        ("time limit (--time-limit)", options.time_limit, "a number of seconds > 0",
+         lambda v: math.isfinite(v) and v > 0),
+        ("relative gap (--gap)", options.gap, "a number >= 0, e.g. 0.001",
+         lambda v: math.isfinite(v) and v >= 0),
+        ("threads (--threads)", options.threads, f"a whole number from 1 to {MAX_THREADS}",
+         lambda v: float(v).is_integer() and 1 <= v <= MAX_THREADS),
+    )
+    for what, value, expected, ok in checks:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+            raise InputError(field=f"solver {what}", value=value, expected=expected)
+
+
+def _solve_empty(model, name: str) -> SolveResult:
+    """No variables (e.g. no demand): nothing to decide; feasible iff every row admits 0."""
+    a = model.arrays()
+    if np.all(a["row_lower"] <= 0.0) and np.all(a["row_upper"] >= 0.0):
+        return SolveResult(Status.OPTIMAL, name, x=np.zeros(0), objective=model.objective_offset,
+                           bound=model.objective_offset, gap=0.0,
+                           message="Optimal (no decisions to make)")
+    return SolveResult(Status.INFEASIBLE, name, message="Infeasible (a constraint without "
+                       "variables excludes 0)")
+
+
+def _too_big(what: str, value: float) -> str:
+    return (f"cannot solve: {what} is {value:g}, beyond what a solver can represent "
+            f"(finite numbers below {SOLVER_INFINITY:g}); check very large prices, penalties, "
+            "demands or server sizes in the scenario and its catalogs")
+
+
 def solve(model, options: SolverOptions) -> SolveResult:
-    """Solve ``model`` with the adapter ``options.name``."""
+    """Solve ``model`` with the adapter ``options.name``.
+
+    The model's numbers are checked first (:func:`check_numbers`); scaling warnings are
+    appended to the result's message.
+    """
     name = (options.name or "highs").lower()
+    if name not in SOLVERS:
+        raise SolverError(f"unknown solver '{options.name}'; expected one of {', '.join(SOLVERS)}")
+    check_options(options)
+    warnings = check_numbers(model)
+    if model.num_cols == 0:
+        return _solve_empty(model, name)
     if name == "highs":
         from chipmix.solve.highs import solve_highs
 
-        return solve_highs(model, options)
-    if name in ("cbc", "highs-pulp"):
+        result = solve_highs(model, options)
+    else:
         from chipmix.solve.pulp_adapter import solve_pulp
 
-        return solve_pulp(model, options)
-    raise SolverError(f"unknown solver '{options.name}'; expected one of {', '.join(SOLVERS)}")
+        result = solve_pulp(model, options)
+    if warnings:
+        result.message = "; ".join([result.message, *warnings] if result.message else warnings)
+        result.extra["warnings"] = warnings
+    return result

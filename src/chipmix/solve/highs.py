@@ -7,14 +7,18 @@ import time
 import numpy as np
 
 from chipmix.errors import SolverError
-from chipmix.solve import SolveResult, SolverOptions, Status, stdout_to_stderr
+from chipmix.solve import SolveResult, SolverOptions, Status, quiet_stdout, stdout_to_stderr
+
+#: HiGHS ``primal_solution_status`` value meaning "a feasible point is held".
+_FEASIBLE_POINT = 2
 
 
 def _load_highspy():
     try:
         import highspy
-    except ImportError as exc:  # pragma: no cover - highspy is a dependency
-        raise SolverError("HiGHS is not installed: pip install highspy") from exc
+    except ImportError as exc:
+        raise SolverError("HiGHS is not installed (import highspy failed: "
+                          f"{exc}); pip install highspy, or use --solver cbc") from None
     return highspy
 
 
@@ -45,57 +49,95 @@ def to_highs_lp(model, highspy, names: bool = False):
     return lp
 
 
+#: The thread count HiGHS's process-wide scheduler was started with (None: its default).
+_scheduler: dict[str, object] = {"started": False, "threads": None}
+
+
+def prepare_scheduler(highspy, threads: int | None) -> None:
+    """Make a run with ``threads`` possible in this process.
+
+    HiGHS starts one scheduler per process with the first run's thread count; a later run
+    asking for another count fails ("Not Set") unless the scheduler is reset. Reset it when
+    the count changes (never while another thread of this process is solving with HiGHS:
+    the scheduler is shared). A run with the default count works with any scheduler.
+    """
+    if threads is not None and _scheduler["started"] and _scheduler["threads"] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    if threads is not None or not _scheduler["started"]:
+        _scheduler.update(started=True, threads=threads)
+
+
 def make_highs(model, options: SolverOptions, names: bool = False):
     """A configured, silent ``highspy.Highs`` with the model passed in."""
     highspy = _load_highspy()
+    prepare_scheduler(highspy, int(options.threads) if options.threads else None)
     if options.relax:
         model = model.relaxed()
-    with stdout_to_stderr():
+    with quiet_stdout():  # the once-per-process banner: HiGHS prints it before output_flag
         h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("log_to_console", False)
-        if options.time_limit:
-            h.setOptionValue("time_limit", float(options.time_limit))
-        if options.gap is not None:
-            h.setOptionValue("mip_rel_gap", float(options.gap))
-        if options.threads:
-            h.setOptionValue("threads", int(options.threads))
-        h.setOptionValue("random_seed", 0)
+    settings: dict[str, object] = {"output_flag": False, "log_to_console": False,
+                                   "random_seed": 0}
+    if options.time_limit:
+        settings["time_limit"] = float(options.time_limit)
+    if options.gap is not None:
+        settings["mip_rel_gap"] = float(options.gap)
+    if options.threads:
+        settings["threads"] = int(options.threads)
+    with stdout_to_stderr():
+        for option, value in settings.items():
+            # HiGHS ignores a value it refuses (returns kError): say so instead
+            if h.setOptionValue(option, value) == highspy.HighsStatus.kError:
+                raise SolverError(f"HiGHS refused the option {option}={value!r}")
         status = h.passModel(to_highs_lp(model, highspy, names=names))
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel failed)")
     return h, highspy
 
 
-def solve_highs(model, options: SolverOptions) -> SolveResult:
-    """Solve with highspy; read the status from HiGHS's model status and solution status."""
-    h, highspy = make_highs(model, options)
-    started = time.perf_counter()
-    with stdout_to_stderr():
-        run_status = h.run()
-    seconds = time.perf_counter() - started
+def read_status(h, highspy, run_status=None) -> tuple[Status, str]:
+    """Our :class:`Status` and a message from a HiGHS object after ``run()``.
+
+    A plan is reported only when HiGHS holds a primal-feasible point; a time limit (or any
+    other stop) with one is ``feasible``, without one ``no_solution`` — never ``optimal``.
+    """
     ms = h.getModelStatus()
     info = h.getInfo()
     text = h.modelStatusToString(ms)
-    has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    is_mip = bool(model.arrays()["integer"].any()) and not options.relax
+    has_point = info.primal_solution_status == _FEASIBLE_POINT
     MS = highspy.HighsModelStatus
     if run_status == highspy.HighsStatus.kError and not has_point:
-        return SolveResult(Status.ERROR, "highs", seconds=seconds, message=f"HiGHS failed: {text}")
+        return Status.ERROR, f"HiGHS failed: {text}"
     if ms == MS.kOptimal:
-        status = Status.OPTIMAL
-    elif ms == MS.kInfeasible:
-        status = Status.INFEASIBLE
-    elif ms in (MS.kUnbounded, MS.kUnboundedOrInfeasible):
-        status = Status.UNBOUNDED if ms == MS.kUnbounded else Status.INFEASIBLE
-        if ms == MS.kUnboundedOrInfeasible:
-            text = "infeasible or unbounded (HiGHS could not tell which)"
-    elif has_point:
-        status = Status.FEASIBLE
-    else:
-        status = Status.NO_SOLUTION
+        return Status.OPTIMAL, text
+    if ms == MS.kInfeasible:
+        return Status.INFEASIBLE, text
+    if ms == MS.kUnbounded:
+        return Status.UNBOUNDED, text
+    if ms == MS.kUnboundedOrInfeasible:
+        return Status.NO_SOLUTION, "infeasible or unbounded (HiGHS could not tell which)"
+    if has_point:
+        return Status.FEASIBLE, f"{text}: a feasible plan, not proven optimal"
+    return Status.NO_SOLUTION, f"{text}: no feasible plan found"
+
+
+def solve_highs(model, options: SolverOptions) -> SolveResult:
+    """Solve with highspy; read the status from HiGHS's model status and solution status."""
+    h, highspy = make_highs(model, options)
+    is_mip = bool(model.arrays()["integer"].any()) and not options.relax
+    started = time.perf_counter()
+    try:
+        with stdout_to_stderr():
+            run_status = h.run()
+            status, text = read_status(h, highspy, run_status)
+            if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+                status, text = _tell_infeasible_from_unbounded(h, highspy, model, options)
+    except Exception as exc:  # noqa: BLE001 - a crash inside the solver library
+        return SolveResult(Status.ERROR, "highs", seconds=time.perf_counter() - started,
+                           message=f"HiGHS crashed: {type(exc).__name__}: {exc}")
+    seconds = time.perf_counter() - started
     result = SolveResult(status, "highs", seconds=seconds, message=text)
     if status.has_plan:
+        info = h.getInfo()
         sol = h.getSolution()
         result.x = np.asarray(sol.col_value, dtype=float)
         result.objective = float(info.objective_function_value)
@@ -103,11 +145,32 @@ def solve_highs(model, options: SolverOptions) -> SolveResult:
             result.bound = float(info.mip_dual_bound)
             result.gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
         else:
-            result.gap = 0.0
-            if sol.dual_valid:
+            result.gap = 0.0 if status == Status.OPTIMAL else None
+            if sol.dual_valid and status == Status.OPTIMAL:
                 result.row_duals = np.asarray(sol.row_dual, dtype=float)
                 result.col_duals = np.asarray(sol.col_dual, dtype=float)
     return result
+
+
+def _tell_infeasible_from_unbounded(h, highspy, model, options) -> tuple[Status, str]:
+    """HiGHS's presolve may say only "infeasible or unbounded": find out which.
+
+    First the same model without presolve; if still undecided, the feasibility problem
+    (zero objective, so it cannot be unbounded): feasible means the model is unbounded.
+    """
+    h.setOptionValue("presolve", "off")
+    status, text = read_status(h, highspy, h.run())
+    if h.getModelStatus() != highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        return status, text
+    h.changeColsCost(model.num_cols, np.arange(model.num_cols, dtype=np.int32),
+                     np.zeros(model.num_cols))
+    h.run()
+    feasibility, _ = read_status(h, highspy)
+    if feasibility == Status.INFEASIBLE:
+        return Status.INFEASIBLE, "Infeasible"
+    if feasibility.has_plan:
+        return Status.UNBOUNDED, "Unbounded (feasible, and the cost has no lower bound)"
+    return Status.NO_SOLUTION, "infeasible or unbounded (HiGHS could not tell which)"
 
 
 def write_model(model, path, options: SolverOptions | None = None) -> None:

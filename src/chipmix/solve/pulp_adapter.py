@@ -7,7 +7,9 @@ never ``lpSum`` over tuples.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -18,13 +20,22 @@ from chipmix.errors import SolverError
 from chipmix.solve import SolveResult, SolverOptions, Status, stdout_to_stderr
 
 
+def _load_pulp():
+    try:
+        import pulp
+    except ImportError as exc:
+        raise SolverError(f"PuLP is not installed (import pulp failed: {exc}); pip install "
+                          "pulp, or use --solver highs") from None
+    return pulp
+
+
 def to_pulp(model, relax: bool = False, readable: bool = False):
     """An ``LpProblem`` equal to the model, and its variables in column order.
 
     With ``readable`` the variables carry the model's names (``buy_nvidia_h800_2023Q4_``
     after PuLP's character rules; made unique by index where two collide), for LP export.
     """
-    import pulp
+    pulp = _load_pulp()
 
     a = model.arrays()
     names = _unique_names(model.col_names()) if readable else None
@@ -44,20 +55,23 @@ def to_pulp(model, relax: bool = False, readable: bool = False):
     cost = a["cost"]
     nz = np.flatnonzero(cost)
     prob.setObjective(
-        pulp.LpAffineExpression({variables[j]: float(cost[j]) for j in nz}, constant=model.objective_offset)
+        pulp.LpAffineExpression({variables[j]: float(cost[j]) for j in nz},
+                                constant=model.objective_offset)
     )
     start, index, value = a["csr_start"], a["csr_index"], a["csr_value"]
     rlo, rup = a["row_lower"], a["row_upper"]
     constraints = []
     for i in range(model.num_rows):
         s, e = start[i], start[i + 1]
-        expr = pulp.LpAffineExpression({variables[j]: float(v) for j, v in zip(index[s:e], value[s:e], strict=True)})
+        expr = pulp.LpAffineExpression(
+            {variables[j]: float(v) for j, v in zip(index[s:e], value[s:e], strict=True)})
         lo, up = rlo[i], rup[i]
         name = f"r{i:07d}"
         if np.isfinite(lo) and np.isfinite(up) and lo == up:
             c = pulp.LpConstraint(expr, pulp.LpConstraintEQ, name=name, rhs=float(lo))
         elif np.isfinite(lo) and np.isfinite(up):
-            raise SolverError(f"ranged row {model.row_names()[i]} is not supported by the PuLP adapter")
+            raise SolverError(
+                f"ranged row {model.row_names()[i]} is not supported by the PuLP adapter")
         elif np.isfinite(lo):
             c = pulp.LpConstraint(expr, pulp.LpConstraintGE, name=name, rhs=float(lo))
         elif np.isfinite(up):
@@ -99,7 +113,7 @@ def _cbc(pulp, kwargs):
 
 
 def _solver(options: SolverOptions, tmpdir: str):
-    import pulp
+    pulp = _load_pulp()
 
     kwargs = {"msg": False}
     if options.time_limit:
@@ -109,60 +123,142 @@ def _solver(options: SolverOptions, tmpdir: str):
     if options.threads:
         kwargs["threads"] = int(options.threads)
     if options.name == "cbc":
-        solver = _cbc(pulp, kwargs)
+        # the log (per-run folder) is where CBC states its bound at a time limit
+        solver = _cbc(pulp, {**kwargs, "logPath": os.path.join(tmpdir, "cbc.log")})
         solver.tmpDir = tmpdir  # per-run folder: parallel runs never share temp files
         return solver
     solver = pulp.HiGHS(**kwargs)
     if not solver.available():
         raise SolverError("HiGHS is not available through PuLP: pip install highspy")
+    from chipmix.solve.highs import _load_highspy, prepare_scheduler
+
+    prepare_scheduler(_load_highspy(), kwargs.get("threads"))
     return solver
+
+
+#: ``prob.sol_status`` → our status. PuLP's ``prob.status`` says "Optimal" for a CBC point
+#: found at a time limit; ``sol_status`` tells integer-feasible from proven optimal.
+_SOL_STATUS = {
+    1: Status.OPTIMAL,  # LpSolutionOptimal
+    2: Status.FEASIBLE,  # LpSolutionIntegerFeasible
+    -2: Status.UNBOUNDED,  # LpSolutionUnbounded
+    -1: Status.INFEASIBLE,  # LpSolutionInfeasible
+    0: Status.NO_SOLUTION,  # LpSolutionNoSolutionFound
+}
+_MESSAGES = {
+    Status.OPTIMAL: "Optimal",
+    Status.FEASIBLE: "a feasible plan, not proven optimal (stopped at the time limit)",
+    Status.INFEASIBLE: "Infeasible",
+    Status.UNBOUNDED: "Unbounded",
+    Status.NO_SOLUTION: "no feasible plan found (stopped at the time limit)",
+}
 
 
 def solve_pulp(model, options: SolverOptions) -> SolveResult:
     """Solve through PuLP; the status comes from ``sol_status``, never ``LpStatus`` alone."""
-    import pulp
+    pulp = _load_pulp()
 
     is_mip = bool(model.arrays()["integer"].any()) and not options.relax
     prob, variables, constraints = to_pulp(model, relax=options.relax)
+    log = ""
     with tempfile.TemporaryDirectory(prefix="chipmix-") as tmpdir:
         solver = _solver(options, tmpdir)
         started = time.perf_counter()
         try:
             with stdout_to_stderr():
                 prob.solve(solver)
-        except pulp.PulpSolverError as exc:
+        except Exception as exc:  # noqa: BLE001 - PulpSolverError, a crashed or killed binary
             return SolveResult(Status.ERROR, options.name, seconds=time.perf_counter() - started,
-                               message=f"{options.name} failed: {exc}")
+                               message=f"{options.name} failed: {type(exc).__name__}: {exc}")
         seconds = time.perf_counter() - started
-    sol = prob.sol_status
-    status_map = {
-        pulp.LpSolutionOptimal: Status.OPTIMAL,
-        pulp.LpSolutionIntegerFeasible: Status.FEASIBLE,
-        pulp.LpSolutionInfeasible: Status.INFEASIBLE,
-        pulp.LpSolutionUnbounded: Status.UNBOUNDED,
-        pulp.LpSolutionNoSolutionFound: Status.NO_SOLUTION,
-    }
-    status = status_map.get(sol, Status.ERROR)
+        log_path = os.path.join(tmpdir, "cbc.log")
+        if os.path.exists(log_path):
+            with open(log_path, encoding="utf-8", errors="replace") as handle:
+                log = handle.read()
+    if options.name == "highs-pulp":
+        return _from_pulp_highs(prob, variables, model, options, is_mip, seconds)
+    status = _SOL_STATUS.get(prob.sol_status, Status.ERROR)
     if status == Status.OPTIMAL and prob.status != pulp.LpStatusOptimal:
         status = Status.FEASIBLE
-    result = SolveResult(status, options.name, seconds=seconds, message=pulp.LpStatus.get(prob.status, "?"))
+    message = _MESSAGES.get(status, f"{options.name}: {pulp.LpStatus.get(prob.status, '?')}")
+    result = SolveResult(status, options.name, seconds=seconds, message=message)
     if status.has_plan:
-        x = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables], dtype=float)
+        x = np.array([v.varValue if v.varValue is not None else np.nan for v in variables],
+                     dtype=float)
+        if np.isnan(x).any():  # CBC said "solution" but wrote none
+            result.status, result.message = Status.ERROR, f"{options.name} returned no values"
+            return result
         result.x = x
         result.objective = float(model.arrays()["cost"] @ x + model.objective_offset)
-        result.gap = None if is_mip else 0.0
-        if is_mip and status == Status.OPTIMAL:
-            result.gap = float(options.gap or 0.0)  # proven within the requested relative gap
-        if not is_mip:
+        if is_mip:
+            result.bound, result.gap = _cbc_bound(log, result.objective)
+            if result.gap is None and status == Status.OPTIMAL:
+                result.gap = float(options.gap or 0.0)  # proven within the requested gap
+        else:
+            result.gap = 0.0 if status == Status.OPTIMAL else None
             pis = [c.pi if c is not None else 0.0 for c in constraints]
-            if all(p is not None for p in pis):
+            if status == Status.OPTIMAL and all(p is not None for p in pis):
                 result.row_duals = np.array(pis, dtype=float)
     return result
 
 
+_CBC_OBJECTIVE = re.compile(r"^Objective value:\s*(\S+)", re.MULTILINE)
+_CBC_BOUND = re.compile(r"^Lower bound:\s*(\S+)", re.MULTILINE)
+
+
+def _cbc_bound(log: str, objective: float) -> tuple[float | None, float | None]:
+    """CBC's lower bound and relative gap ``|objective - bound| / |objective|`` (HiGHS's
+    definition) from its log; ``(None, None)`` when the log does not say."""
+    found_obj, found_bound = _CBC_OBJECTIVE.findall(log), _CBC_BOUND.findall(log)
+    if not found_obj or not found_bound:
+        return None, None
+    try:
+        cbc_objective, cbc_bound = float(found_obj[-1]), float(found_bound[-1])
+    except ValueError:
+        return None, None
+    if not (math.isfinite(cbc_objective) and math.isfinite(cbc_bound)):
+        return None, None
+    bound = cbc_bound + (objective - cbc_objective)  # CBC's objective may omit the constant
+    gap = max(0.0, objective - bound) / max(abs(objective), 1e-10)
+    return bound, gap
+
+
+def _from_pulp_highs(prob, variables, model, options: SolverOptions, is_mip: bool,
+                     seconds: float) -> SolveResult:
+    """HiGHS through PuLP: read the status from the highspy object PuLP kept.
+
+    PuLP maps HiGHS's "infeasible or unbounded" to infeasible and an interrupted LP iterate to
+    "integer feasible"; :func:`chipmix.solve.highs.read_status` does neither.
+    """
+    from chipmix.solve.highs import _load_highspy, read_status, solve_highs
+
+    highspy = _load_highspy()
+    h = prob.solverModel
+    status, text = read_status(h, highspy)
+    if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        direct = solve_highs(model, options)
+        if direct.status in (Status.INFEASIBLE, Status.UNBOUNDED):
+            status, text = direct.status, direct.message
+    result = SolveResult(status, options.name, seconds=seconds, message=text)
+    if status.has_plan:
+        info = h.getInfo()
+        result.x = np.array([v.varValue for v in variables], dtype=float)
+        result.objective = float(model.arrays()["cost"] @ result.x + model.objective_offset)
+        if is_mip:
+            result.bound = float(info.mip_dual_bound)
+            result.gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
+        else:
+            result.gap = 0.0 if status == Status.OPTIMAL else None
+    return result
+
+
 def write_lp(model, path) -> None:
-    """Write the model in LP format through PuLP (variable names x0000000…, see the MPS for names)."""
+    """Write the model in LP format through PuLP (readable variable names)."""
     prob, _, _ = to_pulp(model, readable=True)
     tmp = f"{path}.tmp-{os.getpid()}"
-    prob.writeLP(tmp)
-    os.replace(tmp, path)
+    try:
+        prob.writeLP(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,189 @@
+"""Sweep throughput: 200 variants of the default scenario with 1 and 2 local workers.
+
+    PYTHONPATH=src python benchmarks/sweep_bench.py                  # 200 variants, 1 and 2 workers
+    PYTHONPATH=src python benchmarks/sweep_bench.py --workers 1 2 4 --dask
+    PYTHONPATH=src python benchmarks/sweep_bench.py --variants 40 --json out.json
+
+The grid is ``policy.domestic_share`` (0 to 0.95 in steps of 0.05: 20 values) x
+``supply.nvidia-h20`` (0 to 9,000 cards per quarter in steps of 1,000: 10 values) on
+``examples/rush-before-ban.yaml`` — 200 variants; ``--variants N`` keeps the first N. Every
+run solves the same variants with ``threads=1`` per solve; the script checks that every run
+returned the same table (except timings) and prints, per executor: wall time, throughput
+(variants/s), speed-up over 1 worker and parallel efficiency (speed-up / workers), plus the
+machine's load average before and after and, as a yardstick for the efficiency, how many
+cores' worth of CPU a pool of that size gets at all just before its run (the numbers mean
+little on a busy machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+SHARES = "0:0.95:0.05"
+H20 = "0:9000:1000"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    import pandas
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    return {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": cores,
+        "python": platform.python_version(),
+        "highspy": version("highspy"),
+        "pandas": pandas.__version__,
+    }
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "n/a"
+
+
+def _spin(n: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - started
+
+
+def cpu_capacity(workers: int, n: int = 15_000_000) -> float:
+    """How many cores' worth of pure-Python work ``workers`` processes get right now.
+
+    The same loop runs in 1 process, then in ``workers`` processes at once; the ratio of
+    throughputs is what the machine can give a pool of that size (other users' jobs count).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_spin, [1000] * workers))  # start the processes
+        single = max(pool.map(_spin, [n]))
+        together = max(pool.map(_spin, [n] * workers))
+    return workers * single / together
+
+
+def describe_difference(frame, reference) -> str:
+    """Which columns differ, in how many rows, and by how much (objective)."""
+    parts = []
+    for column in reference.columns:
+        a, b = frame[column], reference[column]
+        differs = ~((a == b) | (a.isna() & b.isna()))
+        if differs.any():
+            part = f"{column}: {int(differs.sum())} rows"
+            if column == "objective":
+                rel = ((a - b).abs() / b.abs()).max()
+                part += f" (max relative difference {rel:.2e})"
+            parts.append(part)
+    return "; ".join(parts) or "dtypes only"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", type=int, default=200)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--dask", action="store_true",
+                        help="also run on a LocalCluster with as many workers as the largest "
+                             "--workers (processes, one thread each)")
+    parser.add_argument("--json", type=Path, help="write the results as JSON")
+    args = parser.parse_args(argv)
+
+    from chipmix.resources import default_scenario_path
+    from chipmix.studies.common import load_base, make_job
+    from chipmix.studies.execute import Runner
+    from chipmix.studies.sweep import grid, parse_vary, results_frame
+
+    scenario = load_base(default_scenario_path())
+    job = make_job(scenario)
+    axes = parse_vary(job.data, [f"policy.domestic_share={SHARES}",
+                                 f"supply.nvidia-h20={H20}"])
+    variants = grid(axes)[: args.variants]
+    periods = [str(p) for p in scenario.periods]
+    info = machine()
+    print(json.dumps(info), file=sys.stderr)
+    results, reference = [], None
+
+    def record(label: str, workers: int, runner_factory) -> None:
+        nonlocal reference
+        capacity = round(cpu_capacity(workers), 2) if workers > 1 else 1.0
+        before = load()
+        started = time.perf_counter()
+        with runner_factory() as runner:
+            outcomes, run = runner.run(job, variants)
+        wall = time.perf_counter() - started  # includes starting the pool
+        frame = results_frame(outcomes, variants, axes, periods)
+        if reference is None:
+            reference = frame
+        same = frame.equals(reference)
+        if not same:
+            print(f"{label}: differs from the first run: {describe_difference(frame, reference)}",
+                  file=sys.stderr)
+        statuses = frame["status"].value_counts().to_dict()
+        row = {"executor": label, "workers": workers, "variants": len(variants),
+               "seconds": round(wall, 2), "throughput": round(len(variants) / wall, 3),
+               "mean_solve_s": round(sum(run.per_variant) / len(variants), 3),
+               "identical": bool(same), "statuses": statuses, "cpu_capacity": capacity,
+               "load_before": before, "load_after": load()}
+        results.append(row)
+        print(json.dumps(row), file=sys.stderr)
+
+    for workers in args.workers:
+        record("in-process" if workers == 1 else "process-pool", workers,
+               lambda w=workers: Runner(workers=w))
+    if args.dask:
+        from dask.distributed import Client, LocalCluster
+
+        n = max(args.workers)
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            record("dask-localcluster", n, lambda: Runner(client=client))
+
+    base = next((r for r in results if r["workers"] == 1), results[0])
+    print(f"\n{len(variants)} variants of {scenario.name} ({info['date']}, {info['cpu']}, "
+          f"{info['cores']} cores, Python {info['python']}, HiGHS {info['highspy']})")
+    print(f"{'executor':<20}{'workers':>8}{'wall s':>9}{'var/s':>8}{'speed-up':>10}"
+          f"{'efficiency':>12}{'cores':>7}{'solve s':>9}  identical  load before -> after")
+    for r in results:
+        speedup = base["seconds"] / r["seconds"]
+        r["speedup"] = round(speedup, 3)
+        r["efficiency"] = round(speedup / r["workers"], 3)
+        print(f"{r['executor']:<20}{r['workers']:>8}{r['seconds']:>9.1f}{r['throughput']:>8.2f}"
+              f"{speedup:>10.2f}{r['efficiency']:>12.0%}{r['cpu_capacity']:>7.2f}"
+              f"{r['mean_solve_s']:>9.2f}  {'yes' if r['identical'] else 'NO':<9}  "
+              f"{r['load_before']} -> {r['load_after']}")
+    print("cores: how many cores' worth of plain-Python CPU that many processes got just "
+          "before the run")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
+    return 0 if all(r["identical"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

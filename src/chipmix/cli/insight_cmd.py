@@ -1,0 +1,228 @@
+"""``chipmix substitute``, ``chipmix alternatives`` and ``chipmix stress`` (planner insight)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from chipmix.cli._common import err, out, print_json
+
+ScenarioArg = Annotated[
+    Path | None, typer.Argument(help="Scenario YAML; default: the bundled rush-before-ban.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("substitute")(substitute_command)
+    app.command("alternatives")(alternatives_command)
+    app.command("stress")(stress_command)
+
+
+def _scenario(path: Path | None):
+    from chipmix.resources import default_scenario_path
+    from chipmix.scenario import load_scenario
+
+    return load_scenario(path if path is not None else default_scenario_path())
+
+
+def _usd(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if abs(v) >= 1e9:
+        return f"${v / 1e9:,.2f} bn"
+    if abs(v) >= 1e6:
+        return f"${v / 1e6:,.2f} M"
+    return f"${v:,.0f}"
+
+
+# -- substitute -----------------------------------------------------------------------------------
+
+
+def substitute_command(
+    sku: Annotated[str, typer.Argument(help="The blocked or scarce SKU to replace.")],
+    scenario: ScenarioArg = None,
+    workload: Annotated[
+        str | None, typer.Option("--workload", "-w", help="Only this workload.")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Date (2024-05-01) or period (2024Q2) whose rules, prices and supply "
+                     "apply; default: the first period the SKU can no longer be bought.")] = None,
+    buyable: Annotated[
+        bool, typer.Option("--buyable", help="Only substitutes that can be bought.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """What can replace SKU on each workload: units needed, cost and power per delivered unit,
+    and each substitute's status under the scenario's rules on a date."""
+    from chipmix.insight.substitute import substitution_table
+
+    result = substitution_table(_scenario(scenario), sku, workload=workload, at=at)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out.print(f"[bold]Substitutes for {sku}[/] on {result.date} ({result.period}: "
+              f"{result.date_note})")
+    for w, group in result.table.groupby("workload", sort=False):
+        mine = result.replaced[result.replaced["workload"] == w].iloc[0]
+        metric = mine["metric"]
+        rows = group[group["buyable"]] if buyable else group
+        table = Table(
+            title=f"{w}: replacing one {sku} ({_usd(mine['usd_per_metric_unit'])} and "
+                  f"{mine['watts_per_metric_unit']:,.0f} W per {metric}; {mine['status']}, "
+                  f"{'buyable' if mine['buyable'] else 'not buyable'})",
+            caption=f"cards = cards needed per {sku} card; per unit = per {metric} delivered",
+        )
+        for name in ("substitute", "origin", "cards", "USD/card", "USD/unit", "W/unit",
+                     "status", "supply", "why not / cut"):
+            numeric = name in ("cards", "USD/card", "USD/unit", "W/unit", "supply")
+            table.add_column(name, justify="right" if numeric else "left",
+                             no_wrap=name == "substitute", overflow="fold",
+                             min_width=12 if name == "why not / cut" else None)
+        for r in rows.itertuples():
+            supply = "unlimited" if r.supply is None or (isinstance(r.supply, float)
+                                                         and math.isnan(r.supply)) \
+                else f"{r.supply:,.0f}"
+            style = None if r.buyable else "dim"
+            table.add_row(Text(r.sku), r.origin, f"{r.units_per_unit:,.2f}", _usd(r.unit_price),
+                          _usd(r.usd_per_metric_unit), f"{r.watts_per_metric_unit:,.0f}",
+                          r.status, supply, Text(r.why or ""), style=style)
+        out.print(table)
+
+
+# -- alternatives ---------------------------------------------------------------------------------
+
+
+def alternatives_command(
+    scenario: ScenarioArg = None,
+    slack: Annotated[
+        float, typer.Option("--slack", help="Allowed cost increase (0.03 = 3 %).")] = 0.03,
+    maximize: Annotated[list[str] | None, typer.Option(
+        "--maximize",
+        help="domestic_share | vendor_diversity | vendor:NAME | sku:ID (repeatable).")] = None,
+    minimize: Annotated[list[str] | None, typer.Option(
+        "--minimize", help="domestic_share | vendor:NAME | sku:ID (repeatable).")] = None,
+    solver: Annotated[
+        str | None, typer.Option("--solver", help="highs | cbc | highs-pulp.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Per solve, seconds.")] = None,
+    gap: Annotated[float | None, typer.Option("--gap", help="Relative MIP gap.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the alternative plan's JSON here.")] = None,
+) -> None:
+    """The best plan for another objective within a cost slack of the optimum.
+
+    Objectives are optimised in turn (--maximize ones first, in the order given), each then
+    held; a last stage minimises cost with all of them held.
+    """
+    from chipmix.insight.alternatives import near_optimal, parse_objective
+    from chipmix.io import write_text
+
+    objectives = [parse_objective("max", t) for t in maximize or []]
+    objectives += [parse_objective("min", t) for t in minimize or []]
+    alt = near_optimal(_scenario(scenario), objectives, slack=slack, solver=solver,
+                       time_limit=time_limit, gap=gap)
+    plan_json = alt.plan.to_json()
+    if output is not None:
+        write_text(output, plan_json)
+        err.print(f"wrote {output}")
+    if as_json:
+        data = alt.to_dict()
+        data["plan"] = json.loads(plan_json)
+        print_json(data)
+        return
+    from chipmix.cli.report import print_plan
+
+    print_plan(alt.plan, out)
+    increase = alt.cost / alt.optimum - 1 if alt.optimum else 0.0
+    out.print(f"Cost {_usd(alt.cost)} discounted: {increase:+.2%} over the optimum "
+              f"{_usd(alt.optimum)} (limit {_usd(alt.limit)}, slack {alt.slack:.1%}).")
+    table = Table(title="Secondary objectives: cost-optimal plan vs this alternative")
+    for c in ("objective", "measure", "optimal plan", "alternative", "change"):
+        table.add_column(c, justify="right" if c in ("optimal plan", "alternative", "change")
+                         else "left", overflow="fold")
+    for o in alt.objectives:
+        base, new = o["optimal"], o["alternative"]
+        change = f"{new / base - 1:+.1%}" if base else "—"
+        table.add_row(f"{o['sense']} {o['target']}", o["measure"], f"{base:,.0f}",
+                      f"{new:,.0f}", change)
+    out.print(table)
+
+
+# -- stress ---------------------------------------------------------------------------------------
+
+
+def stress_command(
+    plan_file: Annotated[
+        Path, typer.Argument(help="Plan JSON from `chipmix plan --json` or -o.")],
+    scenario: Annotated[
+        Path, typer.Argument(help="The plan's scenario, with a risks: block.")],
+    draws: Annotated[int, typer.Option("--draws", help="Number of random draws.")] = 500,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Draw i uses numpy default_rng with the seed sequence (seed, i).")] = 0,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="Worker processes (1 = in this process).")] = 1,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Dask scheduler address (tcp://host:8786) or 'local'.")] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Write a histogram (.png or .svg).")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="Per draw's re-plan, seconds.")] = None,
+    gap: Annotated[
+        float | None, typer.Option("--gap", help="Per draw's relative MIP gap.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result (with every draw).")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the JSON here.")] = None,
+) -> None:
+    """Replay a fixed plan against random supply shocks from the scenario's risks: block.
+
+    Each shock is learnt in the first period it changes supply; purchases before it keep
+    their values, later ones are re-optimised, with shortfall allowed at a penalty. Reports
+    the distribution of cost and shortfall (mean, P90, P99, CVaR95); see docs/insight.md.
+    """
+    from chipmix.insight.stress import stress, stress_chart
+    from chipmix.io import write_text
+    from chipmix.scenario import load_scenario
+
+    result = stress(load_scenario(scenario), plan_file, draws=draws, seed=seed,
+                    workers=workers, dask=dask, time_limit=time_limit, gap=gap)
+    data = result.to_dict()
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if output is not None:
+        write_text(output, text)
+        err.print(f"wrote {output}")
+    if chart is not None:
+        stress_chart(result, chart)
+        err.print(f"wrote {chart}")
+    if as_json:
+        import sys
+
+        sys.stdout.write(text)
+        return
+    out.print(f"[bold]{result.scenario}[/]: {len(result.draws)} draws (seed {result.seed}), "
+              f"{data['shocked_draws']} with a shock, {data['failed_draws']} without a plan")
+    table = Table(title="Cost and shortfall over the draws",
+                  caption="cost and penalty: discounted USD; shortfall: the workload's metric "
+                          "× periods")
+    for c in ("figure", "plan as is", "mean", "P90", "P99", "CVaR95", "worst"):
+        table.add_column(c, justify="left" if c == "figure" else "right", no_wrap=True)
+    for name, stats in result.summary.items():
+        if name.startswith("shortfall:"):
+            label = f"short {name.split(':', 1)[1]}"
+
+            def fmt(v):
+                return "—" if v is None or math.isnan(v) else f"{v:,.1f}"
+        else:
+            label = "cost" if name == "cost" else "shortfall penalty"
+            fmt = _usd
+        table.add_row(label, *[fmt(stats[k]) for k in
+                               ("baseline", "mean", "p90", "p99", "cvar95", "worst")])
+    out.print(table)
+    out.print(f"draws costing more than the plan as is: {data['worse_probability']:.1%}; "
+              f"draws with any shortfall: {data['shortfall_probability']:.1%}")
+    for note in result.notes:
+        out.print(Text(f"note: {note}"), style="dim")

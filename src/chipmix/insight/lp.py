@@ -1,0 +1,170 @@
+"""Linear programmes derived from a solved plan, and a warm-startable HiGHS session over them.
+
+Two LPs carry the insight figures (``docs/insight.md``):
+
+- the **operations LP**: every integer decision (servers bought, porting) fixed at the plan's
+  values; only use and shortfall move. Its duals are the spec's "duals of the LP with the
+  integer decisions fixed".
+- the **purchase LP**: porting decisions fixed at the plan's values, servers bought made
+  continuous (within their supply bounds). Purchases can trade against each other, so its
+  duals and reduced costs price budget, supply and SKU prices.
+
+Both are built by :func:`insight_lp` (``fix_purchases=True`` / ``False``). A relaxed plan
+(``--relax``) has no integer decision: both are then the model's LP (less the builder's
+implied bounds, see :func:`insight_lp`). Both are always solved with HiGHS (the only adapter that returns duals), whatever solver
+made the plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chipmix.errors import SolverError
+from chipmix.model.matrix import LinearModel
+
+
+def with_arrays(model: LinearModel, **changes: np.ndarray) -> LinearModel:
+    """A copy of ``model`` whose finished arrays (``col_lower``, ``integer`` …) are replaced.
+
+    Like :meth:`LinearModel.relaxed`, the copy is read-only (its arrays are final).
+    """
+    copy = LinearModel(
+        col_blocks=dict(model.col_blocks),
+        row_blocks=dict(model.row_blocks),
+        num_cols=model.num_cols,
+        num_rows=model.num_rows,
+        objective_offset=model.objective_offset,
+    )
+    arrays = dict(model.arrays())
+    for name, value in changes.items():
+        if name not in arrays:
+            raise KeyError(name)
+        arrays[name] = np.asarray(value, dtype=arrays[name].dtype)
+    copy._frozen = arrays
+    return copy
+
+
+def block_columns(model: LinearModel, name: str) -> np.ndarray:
+    """Global column indices of block ``name`` (empty when absent)."""
+    block = model.col_blocks.get(name)
+    return np.arange(block.start, block.stop) if block is not None else np.zeros(0, dtype=np.int64)
+
+
+def block_rows(model: LinearModel, name: str) -> np.ndarray:
+    """Global row indices of block ``name`` (empty when absent)."""
+    block = model.row_blocks.get(name)
+    return np.arange(block.start, block.stop) if block is not None else np.zeros(0, dtype=np.int64)
+
+
+def insight_lp(model: LinearModel, data, index, x: np.ndarray, *, fix_purchases: bool,
+               relax: bool = False) -> LinearModel:
+    """An LP for insight figures derived from a solved model (see the module docstring).
+
+    - ``relax``: the plan was an LP; nothing is fixed.
+    - otherwise porting decisions are fixed at ``round(x)``, and with ``fix_purchases`` the
+      servers bought too (the operations LP); without, servers are continuous (purchase LP).
+
+    The builder's *implied* bounds are dropped: ``use ≤`` the most units that could exist or
+    be needed, ``short ≤ demand``, purchases ``≤`` the servers the budget or the need allow,
+    and the porting rows ``use ≤ M·z`` of workloads already ported. They never change the
+    optimum (the constraints they are implied by remain), but a variable sitting on one would
+    take the marginal value that belongs to the constraint (demand, allocation, budget),
+    leaving that constraint's dual short. Purchases keep their real bound
+    ``floor(supply/server)``.
+    """
+    a = model.arrays()
+    lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
+    row_upper = a["row_upper"].copy()
+    upper[block_columns(model, "use")] = np.inf
+    upper[block_columns(model, "short")] = np.inf
+    buy = index.buy
+    if len(buy):
+        cols = buy["col"].to_numpy(dtype=np.int64)
+        supply = buy["supply"].to_numpy(dtype=float)
+        server = buy["server"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            upper[cols] = np.where(np.isfinite(supply), np.floor(supply / server + 1e-9), np.inf)
+        if fix_purchases and not relax:
+            lower[cols] = upper[cols] = np.round(x[cols])
+    port = index.port
+    if len(port) and not relax:
+        z_cols = port["col"].to_numpy(dtype=np.int64)
+        z = np.round(x[z_cols])
+        lower[z_cols] = upper[z_cols] = z
+        block = model.row_blocks.get("porting")
+        if block is not None:
+            ported = {(v, w) for v, w, zv in zip(port["vendor"], port["workload"], z, strict=True)
+                      if zv >= 1}
+            vendor = data.skus["vendor"]
+            done = np.array([(vendor[k[0]], k[1]) in ported for k in block.keys], dtype=bool)
+            rows = np.arange(block.start, block.stop)
+            row_upper[rows[done]] = np.inf
+    return with_arrays(model, col_lower=lower, col_upper=upper, row_upper=row_upper,
+                       integer=np.zeros(model.num_cols, dtype=bool))
+
+
+@dataclass
+class LPSolution:
+    """Primal and dual values of an optimal LP (HiGHS sign conventions).
+
+    ``row_duals[i]`` is d(objective)/d(active bound of row i): ≥ 0 for a binding ``≥`` row,
+    ≤ 0 for a binding ``≤`` row of this minimisation. ``col_duals`` are reduced costs
+    ``c − Aᵀy``: d(objective)/d(active bound of the column).
+    """
+
+    x: np.ndarray
+    row_duals: np.ndarray
+    col_duals: np.ndarray
+    objective: float
+
+
+class LPSession:
+    """One HiGHS instance holding an LP; costs and coefficients can be changed and re-solved
+    (warm-started from the last basis)."""
+
+    def __init__(self, model: LinearModel) -> None:
+        from chipmix.solve import SolverOptions
+        from chipmix.solve.highs import make_highs
+
+        self.model = model
+        options = SolverOptions(name="highs", time_limit=None, gap=None, relax=True)
+        self.h, self.highspy = make_highs(model, options)
+
+    def set_costs(self, cols: np.ndarray, costs: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsCost(len(cols), cols, np.asarray(costs, dtype=float))
+
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsBounds(len(cols), cols, np.asarray(lower, dtype=float),
+                                np.asarray(upper, dtype=float))
+
+    def set_coefficient(self, row: int, col: int, value: float) -> None:
+        self.h.changeCoeff(int(row), int(col), float(value))
+
+    def solve(self) -> LPSolution:
+        from chipmix.solve import stdout_to_stderr
+
+        with stdout_to_stderr():
+            self.h.run()
+        status = self.h.getModelStatus()
+        if status != self.highspy.HighsModelStatus.kOptimal:
+            raise SolverError(
+                f"insight LP not solved to optimality: {self.h.modelStatusToString(status)}")
+        sol = self.h.getSolution()
+        info = self.h.getInfo()
+        if not sol.dual_valid:
+            raise SolverError("HiGHS returned no duals for the insight LP")
+        return LPSolution(
+            x=np.asarray(sol.col_value, dtype=float),
+            row_duals=np.asarray(sol.row_dual, dtype=float),
+            col_duals=np.asarray(sol.col_dual, dtype=float),
+            objective=float(info.objective_function_value),
+        )
+
+
+def solve_lp(model: LinearModel) -> LPSolution:
+    """Solve an LP with HiGHS and return primal and dual values (SolverError if not optimal)."""
+    return LPSession(model).solve()

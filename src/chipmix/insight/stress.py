@@ -1,0 +1,519 @@
+"""Supply-shock stress test: replay a fixed plan against random shocks from ``risks:``.
+
+Each draw ``i`` (``np.random.default_rng([seed, i])``):
+
+1. draws the shocks of the scenario's ``risks:`` block (:mod:`chipmix.risks`) — supply
+   factors, licence revocations, bans moved earlier — and applies them to the baseline
+   supply table ``supply[k,t]``;
+2. learns each shock in the first period it changes the supply (its **shock period**; a
+   shock that changes nothing is ignored; no shock: the draw is the plan as is);
+3. re-plans at each shock period, in order, what can still be decided: purchases in earlier
+   periods stay as decided (the plan's, or an earlier re-plan's), purchases from that period
+   on, use and shortfall are re-optimised (the MILP) knowing only the shocks learnt so far;
+   porting paid for stays paid, other porting may still be bought. The last re-plan knows
+   every shock of the draw and gives its figures;
+4. records the discounted cost, the shortfall per workload (metric units × periods) and the
+   shortfall penalty.
+
+Workloads without a ``shortfall_penalty`` (hard demand) get one for the stress test:
+``risks.shortfall_penalty`` (per workload or ``default``), else the highest price per metric
+unit of any SKU that can serve the workload (``max_t,k price[k,t]/cap[k,w]``) — renting a
+unit for a period costs as much as buying the dearest option outright.
+
+Draws depend only on ``(seed, i)`` and the inputs, so results are identical whichever
+executor (:mod:`chipmix.insight.executor`) ran them, and in whatever order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chipmix.errors import InputError, PlanError
+
+#: tail statistics reported for every figure
+STATS = ("mean", "p90", "p99", "cvar95", "worst")
+
+
+# -- plan input --------------------------------------------------------------------------------
+
+
+def read_plan(plan) -> dict[str, Any]:
+    """Plan data (formats.md JSON) from a path, a dict or a :class:`chipmix.planner.Plan`."""
+    if hasattr(plan, "to_dict"):
+        return plan.to_dict()
+    if isinstance(plan, dict):
+        return plan
+    path = Path(plan)
+    if not path.is_file():
+        raise InputError("plan file not found", file=path,
+                         expected="a plan JSON written by `chipmix plan --json` or -o")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", file=path) from None
+
+
+# -- the setup shipped to every worker ---------------------------------------------------------
+
+
+@dataclass
+class StressSetup:
+    """Everything a draw needs (pickled once per worker)."""
+
+    data: Any  # baseline PlanningData, penalties set for every workload
+    risks: Any  # chipmix.risks.Risks
+    fixed: dict[tuple[str, int], float]  # (sku, t) -> servers the plan buys
+    ported: list[tuple[str, str]]  # (vendor, workload) the plan paid to port
+    options: Any  # SolverOptions for the re-plans
+    seed: int
+    baseline: dict[str, Any] | None = None
+
+
+def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
+    workloads = data.workloads.copy()
+    notes = []
+    given = dict(risks.shortfall_penalty)
+    for w in workloads.index:
+        if not math.isnan(workloads.at[w, "penalty"]):
+            continue
+        if w in given or "default" in given:
+            value = float(given.get(w, given.get("default")))
+            source = "risks.shortfall_penalty"
+        else:
+            skus = [k for (k, ww) in data.cap.index if ww == w]
+            ratios = [
+                float(data.price[k].max()) / float(data.cap[(k, w)])
+                for k in skus
+                if np.isfinite(data.price[k].to_numpy(dtype=float)).any()
+            ]
+            ratios = [r for r in ratios if math.isfinite(r)]
+            if not ratios:
+                raise InputError(
+                    f"workload '{w}' has no shortfall_penalty and no priced SKU to derive one",
+                    location=f"risks.shortfall_penalty.{w}",
+                    expected="risks: {shortfall_penalty: {" + w + ": USD per unit per period}}")
+            value = max(ratios)
+            source = "the dearest SKU's price per metric unit"
+        workloads.at[w, "penalty"] = value
+        notes.append(f"{w} has hard demand; shortfall priced at {value:,.0f} USD per "
+                     f"{workloads.at[w, 'metric']} per period ({source})")
+    return workloads, notes
+
+
+def prepare_stress(scenario, plan, *, seed: int = 0, solver_options=None) -> StressSetup:
+    """Check the plan against the scenario and build the setup of the draws."""
+    from chipmix.model.build import build
+    from chipmix.model.data import prepare
+    from chipmix.planner import options_for
+    from chipmix.risks import check_risks
+
+    plan_data = read_plan(plan)
+    risks = scenario.risks
+    catalog = scenario.load_catalog()
+    check_risks(risks, catalog.ids, scenario.workload_names, file=scenario.source)
+    data = prepare(scenario, catalog=catalog)
+    labels = data.labels
+    if list(plan_data.get("periods") or []) != labels:
+        raise InputError("the plan's periods are not the scenario's horizon", field="periods",
+                         value=", ".join(plan_data.get("periods") or []) or None,
+                         expected=f"{labels[0]}..{labels[-1]} (was the plan made for this "
+                                  "scenario?)")
+    status = plan_data.get("status")
+    if status not in ("optimal", "feasible"):
+        raise PlanError(f"the plan has no decisions to replay (status {status})")
+    t_of = {p: t for t, p in enumerate(labels)}
+    fixed: dict[tuple[str, int], float] = {}
+    for row in plan_data.get("purchases") or []:
+        key = (row["sku"], t_of[row["period"]])
+        fixed[key] = fixed.get(key, 0.0) + float(row["servers"])
+    model, index = build(data)
+    ub = {(k, int(t)): u for k, t, u in zip(index.buy["sku"], index.buy["t"], index.buy["ub"],
+                                             strict=True)}
+    for (sku, t), servers in fixed.items():
+        if servers > ub.get((sku, t), 0.0) + 1e-9:
+            raise InputError(
+                f"the plan buys {servers:g} servers of {sku} in {labels[t]}, but the scenario "
+                f"allows at most {ub.get((sku, t), 0.0):g} (was the plan made for this scenario?)")
+    ported = [(r["vendor"], r["workload"]) for r in plan_data.get("ported") or []]
+    workloads, notes = _default_penalties(data, risks)
+    data = dataclasses.replace(data, workloads=workloads)
+    options = solver_options or options_for(scenario)
+    options = dataclasses.replace(options, name="highs", relax=False)
+    setup = StressSetup(data=data, risks=risks, fixed=fixed, ported=ported, options=options,
+                        seed=int(seed))
+    setup.baseline = replay(setup, data.supply, len(labels))[0]
+    setup.baseline["notes"] = notes + _risk_notes(data, risks)
+    return setup
+
+
+def _risk_notes(data, risks) -> list[str]:
+    notes = []
+    if risks.empty:
+        notes.append("the scenario declares no risks: every draw is the baseline")
+    for sku in risks.supply:
+        if not np.isfinite(data.supply[sku].to_numpy(dtype=float)).any():
+            notes.append(f"risks.supply.{sku}: supply is unlimited, a factor has no effect")
+    for sku in risks.ban_earlier:
+        if _ban_period(data, sku) is None:
+            notes.append(f"risks.ban_earlier.{sku}: no ban within the horizon, nothing to move")
+    return notes
+
+
+# -- shocks ------------------------------------------------------------------------------------
+
+
+def _ban_period(data, sku: str) -> int | None:
+    """First period of the final run of periods where ``sku`` cannot be bought (a whole server),
+    after a period where it could; None when it can be bought to the end (or never)."""
+    server = float(data.skus.at[sku, "server"])
+    buyable = data.supply[sku].to_numpy(dtype=float) >= server
+    if not buyable.any() or buyable[-1]:
+        return None
+    last = int(np.flatnonzero(buyable)[-1])
+    return last + 1
+
+
+def _factor(risk, rng: np.random.Generator) -> float:
+    low, high = risk.bounds()
+    if risk.dist == "uniform":
+        return float(rng.uniform(low, high))
+    if risk.dist == "triangular":
+        return float(rng.triangular(low, risk.mode, high)) if high > low else float(low)
+    if risk.dist == "beta":
+        return float(low + (high - low) * rng.beta(risk.a, risk.b))
+    rng.random()  # keep one draw per SKU whatever the distribution
+    return float(risk.value)
+
+
+@dataclass(frozen=True)
+class Shock:
+    """One shock of a draw: from period index ``start`` on, ``sku``'s supply is multiplied by
+    ``factor`` (0 = cut to nothing, unlimited supply included; other factors act on finite
+    supply only)."""
+
+    sku: str
+    start: int
+    factor: float
+    text: str
+
+
+def apply_shocks(supply: pd.DataFrame, shocks) -> pd.DataFrame:
+    """``supply`` with ``shocks`` applied in order."""
+    out = supply.copy()
+    for shock in shocks:
+        col = out[shock.sku].to_numpy(dtype=float).copy()
+        if shock.factor == 0:
+            col[shock.start:] = 0.0
+        else:
+            hit = np.isfinite(col)
+            hit[: shock.start] = False
+            col[hit] = col[hit] * shock.factor
+        out[shock.sku] = col
+    return out
+
+
+def sample_shocks(data, risks, rng: np.random.Generator) -> list[Shock]:
+    """The shocks that happen in one draw.
+
+    Random numbers are taken in a fixed order (sections supply, revoke, ban_earlier; SKUs
+    sorted), the same count whether or not a shock happens.
+    """
+    labels = data.labels
+    t_of = {p: t for t, p in enumerate(labels)}
+    shocks: list[Shock] = []
+    for sku in sorted(risks.supply):
+        risk = risks.supply[sku]
+        happens = rng.random() < risk.probability
+        factor = _factor(risk, rng)
+        if happens:
+            t0 = t_of.get(str(risk.start), 0) if risk.start is not None else 0
+            shocks.append(Shock(sku, t0, factor, f"{sku} supply ×{factor:.2f} from {labels[t0]}"))
+    for sku in sorted(risks.revoke):
+        risk = risks.revoke[sku]
+        happens = rng.random() < risk.probability
+        first = _period_index(labels, risk.start)
+        last = _period_index(labels, risk.end) if risk.end is not None else first
+        t0 = int(rng.integers(first, last + 1))
+        if happens and t0 < len(labels):
+            shocks.append(Shock(sku, t0, 0.0, f"{sku} revoked from {labels[t0]}"))
+    for sku in sorted(risks.ban_earlier):
+        risk = risks.ban_earlier[sku]
+        happens = rng.random() < risk.probability
+        ban = _ban_period(data, sku)
+        if happens and ban is not None:
+            t0 = max(0, ban - int(risk.by_periods))
+            shocks.append(Shock(sku, t0, 0.0,
+                                f"{sku} banned from {labels[t0]} instead of {labels[ban]}"))
+    return shocks
+
+
+def sample_supply(data, risks, rng: np.random.Generator) -> tuple[pd.DataFrame, list[str]]:
+    """The shocked supply table of one draw and the shocks' descriptions."""
+    shocks = sample_shocks(data, risks, rng)
+    return apply_shocks(data.supply, shocks), [s.text for s in shocks]
+
+
+def _period_index(labels: list[str], period) -> int:
+    """Index of ``period`` in the horizon (before it: 0; after it: len)."""
+    text = str(period)
+    if text in labels:
+        return labels.index(text)
+    from chipmix.periods import parse_period
+
+    p = parse_period(text)
+    first = parse_period(labels[0])
+    return 0 if p < first else len(labels)
+
+
+def shock_period(data, supply: pd.DataFrame) -> int:
+    """First period whose supply differs from the baseline (``T`` when none does)."""
+    base = data.supply.to_numpy(dtype=float)
+    new = supply.to_numpy(dtype=float)
+    same = (base == new) | (np.isinf(base) & np.isinf(new))
+    differs = ~same.all(axis=1)
+    return int(np.flatnonzero(differs)[0]) if differs.any() else len(data.labels)
+
+
+# -- one draw ------------------------------------------------------------------------------------
+
+
+def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
+           fixed: dict[tuple[str, int], float] | None = None,
+           ported: set[tuple[str, str]] | None = None) -> tuple[dict[str, Any], dict, set]:
+    """Re-plan with ``supply``: purchases before ``t_shock`` fixed at ``fixed`` (default: the
+    plan's), porting in ``ported`` (default: the plan's) kept.
+
+    Returns the draw's figures and the new purchases and porting (to carry to a later stage).
+    """
+    from chipmix.insight.lp import with_arrays
+    from chipmix.model.build import build
+    from chipmix.solve import solve
+
+    fixed = setup.fixed if fixed is None else fixed
+    paid = set(setup.ported) if ported is None else ported
+    data = dataclasses.replace(setup.data, supply=supply)
+    model, index = build(data)
+    a = model.arrays()
+    lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
+    buy = index.buy
+    early = (buy["t"] < t_shock).to_numpy()
+    for sku, t, col, ub in zip(buy["sku"][early], buy["t"][early], buy["col"][early],
+                               buy["ub"][early], strict=True):
+        lower[col] = upper[col] = min(fixed.get((sku, int(t)), 0.0), ub)
+    port = index.port
+    for v, w, col in zip(port["vendor"], port["workload"], port["col"], strict=True):
+        if (v, w) in paid:
+            lower[col] = 1.0
+    result = solve(with_arrays(model, col_lower=lower, col_upper=upper), setup.options)
+    workloads = list(data.workloads.index)
+    row: dict[str, Any] = {"status": result.status.value}
+    if not result.status.has_plan:
+        row.update(cost=math.nan, capex=math.nan, shortfall_cost=math.nan,
+                   **{f"shortfall:{w}": math.nan for w in workloads})
+        return row, fixed, paid
+    x = result.x
+    disc = data.period_table["discount"].to_numpy()
+    short = index.short
+    s_val = x[short["col"].to_numpy(dtype=np.int64)] if len(short) else np.zeros(0)
+    s_val = np.where(s_val > 1e-9, s_val, 0.0)
+    penalty = short["workload"].map(data.workloads["penalty"]).to_numpy(dtype=float)
+    s_cost = float((disc[short["t"].to_numpy(dtype=np.int64)] * penalty * s_val).sum()) \
+        if len(short) else 0.0
+    n = np.round(x[buy["col"].to_numpy(dtype=np.int64)])
+    capex = float((n * buy["server"].to_numpy() * buy["price"].to_numpy()).sum())
+    per_w = pd.Series(s_val, index=short["workload"].to_numpy()).groupby(level=0).sum() \
+        if len(short) else pd.Series(dtype=float)
+    row.update(cost=float(result.objective), capex=capex, shortfall_cost=s_cost,
+               **{f"shortfall:{w}": float(per_w.get(w, 0.0)) for w in workloads})
+    bought = {(k, int(t)): float(v) for k, t, v in zip(buy["sku"], buy["t"], n, strict=True)
+              if v > 0}
+    z = np.round(x[port["col"].to_numpy(dtype=np.int64)]) if len(port) else np.zeros(0)
+    now_ported = paid | {(v, w) for v, w, zz in zip(port["vendor"], port["workload"], z,
+                                                     strict=True) if zz >= 1}
+    return row, bought, now_ported
+
+
+def run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
+    """Draw ``i``: shocks from ``default_rng([seed, i])``, then the re-plans.
+
+    Each shock is learnt in the first period it changes the supply. At each such period, in
+    order, the plan so far is re-planned: purchases before it stay as decided, later ones are
+    re-optimised knowing only the shocks learnt by then. The last re-plan knows every shock;
+    its cost is the draw's.
+    """
+    rng = np.random.default_rng([setup.seed, int(i)])
+    data = setup.data
+    labels = data.labels
+    T = len(labels)
+    shocks = sample_shocks(data, setup.risks, rng)
+    learnt = {j: shock_period(data, apply_shocks(data.supply, [s])) for j, s in enumerate(shocks)}
+    stages = sorted({t for t in learnt.values() if t < T})
+    head = {"draw": int(i), "shock_period": labels[stages[0]] if stages else None,
+            "replans": len(stages), "shocks": "; ".join(s.text for s in shocks)}
+    if not stages and setup.baseline is not None:
+        return {**head, **{k: v for k, v in setup.baseline.items() if k != "notes"}}
+    fixed, ported = setup.fixed, set(setup.ported)
+    row: dict[str, Any] = {}
+    for t_k in stages or [T]:
+        known = [s for j, s in enumerate(shocks) if learnt[j] <= t_k]
+        row, fixed, ported = replay(setup, apply_shocks(data.supply, known), t_k, fixed, ported)
+        if row["status"] not in ("optimal", "feasible"):
+            break
+    return {**head, **row}
+
+
+# -- the whole run -------------------------------------------------------------------------------
+
+
+def tail_stats(values) -> dict[str, float]:
+    """mean, P90, P99 (linear interpolation), CVaR95 (mean of the worst 5 % of draws, at least
+    one) and the worst value; NaN draws (no plan) are left out."""
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return {k: math.nan for k in STATS}
+    k = max(1, math.ceil(0.05 * len(v)))
+    return {
+        "mean": float(v.mean()),
+        "p90": float(np.percentile(v, 90)),
+        "p99": float(np.percentile(v, 99)),
+        "cvar95": float(v[-k:].mean()),
+        "worst": float(v[-1]),
+    }
+
+
+@dataclass
+class StressResult:
+    """Distribution of a fixed plan's cost and shortfall under the scenario's risks."""
+
+    scenario: str
+    seed: int
+    draws: pd.DataFrame
+    baseline: dict[str, Any]
+    workloads: list[str]
+    metrics: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per figure: baseline and the tail statistics over the draws."""
+        out = {}
+        for name in ["cost", "shortfall_cost"] + [f"shortfall:{w}" for w in self.workloads]:
+            out[name] = {"baseline": float(self.baseline[name]), **tail_stats(self.draws[name])}
+        return out
+
+    @property
+    def shortfall_probability(self) -> float:
+        """Share of draws with any shortfall (the plan as is may already have some)."""
+        return float((self.draws["shortfall_cost"] > 1e-6).mean()) if len(self.draws) else 0.0
+
+    @property
+    def worse_probability(self) -> float:
+        """Share of draws costing more than the plan as is (relative tolerance 1e-9)."""
+        if not len(self.draws):
+            return 0.0
+        base = float(self.baseline["cost"])
+        return float((self.draws["cost"] > base * (1 + 1e-9) + 1e-6).mean())
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v):
+            if isinstance(v, float):
+                return None if math.isnan(v) or math.isinf(v) else round(v, 6)
+            return v.item() if hasattr(v, "item") else v
+
+        return {
+            "scenario": self.scenario,
+            "draws": len(self.draws),
+            "seed": self.seed,
+            "units": {"cost": "discounted USD", "shortfall_cost": "discounted USD",
+                      **{f"shortfall:{w}": f"{m} x periods" for w, m in self.metrics.items()}},
+            "summary": {k: {s: clean(v) for s, v in d.items()} for k, d in self.summary.items()},
+            "shortfall_probability": round(self.shortfall_probability, 6),
+            "worse_probability": round(self.worse_probability, 6),
+            "shocked_draws": int(self.draws["shock_period"].notna().sum()),
+            "failed_draws": int((~self.draws["status"].isin(["optimal", "feasible"])).sum()),
+            "notes": list(self.notes),
+            "per_draw": [{k: clean(v) for k, v in r.items()}
+                         for r in self.draws.to_dict("records")],
+        }
+
+
+def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, dask=None,
+           time_limit: float | None = None, gap: float | None = None) -> StressResult:
+    """Replay ``plan`` against ``draws`` random shocks from ``scenario.risks``.
+
+    Parameters
+    ----------
+    scenario : Scenario (or a path to its YAML) with a ``risks:`` block.
+    plan : the plan (path to its JSON, its dict, or a Plan) made for that scenario.
+    draws, seed : draw ``i`` uses ``np.random.default_rng([seed, i])``.
+    workers, dask : executor (:func:`chipmix.insight.executor.run_map`).
+    time_limit, gap : for each draw's re-plan (default: the scenario's solver options).
+    """
+    from chipmix.insight.executor import run_map
+    from chipmix.planner import load_scenario, options_for
+
+    if not hasattr(scenario, "workloads"):
+        scenario = load_scenario(scenario)
+    if draws < 1:
+        raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
+    options = options_for(scenario, "highs", time_limit, gap)
+    setup = prepare_stress(scenario, plan, seed=seed, solver_options=options)
+    rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask)
+    frame = pd.DataFrame(rows)
+    workloads = list(setup.data.workloads.index)
+    metrics = {w: setup.data.workloads.at[w, "metric"] for w in workloads}
+    return StressResult(scenario=scenario.name, seed=int(seed), draws=frame,
+                        baseline=setup.baseline, workloads=workloads, metrics=metrics,
+                        notes=list(setup.baseline.get("notes", [])))
+
+
+def stress_chart(result: StressResult, path) -> Path:
+    """Histograms of discounted cost and shortfall penalty over the draws (PNG or SVG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    summary = result.summary
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, name, title in ((axes[0], "cost", "Discounted cost"),
+                            (axes[1], "shortfall_cost", "Shortfall penalty (discounted)")):
+        values = result.draws[name].dropna().to_numpy(dtype=float) / 1e6
+        ax.hist(values, bins=min(40, max(5, len(values) // 10)), color="#4c72b0", alpha=0.8)
+        stats = summary[name]
+        for key, style, color in (("baseline", ":", "#333333"), ("mean", "-", "#dd8452"),
+                                  ("p90", "--", "#55a868"), ("p99", "-.", "#c44e52"),
+                                  ("cvar95", (0, (1, 1)), "#8172b3")):
+            ax.axvline(stats[key] / 1e6, color=color, linestyle=style, linewidth=1.2,
+                       label=f"{'plan as is' if key == 'baseline' else key} "
+                             f"{stats[key] / 1e6:,.2f}")
+        ax.set_title(title)
+        ax.set_xlabel("million USD")
+        ax.set_ylabel("draws")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{result.scenario}: {len(result.draws)} draws, seed {result.seed}")
+    fig.tight_layout()
+    from chipmix.charts import chart_format
+    from chipmix.io import atomic_path
+
+    with atomic_path(path) as tmp:  # never a half-written chart
+        fig.savefig(tmp, format=chart_format(path))
+    plt.close(fig)
+    return path
+
+
+__all__ = [
+    "STATS", "Shock", "StressResult", "StressSetup", "apply_shocks", "prepare_stress",
+    "read_plan", "replay", "run_draw", "sample_shocks", "sample_supply", "shock_period",
+    "stress", "stress_chart", "tail_stats",
+]

@@ -1,0 +1,51 @@
+"""The base scenario of a study: loaded and validated once, then shipped as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from chipmix.studies.execute import Job
+
+
+def load_base(base: Any, sets: Sequence[str] | None = None, *, base_dir: str | Path | None = None):
+    """A validated :class:`~chipmix.scenario.Scenario` from a path, a Scenario or scenario data.
+
+    ``sets`` (``key.path=value`` texts) apply before validation; errors are InputErrors.
+    """
+    from chipmix.overrides import apply_sets
+    from chipmix.scenario import Scenario, load_scenario
+
+    if isinstance(base, Scenario):
+        if not sets:
+            return base
+        return Scenario.from_dict(apply_sets(base.to_dict(), sets), base_dir=base.base_dir,
+                                  source_name=str(base.source or base.name))
+    if isinstance(base, Mapping):
+        data = apply_sets(base, sets) if sets else dict(base)
+        return Scenario.from_dict(data, base_dir=base_dir)
+    if isinstance(base, (str, Path)):
+        return load_scenario(base, sets=list(sets) if sets else None)
+    from chipmix.errors import InputError
+
+    raise InputError("not a scenario", value=base,
+                     expected="a scenario YAML path, a chipmix.Scenario or scenario data")
+
+
+def make_job(scenario, *, solver: str | None = None, time_limit: float | None = None,
+             gap: float | None = None, relax: bool = False, diagnose: bool = True,
+             label: str = "variant") -> Job:
+    """A :class:`Job` for variants of ``scenario`` (its data as ``Scenario.to_dict()``)."""
+    return Job(
+        data=scenario.to_dict(),
+        base_dir=str(scenario.base_dir),
+        name=scenario.name,
+        solver=solver,
+        time_limit=time_limit,
+        gap=gap,
+        relax=relax,
+        diagnose=diagnose,
+        workloads=tuple(scenario.workload_names),
+        label=label,
+    )
