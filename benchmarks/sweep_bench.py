@@ -98,9 +98,8 @@ def describe_difference(frame, reference) -> str:
         differs = ~((a == b) | (a.isna() & b.isna()))
         if differs.any():
             part = f"{column}: {int(differs.sum())} rows"
-            if column == "objective":
-                rel = ((a - b).abs() / b.abs()).max()
-                part += f" (max relative difference {rel:.2e})"
+            if a.dtype.kind == "f":
+                part += f" (max difference {(a - b)[differs].abs().max():.3g})"
             parts.append(part)
     return "; ".join(parts) or "dtypes only"
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from chipmix.rules import classify
     from chipmix.scenario import Scenario, load_scenario
     from chipmix.solve import Status
+    from chipmix.studies import compare, frontier, sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -202,10 +202,17 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
             return math.nan
         return v
 
-    fig = _figure(max(12.0, 3.0 + 1.6 * len(names) * 2), 5.0)
+    fig = _figure(min(18.0, max(13.0, 4.0 + 1.8 * len(names))), 5.5)
     ax_cost, ax_units, ax_share = fig.subplots(1, 3, width_ratios=[1.2, 1.2, 1.4])
     x = list(range(len(names)))
-    labels = [_wrap(n, 11) for n in names]
+    crowded = len(names) >= 4
+    labels = list(names) if crowded else [_wrap(n, 11) for n in names]
+
+    def name_ticks(ax) -> None:
+        if crowded:  # long scenario names side by side: slant them instead of wrapping
+            ax.set_xticks(x, labels, rotation=30, ha="right", rotation_mode="anchor")
+        else:
+            ax.set_xticks(x, labels)
 
     divisor, money = money_scale([value("cost.total", n) for n in names]
                                  + [value("cost.discounted_total", n) for n in names])
@@ -224,7 +231,7 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
         if status not in ("optimal", "feasible"):
             ax_cost.annotate(str(status), (i, 0), ha="center", va="bottom", color="#c44e52",
                              fontsize=9, rotation=90, xytext=(0, 4), textcoords="offset points")
-    ax_cost.set_xticks(x, labels)
+    name_ticks(ax_cost)
     ax_cost.set_ylabel(f"cost over the horizon ({money}, nominal)")
     ax_cost.set_title("Cost by category")
     ax_cost.legend(frameon=False, fontsize=8, loc="best")
@@ -238,7 +245,7 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
         offsets = [i - 0.4 + width * (j + 0.5) for i in x]
         ax_units.bar(offsets, [0.0 if math.isnan(v) else v for v in values], width=width,
                      color=colors[vendor], label=vendor)
-    ax_units.set_xticks(x, labels)
+    name_ticks(ax_units)
     ax_units.set_ylabel("cards bought over the horizon (units)")
     ax_units.set_title("Units bought by vendor")
     if vendors:

@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 
 #: rich console on stderr: logs, progress and solver chatter never touch stdout.
-err = Console(stderr=True)
+err = Console(stderr=True, emoji=False)
 #: rich console on stdout: tables (not used under --json).
-out = Console()
+out = Console(emoji=False)
 
 state: dict[str, Any] = {"debug": False}
 

@@ -74,8 +74,9 @@ def plan_command(
     path = _scenario_path(scenario)
     from chipmix.scenario import load_scenario
 
+    loaded = load_scenario(path, sets=sets or None)
     result = chipmix.plan(
-        load_scenario(path, sets=sets or None),
+        loaded,
         solver=solver,
         relax=relax,
         time_limit=time_limit,
@@ -89,7 +90,7 @@ def plan_command(
     if chart is not None and result.ok:
         from chipmix.charts import plan_chart
 
-        plan_chart(result, chart)
+        plan_chart(result, chart, scenario=loaded)
         err.print(f"wrote {chart}")
     if output is not None:
         write_text(output, text)

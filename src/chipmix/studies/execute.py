@@ -127,7 +127,8 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]
     if plan is None:
         plan = chipmix.plan(scenario, **options)
     row = plan_summary(plan, sku_table(scenario), list(job.workloads))
-    row["gap"] = plan.solver.get("gap") if plan.ok else math.nan
+    gap = plan.solver.get("gap") if plan.ok else None
+    row["gap"] = round(float(gap), 9) if gap is not None else math.nan
     row["message"] = problem_text(plan)
     return row
 
