@@ -44,14 +44,14 @@ import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
 
 from chipmix.errors import InputError, closest, unknown_name_hint
 from chipmix.periods import Period, parse_period
+from chipmix.scenario import _strip  # one definition of the schema-type unwrapping
 
 #: Label used in error messages for ``--set`` overrides.
 SET_LABEL = "--set"
@@ -185,19 +185,6 @@ def split_assignment(item: str, *, label: str = SET_LABEL) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------------------------
 # Schema types
-
-
-def _strip(tp: Any) -> Any:
-    """Drop ``Annotated`` and ``| None`` around a type."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (Union, UnionType):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else Any
-        else:
-            return tp
 
 
 def _is_model(tp: Any) -> bool:
