@@ -106,7 +106,12 @@ class Plan:
         return d
 
     def to_json(self, timings: bool = False) -> str:
-        """JSON text; without ``timings`` it is byte-identical for the same inputs."""
+        """JSON text of :meth:`to_dict`.
+
+        Without ``timings`` the wall-clock figures (``solver.seconds`` and the per-phase
+        ``timings``) are left out, so the same inputs give byte-identical JSON; with it they
+        are included (``chipmix plan --timings``).
+        """
         d = self.to_dict()
         if not timings:
             d.pop("timings", None)

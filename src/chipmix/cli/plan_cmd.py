@@ -57,6 +57,9 @@ def plan_command(
     chart: Path | None = typer.Option(
         None, "--chart", help="Write a chart of the plan (.png or .svg)."
     ),
+    timings: bool = typer.Option(
+        False, "--timings", help="Include wall-clock figures (solver.seconds, per-phase timings) in the JSON."
+    ),
     explain: bool = typer.Option(
         False,
         "--explain",
@@ -74,7 +77,11 @@ def plan_command(
     path = _scenario_path(scenario)
     from chipmix.scenario import load_scenario
 
+    import time
+
+    started = time.perf_counter()
     loaded = load_scenario(path, sets=sets or None)
+    load_seconds = time.perf_counter() - started
     result = chipmix.plan(
         loaded,
         solver=solver,
@@ -86,7 +93,8 @@ def plan_command(
         write_mps=write_mps,
         sensitivity=explain,
     )
-    text = result.to_json()
+    result.timings["load"] = load_seconds  # the scenario was loaded here, not in plan()
+    text = result.to_json(timings=timings)
     if chart is not None and result.ok:
         from chipmix.charts import plan_chart
 
