@@ -75,9 +75,9 @@ def plan_command(
     from chipmix.io import write_text
 
     path = _scenario_path(scenario)
-    from chipmix.scenario import load_scenario
-
     import time
+
+    from chipmix.scenario import load_scenario
 
     started = time.perf_counter()
     loaded = load_scenario(path, sets=sets or None)
