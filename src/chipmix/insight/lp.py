@@ -26,24 +26,9 @@ from chipmix.model.matrix import LinearModel
 
 
 def with_arrays(model: LinearModel, **changes: np.ndarray) -> LinearModel:
-    """A copy of ``model`` whose finished arrays (``col_lower``, ``integer`` …) are replaced.
-
-    Like :meth:`LinearModel.relaxed`, the copy is read-only (its arrays are final).
-    """
-    copy = LinearModel(
-        col_blocks=dict(model.col_blocks),
-        row_blocks=dict(model.row_blocks),
-        num_cols=model.num_cols,
-        num_rows=model.num_rows,
-        objective_offset=model.objective_offset,
-    )
-    arrays = dict(model.arrays())
-    for name, value in changes.items():
-        if name not in arrays:
-            raise KeyError(name)
-        arrays[name] = np.asarray(value, dtype=arrays[name].dtype)
-    copy._frozen = arrays
-    return copy
+    """A read-only copy of ``model`` with some finished arrays replaced
+    (:meth:`LinearModel.with_arrays`)."""
+    return model.with_arrays(**changes)
 
 
 def block_columns(model: LinearModel, name: str) -> np.ndarray:

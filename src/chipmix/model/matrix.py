@@ -176,8 +176,9 @@ class LinearModel:
     def num_nonzeros(self) -> int:
         return int(len(self.arrays()["csc_value"]))
 
-    def relaxed(self) -> LinearModel:
-        """The same model with every integrality dropped (the LP relaxation)."""
+    def with_arrays(self, **changes: np.ndarray) -> LinearModel:
+        """A read-only copy whose finished arrays (``col_lower``, ``integer``, ``row_upper`` …)
+        are replaced by ``changes``; blocks and names stay the same."""
         copy = LinearModel(
             col_blocks=dict(self.col_blocks),
             row_blocks=dict(self.row_blocks),
@@ -185,22 +186,27 @@ class LinearModel:
             num_rows=self.num_rows,
             objective_offset=self.objective_offset,
         )
-        copy._frozen = dict(self.arrays())
-        copy._frozen["integer"] = np.zeros(self.num_cols, dtype=bool)
+        arrays = dict(self.arrays())
+        for name, value in changes.items():
+            if name not in arrays:
+                raise KeyError(name)
+            arrays[name] = np.asarray(value, dtype=arrays[name].dtype)
+        copy._frozen = arrays
         return copy
+
+    def relaxed(self) -> LinearModel:
+        """The same model with every integrality dropped (the LP relaxation)."""
+        return self.with_arrays(integer=np.zeros(self.num_cols, dtype=bool))
 
     def with_fixed_integers(self, x: np.ndarray) -> LinearModel:
         """The LP with every integer column fixed at ``round(x)`` (for duals of a MILP plan)."""
-        copy = self.relaxed()
-        arrays = dict(copy._frozen)
-        integer = self.arrays()["integer"]
-        fixed = np.round(x[integer])
-        lower, upper = arrays["col_lower"].copy(), arrays["col_upper"].copy()
-        lower[integer] = fixed
-        upper[integer] = fixed
-        arrays["col_lower"], arrays["col_upper"] = lower, upper
-        copy._frozen = arrays
-        return copy
+        a = self.arrays()
+        integer = a["integer"]
+        lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
+        lower[integer] = upper[integer] = np.round(x[integer])
+        return self.with_arrays(
+            col_lower=lower, col_upper=upper, integer=np.zeros(self.num_cols, dtype=bool)
+        )
 
     def values(self, x: np.ndarray, name: str) -> np.ndarray:
         """The slice of a solution vector that belongs to column block ``name``."""
