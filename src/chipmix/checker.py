@@ -611,11 +611,11 @@ def verify(
     fleet = _check_fleet(chk, params, buy, use, data.get("fleet") or [], t_of)
     delivered = _delivered(params, use)
     shortfall = _check_demand(chk, params, delivered, data.get("delivered") or [], t_of)
-    ported, unreported = _check_porting(chk, params, use, data.get("ported") or [], relaxed)
+    ported = _check_porting(chk, params, use, data.get("ported") or [], relaxed)
     shares = _check_policies(chk, params, buy, use, data.get("shares") or [], t_of)
     _check_availability(chk, params, data.get("availability") or [], t_of)
     cost, discounted = _check_costs(
-        chk, params, buy, use, shortfall, ported, unreported, data, relaxed
+        chk, params, buy, use, shortfall, ported, data
     )
 
     recomputed = {
@@ -867,12 +867,12 @@ def _check_porting(
     use: Mapping[tuple[str, str, int], float],
     plan_ported: Iterable[Mapping[str, Any]],
     relaxed: bool,
-) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+) -> dict[tuple[str, str], float]:
     """A workload served by vendor v with port[v,w] > 0 needs (v, w) in ``ported``.
 
     In a relaxed plan the porting decision z[v,w] is continuous: its ``ported`` rows carry
     ``fraction`` (the LP's z), and a served pair needs a positive fraction. Returns the ported
-    pairs with their fractions (1 for a whole decision) and those served but not reported.
+    pairs with their fractions (1 for a whole decision).
     """
     ported: dict[tuple[str, str], float] = {}
     for row in plan_ported:
@@ -890,14 +890,13 @@ def _check_porting(
         if units > ABS_TOL and sku in params.skus:
             key = (params.skus[sku].vendor, w)
             served.setdefault(key, (sku, params.labels[t], units))
-    unreported: set[tuple[str, str]] = set()
     for (v, w), cost in sorted(params.port.items()):
         if (v, w) in served:
             sku, label, units = served[(v, w)]
             message = (f"{v} {w}: {_fmt(units)} units of {sku} serve {w} in {label} but the "
                        f"workload is not ported to {v} (porting cost {_fmt(cost)})")
             chk.check("porting", ported.get((v, w), 0.0) > 0.0, message)
-    return ported, unreported
+    return ported
 
 
 # -- share, vendor cap, budget, power -------------------------------------------------------
@@ -1039,10 +1038,8 @@ def _check_costs(
     buy: Mapping[tuple[str, int], float],
     use: Mapping[tuple[str, str, int], float],
     shortfall: Mapping[tuple[str, int], float],
-    ported: set[tuple[str, str]],
-    unreported: set[tuple[str, str]],
+    ported: Mapping[tuple[str, str], float],
     data: Mapping[str, Any],
-    relaxed: bool,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Capex, energy, porting, shortfall (nominal and discounted) and the objective.
 
