@@ -59,7 +59,8 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     Supply: buy[k,t] = server[k]·n[k,t] ≤ supply[k,t], n integer: a column bound
     ``n[k,t] ≤ floor(supply[k,t]/server[k])``, tightened by the budget and by the most units
     any period could use (demand ÷ cap), never by an arbitrary constant. On the spend basis a
-    share or vendor-cap policy can make buying beyond use pay, so there the need bound is off.
+    share or vendor-cap policy can make buying beyond use pay; the bound then adds the servers
+    such a policy could reward (``_spend_padding_servers``).
     """
     T = len(data.periods)
     pt = data.period_table
@@ -92,12 +93,10 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     with np.errstate(invalid="ignore", divide="ignore"):
         budget_servers = np.floor(budget / (price * server[k_idx]) + 1e-9)
     ub = np.fmin(ub, np.where(np.isnan(budget_servers), INF, budget_servers))
-    spend_padding = data.share_basis == "spend" and (
-        (pt["share"].to_numpy() > 0).any() or (data.vendor_cap is not None and data.vendor_cap < 1)
-    )
-    if not spend_padding:  # buying beyond what can be used only pays on the spend basis
-        need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
-        ub = np.fmin(ub, need_servers)
+    need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
+    if data.share_basis == "spend":
+        need_servers = need_servers + _spend_padding_servers(data, t_idx, k_idx, price, need_servers)
+    ub = np.fmin(ub, need_servers)
     keep = ub > 0
     order = np.lexsort((k_idx[keep], t_idx[keep]))
     buy = pd.DataFrame(
@@ -224,6 +223,33 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     )
     short["col"] = np.arange(block.start, block.stop)
     return Index(buy=buy, use=use, port=port, short=short)
+
+
+def _spend_padding_servers(data: PlanningData, t_idx, k_idx, price, need_servers) -> np.ndarray:
+    """Servers beyond use that a spend-basis policy can make worth buying, per candidate.
+
+    On the spend basis a share ``s`` is met by spending on domestic units: at most
+    ``s/(1-s)`` times the most foreign spend worth making in the period (foreign purchases
+    beyond use never help it), i.e. ``s/(1-s)·F[t] / (price·server)`` servers of a domestic
+    SKU. A vendor cap ``c`` can reward spreading spend: at most ``(1/c - 1)`` times the most
+    spend worth making in the period, for any SKU. Zero where no policy applies.
+    """
+    skus = data.skus
+    T = len(data.periods)
+    server = skus["server"].to_numpy(dtype=float)[k_idx]
+    spend = np.where(np.isfinite(price), price * server * need_servers, 0.0)
+    domestic = skus["domestic"].to_numpy(dtype=bool)[k_idx]
+    foreign_spend = np.bincount(t_idx, weights=np.where(domestic, 0.0, spend), minlength=T)
+    total_spend = np.bincount(t_idx, weights=spend, minlength=T)
+    share = data.period_table["share"].to_numpy()
+    partial = (share > 0) & (share < 1)
+    extra = np.where(partial, share / np.where(partial, 1.0 - share, 1.0), 0.0) * foreign_spend
+    cap = data.vendor_cap
+    spread = (1.0 / cap - 1.0) * (total_spend + extra) if cap is not None and 0 < cap < 1 else 0.0
+    budget = np.where(domestic, extra[t_idx], 0.0) + (spread[t_idx] if np.ndim(spread) else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        servers = np.ceil(budget / (price * server) - 1e-9)
+    return np.where(np.isfinite(servers) & (servers > 0), servers, 0.0)
 
 
 def _service_window(data: PlanningData, buy: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
