@@ -118,7 +118,7 @@ def planner_scenario_dict(catalog: Path | str, workloads: list[dict[str, Any]],
 def make_scenario(folder: Path, skus: Iterable[Mapping[str, Any]], workloads: list[dict[str, Any]],
                   **keys: Any):
     """Write the catalog to ``folder`` and validate the scenario (``Scenario.from_dict``)."""
-    from chipmix.scenario import Scenario
+    from chipmix.inputs.scenario import Scenario
 
     catalog = write_planner_catalog(folder, skus)
     data = planner_scenario_dict(catalog, workloads, **keys)

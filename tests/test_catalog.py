@@ -9,7 +9,8 @@ import pandas as pd
 import pydantic
 import pytest
 
-from chipmix.catalog import (
+from chipmix.errors import InputError
+from chipmix.inputs.catalog import (
     FIELDS,
     THROUGHPUT_FIELDS,
     Accelerator,
@@ -17,7 +18,6 @@ from chipmix.catalog import (
     load_catalog,
     load_catalogs,
 )
-from chipmix.errors import InputError
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "catalog_small.csv"

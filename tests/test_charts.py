@@ -1,4 +1,4 @@
-"""Charts (chipmix.charts): every chart writes a non-empty PNG or SVG; other formats fail."""
+"""Charts (chipmix.present.charts): every chart writes a non-empty PNG or SVG; other formats fail."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ policy: {domestic_share: 0.3}
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
-    from chipmix.scenario import load_scenario
+    from chipmix.inputs.scenario import load_scenario
 
     folder = tmp_path_factory.mktemp("charts")
     (folder / "catalog.csv").write_text(CATALOG, encoding="utf-8")
@@ -58,14 +58,14 @@ def assert_image(path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_plan_chart(tmp_path, plan, scenario, suffix):
-    from chipmix.charts import plan_chart
+    from chipmix.present.charts import plan_chart
 
     path = plan_chart(plan, tmp_path / f"plan{suffix}", scenario=scenario)
     assert_image(path)
 
 
 def test_plan_chart_without_scenario_labels_vendors_from_ids(tmp_path, plan):
-    from chipmix.charts import plan_chart, sku_vendors
+    from chipmix.present.charts import plan_chart, sku_vendors
 
     assert sku_vendors(["nvidia-h20", "acme-y"]) == {"nvidia-h20": "Nvidia", "acme-y": "Acme"}
     assert_image(plan_chart(plan, tmp_path / "plan.png"))
@@ -73,8 +73,8 @@ def test_plan_chart_without_scenario_labels_vendors_from_ids(tmp_path, plan):
 
 def test_plan_chart_refuses_a_plan_without_decisions(tmp_path, scenario):
     import chipmix
-    from chipmix.charts import plan_chart
-    from chipmix.scenario import Scenario
+    from chipmix.inputs.scenario import Scenario
+    from chipmix.present.charts import plan_chart
 
     data = scenario.to_dict()
     data["policy"]["domestic_share"] = 0.9
@@ -86,7 +86,7 @@ def test_plan_chart_refuses_a_plan_without_decisions(tmp_path, scenario):
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_compare_chart(tmp_path, suffix):
-    from chipmix.charts import compare_chart
+    from chipmix.present.charts import compare_chart
     from chipmix.studies import comparison_frame
 
     a = {"status": "optimal", "cost.total": 10000.0, "cost.discounted_total": 9800.0,
@@ -113,7 +113,7 @@ def sweep_frame() -> pd.DataFrame:
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_sweep_chart(tmp_path, suffix):
-    from chipmix.charts import sweep_chart
+    from chipmix.present.charts import sweep_chart
 
     assert_image(sweep_chart(sweep_frame(), tmp_path / f"sweep{suffix}"))
     assert_image(sweep_chart(sweep_frame(), tmp_path / f"by-supply{suffix}",
@@ -121,7 +121,7 @@ def test_sweep_chart(tmp_path, suffix):
 
 
 def test_sweep_chart_unknown_x(tmp_path):
-    from chipmix.charts import sweep_chart
+    from chipmix.present.charts import sweep_chart
 
     with pytest.raises(InputError, match="policy.domestic_share"):
         sweep_chart(sweep_frame(), tmp_path / "s.png", x="policy.nope")
@@ -129,7 +129,7 @@ def test_sweep_chart_unknown_x(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_frontier_chart(tmp_path, suffix):
-    from chipmix.charts import frontier_chart
+    from chipmix.present.charts import frontier_chart
     from chipmix.studies import Frontier
 
     curve = pd.DataFrame({"required_share": [0.0, 0.3, 0.6], "status": ["optimal"] * 3,
@@ -142,7 +142,7 @@ def test_frontier_chart(tmp_path, suffix):
 
 @pytest.mark.parametrize("name", ["chart.pdf", "chart.jpg", "chart"])
 def test_other_extensions_are_input_errors(tmp_path, plan, name):
-    from chipmix.charts import plan_chart, sweep_chart
+    from chipmix.present.charts import plan_chart, sweep_chart
 
     with pytest.raises(InputError, match=r"\.png or \.svg"):
         plan_chart(plan, tmp_path / name)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chipmix.catalog import FIELDS, bundled_catalogs
 from chipmix.cli import main
+from chipmix.inputs.catalog import FIELDS, bundled_catalogs
 
 DATA = Path(__file__).parent / "data"
 SMALL = str(DATA / "catalog_small.csv")

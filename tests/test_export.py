@@ -1,4 +1,4 @@
-"""Result tables to JSON, CSV, Parquet and XLSX (chipmix.export): round trips and errors."""
+"""Result tables to JSON, CSV, Parquet and XLSX (chipmix.present.export): round trips and errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from chipmix.errors import InputError
-from chipmix.export import read_table, to_records, write_table
+from chipmix.present.export import read_table, to_records, write_table
 
 
 def sweep_like() -> pd.DataFrame:

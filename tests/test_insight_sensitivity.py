@@ -1,4 +1,4 @@
-"""Shadow prices and break-even prices (``chipmix.insight.sensitivity``).
+"""Shadow prices and break-even prices (``chipmix.planner.sensitivity``).
 
 Every figure is checked against a finite difference: change one input by ε, re-plan, and
 compare Δ(discounted cost)/ε with the reported figure. The LP cases use ``relax=True`` (the
@@ -21,7 +21,7 @@ import pytest
 from conftest import make_scenario, planner_scenario_dict, planner_sku, train, write_planner_catalog
 
 import chipmix
-from chipmix.scenario import Scenario
+from chipmix.inputs.scenario import Scenario
 
 approx = pytest.approx
 Q1_Q2 = {"start": "2024Q1", "end": "2024Q2"}

@@ -12,7 +12,8 @@ from conftest import make_scenario, planner_rule, planner_sku, train, write_plan
 
 import chipmix
 from chipmix.errors import InputError
-from chipmix.insight.stress import stress, stress_chart, tail_stats
+from chipmix.insight.stress import stress, tail_stats
+from chipmix.present.charts import stress_chart
 
 approx = pytest.approx
 Q1_Q2 = {"start": "2024Q1", "end": "2024Q2"}
@@ -184,7 +185,7 @@ def test_tail_statistics():
 
 
 def test_risks_block_validates_and_round_trips(tmp_path):
-    from chipmix.scenario import Scenario
+    from chipmix.inputs.scenario import Scenario
 
     s = make_scenario(tmp_path, skus(), [train(10)], horizon=Q1_Q2,
                       risks={"supply": {"acme-a": {"dist": "beta", "a": 2, "b": 5}},

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from chipmix.io import atomic_path, write_model_files, write_text
+from chipmix.io import atomic_path, write_text
+from chipmix.solve.files import write_model_files
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 CORPUS_SUPPORT = Path(__file__).parent / "malformed" / "support"
@@ -98,13 +99,13 @@ def test_model_files_are_written_atomically(tmp_path):
 
 
 def test_a_failing_model_export_keeps_the_old_file(tmp_path, monkeypatch):
-    from chipmix.solve import highs
+    from chipmix.solve import files
 
     def broken(model, path, options=None):
         Path(path).write_text("ROWS\n half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(highs, "write_model", broken)
+    monkeypatch.setattr(files, "write_model", broken)
     (tmp_path / "m.mps").write_text(OLD)
     with pytest.raises(OSError):
         write_model_files(_tiny_model(), mps=tmp_path / "m.mps")

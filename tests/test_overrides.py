@@ -1,4 +1,4 @@
-"""``--set key.path=value`` overrides (chipmix.overrides): typing, paths, errors."""
+"""``--set key.path=value`` overrides (chipmix.inputs.overrides): typing, paths, errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from chipmix.errors import InputError
-from chipmix.overrides import Segment, apply_overrides, apply_sets, parse_path, typed_value
+from chipmix.inputs.overrides import Segment, apply_overrides, apply_sets, parse_path, typed_value
+from chipmix.inputs.scenario import Scenario
 
 CATALOG = """\
 id,vendor,name,origin,datacenter,bf16_dense_tflops,memory_gb,memory_bw_tbps,interconnect_gbps,tdp_w,price_usd,server_size,supply_per_quarter,efficiency_training,efficiency_inference,sources
@@ -41,7 +42,7 @@ def scenario_file(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def data(scenario_file: Path) -> dict:
-    from chipmix.yamlio import load_yaml
+    from chipmix.inputs.yamlio import load_yaml
 
     return load_yaml(scenario_file)
 
@@ -76,7 +77,7 @@ def test_values_are_yaml_scalars_and_flow_collections(data):
         "ported=[Acme, Dragon]",
         "supply.acme-y={2024Q1: 10, 2024Q3: 20}",
         "licenses.acme-y={fee: 0.15, cap: 100}",
-    ])
+    ], schema=Scenario)
     assert out["policy"]["vendor_cap"] == 0.5
     assert out["policy"]["budget"] == 1e6 and isinstance(out["policy"]["budget"], float)
     assert out["ported"] == ["Acme", "Dragon"]
@@ -85,19 +86,20 @@ def test_values_are_yaml_scalars_and_flow_collections(data):
 
 
 def test_text_fields_keep_the_text_as_written(data):
-    out = apply_sets(data, ["home=NO", "name=2024", "description=true", "buyer=soe"])
+    out = apply_sets(data, ["home=NO", "name=2024", "description=true", "buyer=soe"],
+                     schema=Scenario)
     assert out["home"] == "NO"  # not YAML's false
     assert out["name"] == "2024"
     assert out["description"] == "true"
     assert out["buyer"] == "soe"
-    assert typed_value(data, "workloads[0].name", "123") == "123"
-    assert typed_value(data, "policy.vendor_cap", "0.25") == 0.25
+    assert typed_value(data, "workloads[0].name", "123", schema=Scenario) == "123"
+    assert typed_value(data, "policy.vendor_cap", "0.25", schema=Scenario) == 0.25
 
 
 def test_list_items_by_position_and_by_name(data):
     out = apply_sets(data, ["workloads[serve].min_memory_gb=80",
                             "workloads[0].demand.2024Q4=30",
-                            "workloads[-1].shortfall_penalty=5000"])
+                            "workloads[-1].shortfall_penalty=5000"], schema=Scenario)
     assert out["workloads"][1]["min_memory_gb"] == 80
     assert out["workloads"][0]["demand"] == {"2024Q1": 10, "2024Q3": 12, "2024Q4": 30}
     assert out["workloads"][1]["shortfall_penalty"] == 5000
@@ -109,7 +111,7 @@ def test_going_below_short_forms(data):
         "supply.dragon-x.2024Q2=8",
         "porting.Dragon.train=500",           # scalar porting cost -> one per workload
         "licenses.default=allow",             # 'deny' -> {default: ...}
-    ])
+    ], schema=Scenario)
     assert out["workloads"][1]["demand"] == {"2024Q1": 2, "2024Q3": 4}
     assert out["supply"]["dragon-x"] == {"2024Q1": 6, "2024Q2": 8}
     assert out["porting"]["Dragon"] == {"train": 500, "serve": 1000}
@@ -117,20 +119,20 @@ def test_going_below_short_forms(data):
 
 
 def test_period_keys_match_existing_spelling(data):
-    out = apply_sets(data, ["policy.domestic_share.2024q3=0.5"])
+    out = apply_sets(data, ["policy.domestic_share.2024q3=0.5"], schema=Scenario)
     assert out["policy"]["domestic_share"] == {"2024Q1": 0.1, "2024Q3": 0.5}
 
 
 def test_null_removes_the_key_and_missing_parents_are_created(data):
-    out = apply_sets(data, ["policy.vendor_cap=null", "inventory.acme-y=4"])
+    out = apply_sets(data, ["policy.vendor_cap=null", "inventory.acme-y=4"], schema=Scenario)
     assert "vendor_cap" not in out["policy"]
     assert out["inventory"] == {"acme-y": 4}
 
 
 def test_input_is_not_modified(data):
     before = copy.deepcopy(data)
-    apply_sets(data, ["policy.vendor_cap=0.5", "workloads[0].demand.2024Q4=3"])
-    apply_overrides(data, {"supply.dragon-x.2024Q2": 1})
+    apply_sets(data, ["policy.vendor_cap=0.5", "workloads[0].demand.2024Q4=3"], schema=Scenario)
+    apply_overrides(data, {"supply.dragon-x.2024Q2": 1}, schema=Scenario)
     assert data == before
 
 
@@ -150,7 +152,7 @@ def test_input_is_not_modified(data):
 ])
 def test_bad_paths_name_the_path_and_the_closest_key(data, item, words):
     with pytest.raises(InputError) as info:
-        apply_sets(data, [item])
+        apply_sets(data, [item], schema=Scenario)
     text = str(info.value)
     assert text.startswith("--set")
     for word in words:
@@ -161,7 +163,7 @@ def test_bad_paths_name_the_path_and_the_closest_key(data, item, words):
 
 
 def test_load_scenario_applies_sets_before_validation(scenario_file):
-    from chipmix.scenario import load_scenario
+    from chipmix.inputs.scenario import load_scenario
 
     scenario = load_scenario(scenario_file, sets=["policy.vendor_cap=0.5",
                                                   "workloads[train].demand=20",
@@ -177,7 +179,7 @@ def test_load_scenario_applies_sets_before_validation(scenario_file):
     ("supply.nvidia-h99=5", "supply.nvidia-h99"),
 ])
 def test_bad_values_are_reported_by_the_loader_with_the_key_path(scenario_file, item, where):
-    from chipmix.scenario import load_scenario
+    from chipmix.inputs.scenario import load_scenario
 
     with pytest.raises(InputError) as info:
         load_scenario(scenario_file, sets=[item])

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chipmix
-from chipmix.scenario import Scenario
+from chipmix.inputs.scenario import Scenario
 
 #: 25 examples per property keep the file near 30 s; set CHIPMIX_PROPERTY_EXAMPLES for a
 #: deeper search (e.g. 500 before a release).

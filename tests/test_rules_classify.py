@@ -86,7 +86,7 @@ def test_strict_and_lenient_through_classify():
 
 
 def test_catalog_paths_and_rule_ids():
-    pytest.importorskip("chipmix.catalog")
+    pytest.importorskip("chipmix.inputs.catalog")
     df = classify([FIXTURE_CATALOG], rules=["us-2022-10"], at="2023-06-01")
     rows = by_sku(df)
     assert rows["nvidia-a100"]["status"] == "denied"
@@ -127,7 +127,7 @@ def test_fixture_catalog_matches_the_public_record(day):
 
 @pytest.mark.parametrize("day", sorted(RECORD))
 def test_bundled_catalogs_match_the_public_record(day):
-    catalog = pytest.importorskip("chipmix.catalog")
+    catalog = pytest.importorskip("chipmix.inputs.catalog")
     if not {"nvidia"} <= set(catalog.bundled_catalogs()):
         pytest.skip("bundled catalogs not written yet")
     rows = by_sku(classify(at=day))

@@ -10,12 +10,12 @@ from typing import Any
 import pydantic
 import pytest
 
-from chipmix.catalog import bundled_catalogs
 from chipmix.errors import InputError
+from chipmix.inputs.catalog import bundled_catalogs
+from chipmix.inputs.scenario import LicenseTerms, Scenario, deep_merge, load_scenario
+from chipmix.inputs.yamlio import MAX_NODES, load_yaml
 from chipmix.periods import Period, parse_period, step_values
 from chipmix.resources import examples_dir
-from chipmix.scenario import LicenseTerms, Scenario, deep_merge, load_scenario
-from chipmix.yamlio import MAX_NODES, load_yaml
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "scenario_small.yaml"

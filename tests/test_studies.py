@@ -218,7 +218,7 @@ def test_missing_dask_is_a_clear_error(monkeypatch):
 
 def test_sweep_cli_writes_table_and_chart_and_json_only_on_stdout(base, tmp_path, capsys):
     from chipmix.cli import main
-    from chipmix.export import read_table
+    from chipmix.present.export import read_table
 
     out, png = tmp_path / "sweep.csv", tmp_path / "sweep.png"
     code = main(["sweep", str(base), "--vary", "policy.domestic_share=0:0.4:0.2",
@@ -286,7 +286,7 @@ def test_frontier_edges(base):
 
 def test_frontier_cli(base, tmp_path, capsys):
     from chipmix.cli import main
-    from chipmix.export import read_table
+    from chipmix.present.export import read_table
 
     out, svg = tmp_path / "frontier.xlsx", tmp_path / "frontier.svg"
     code = main(["frontier", str(base), "--steps", "3", "--workers", "1", "-o", str(out),

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from chipmix.checker import VerifyReport, derive_parameters, verify
-from chipmix.scenario import Scenario
+from chipmix.inputs.scenario import Scenario
 
 CATALOG = """\
 id,vendor,name,origin,datacenter,release,bf16_dense_tflops,memory_gb,memory_bw_tbps,interconnect_gbps,tdp_w,price_usd,server_size,supply_per_quarter,lead_quarters,efficiency_training,sources
@@ -649,7 +649,7 @@ def _bundled_examples() -> list[Path]:
 
 @pytest.mark.parametrize("path", _bundled_examples(), ids=lambda p: p.stem)
 def test_bundled_example_passes(path):
-    from chipmix.scenario import load_scenario
+    from chipmix.inputs.scenario import load_scenario
 
     scenario = load_scenario(path)
     plan = _solve(scenario)

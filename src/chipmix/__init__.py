@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_scenario": ("chipmix.scenario", "load_scenario"),
-    "Scenario": ("chipmix.scenario", "Scenario"),
-    "load_catalogs": ("chipmix.catalog", "load_catalogs"),
-    "load_catalog": ("chipmix.catalog", "load_catalog"),
+    "load_scenario": ("chipmix.inputs.scenario", "load_scenario"),
+    "Scenario": ("chipmix.inputs.scenario", "Scenario"),
+    "load_catalogs": ("chipmix.inputs.catalog", "load_catalogs"),
+    "load_catalog": ("chipmix.inputs.catalog", "load_catalog"),
     "plan": ("chipmix.planner", "plan"),
     "Plan": ("chipmix.planner", "Plan"),
     "verify": ("chipmix.checker", "verify"),
@@ -40,12 +40,12 @@ __all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from chipmix.catalog import load_catalog, load_catalogs
     from chipmix.checker import verify
     from chipmix.errors import ChipmixError, InputError
+    from chipmix.inputs.catalog import load_catalog, load_catalogs
+    from chipmix.inputs.scenario import Scenario, load_scenario
     from chipmix.planner import Plan, plan
     from chipmix.rules import classify
-    from chipmix.scenario import Scenario, load_scenario
     from chipmix.solve import Status
     from chipmix.studies import compare, frontier, sweep
 

@@ -50,29 +50,3 @@ def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-
-
-def write_model_files(model, lp: str | Path | None = None, mps: str | Path | None = None) -> None:
-    """Export the model: MPS through HiGHS (readable names), LP through PuLP."""
-    if mps:
-        from chipmix.solve.highs import write_model
-
-        with atomic_path(mps) as tmp, _removed_on_error(tmp.with_suffix(".mps")) as real:
-            write_model(model, real)
-            os.replace(real, tmp)
-    if lp:
-        from chipmix.solve.pulp_adapter import write_lp
-
-        with atomic_path(lp) as tmp, _removed_on_error(tmp.with_suffix(".lp")) as real:
-            write_lp(model, real)
-            os.replace(real, tmp)
-
-
-@contextlib.contextmanager
-def _removed_on_error(path: Path) -> Iterator[Path]:
-    """A second temp name (solvers pick the format by extension), removed if left behind."""
-    try:
-        yield path
-    finally:
-        if path.exists():
-            path.unlink()

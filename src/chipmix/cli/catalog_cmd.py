@@ -13,7 +13,7 @@ from chipmix.cli._common import out, print_json
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from chipmix.catalog import Catalog
+    from chipmix.inputs.catalog import Catalog
 
 catalog_app = typer.Typer(help="Browse and check accelerator catalogs.", no_args_is_help=True)
 scenario_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
@@ -70,7 +70,7 @@ def validate_command(
     paths: Annotated[list[str], typer.Argument(help="Catalog files (.csv or .xlsx).")],
 ) -> None:
     """Check catalog files; the first problem exits with code 2."""
-    from chipmix.catalog import load_catalog, load_catalogs
+    from chipmix.inputs.catalog import load_catalog, load_catalogs
 
     for path in paths:
         typer.echo(f"ok: {path} ({len(load_catalog(path))} SKUs)")
@@ -88,8 +88,8 @@ def validate_scenario_command(
 ) -> None:
     """Load a scenario, its catalogs and rule sets, check every reference and derive every
     planning parameter (as `chipmix plan` would, without solving); print a summary."""
+    from chipmix.inputs.scenario import load_scenario
     from chipmix.model.data import prepare
-    from chipmix.scenario import load_scenario
 
     scenario = load_scenario(path)
     data = prepare(scenario)
@@ -108,7 +108,7 @@ def validate_scenario_command(
 
 
 def _load(sources: list[str] | None) -> Catalog:
-    from chipmix.catalog import bundled_catalogs, load_catalogs
+    from chipmix.inputs.catalog import bundled_catalogs, load_catalogs
 
     return load_catalogs(sources or list(bundled_catalogs()))
 
@@ -116,7 +116,7 @@ def _load(sources: list[str] | None) -> Catalog:
 def sku_json(catalog: Catalog, sku: str) -> dict[str, Any]:
     """One SKU as plain data: every FIELDS column (defaults filled, unknown = None),
     ``sources`` as a list, and the ``catalog`` it came from."""
-    from chipmix.catalog import FIELDS
+    from chipmix.inputs.catalog import FIELDS
 
     row = catalog.frame.loc[sku]
     data: dict[str, Any] = {"id": sku}
@@ -171,7 +171,7 @@ def _show_table(catalog: Catalog, sku: str) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    from chipmix.catalog import FIELDS
+    from chipmix.inputs.catalog import FIELDS
 
     record = catalog.get(sku)
     row = catalog.frame.loc[sku]

@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _scenario(path: Path | None):
+    from chipmix.inputs.scenario import load_scenario
     from chipmix.resources import default_scenario_path
-    from chipmix.scenario import load_scenario
 
     return load_scenario(path if path is not None else default_scenario_path())
 
@@ -184,9 +184,10 @@ def stress_command(
     their values, later ones are re-optimised, with shortfall allowed at a penalty. Reports
     the distribution of cost and shortfall (mean, P90, P99, CVaR95); see docs/insight.md.
     """
-    from chipmix.insight.stress import stress, stress_chart
+    from chipmix.inputs.scenario import load_scenario
+    from chipmix.insight.stress import stress
     from chipmix.io import write_text
-    from chipmix.scenario import load_scenario
+    from chipmix.present.charts import stress_chart
 
     result = stress(load_scenario(scenario), plan_file, draws=draws, seed=seed,
                     workers=workers, dask=dask, time_limit=time_limit, gap=gap)

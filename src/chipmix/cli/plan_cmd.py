@@ -71,18 +71,18 @@ def plan_command(
     Exit 0 when a plan is found (optimal or within the gap), 1 when none (infeasible, or no
     solution in time: the diagnosis is printed), 2 for bad input.
     """
-    import chipmix
     from chipmix.io import write_text
+    from chipmix.planner import plan
 
     path = _scenario_path(scenario)
     import time
 
-    from chipmix.scenario import load_scenario
+    from chipmix.inputs.scenario import load_scenario
 
     started = time.perf_counter()
     loaded = load_scenario(path, sets=sets or None)
     load_seconds = time.perf_counter() - started
-    result = chipmix.plan(
+    result = plan(
         loaded,
         solver=solver,
         relax=relax,
@@ -96,7 +96,7 @@ def plan_command(
     result.timings["load"] = load_seconds  # the scenario was loaded here, not in plan()
     text = result.to_json(timings=timings)
     if chart is not None and result.ok:
-        from chipmix.charts import plan_chart
+        from chipmix.present.charts import plan_chart
 
         plan_chart(result, chart, scenario=loaded)
         err.print(f"wrote {chart}")
@@ -112,7 +112,7 @@ def plan_command(
 
         print_plan(result, out)
         if explain and result.ok:
-            from chipmix.insight.explain import print_explain
+            from chipmix.cli.explain import print_explain
 
             print_explain(result, out)
     if not result.ok:
@@ -126,7 +126,8 @@ def verify_command(
     tolerance: float = typer.Option(1e-6, "--tolerance", help="Relative tolerance of each check."),
 ) -> None:
     """Re-check a plan against its scenario without the model code; exit 1 on any violation."""
-    import chipmix
+    from chipmix.checker import verify
+    from chipmix.inputs.scenario import load_scenario
 
     if not plan_file.exists():
         raise InputError("plan file not found", file=plan_file)
@@ -137,7 +138,7 @@ def verify_command(
     except RecursionError:
         raise InputError("JSON nested too deeply", file=plan_file, expected="a plan JSON") from None
     try:
-        report = chipmix.verify(plan_data, chipmix.load_scenario(scenario), tolerance=tolerance)
+        report = verify(plan_data, load_scenario(scenario), tolerance=tolerance)
     except InputError as exc:
         if exc.file is None:  # a problem with the plan itself: say which file
             raise InputError(exc.detail, file=plan_file, expected=exc.expected, value=exc.value) from None

@@ -86,12 +86,12 @@ def compare_command(
                     gap=gap)
     _write_tables(frame, csv, output)
     if chart is not None:
-        from chipmix.charts import compare_chart
+        from chipmix.present.charts import compare_chart
 
         compare_chart(frame, chart)
         err.print(f"wrote {chart}")
     if as_json:
-        from chipmix.export import to_records
+        from chipmix.present.export import to_records
 
         print_json(to_records(frame))
         return
@@ -197,7 +197,7 @@ def sweep_command(
     frame, info = run.frame, run.info
     _write_tables(frame, output)
     if chart is not None:
-        from chipmix.charts import sweep_chart
+        from chipmix.present.charts import sweep_chart
 
         sweep_chart(frame, chart, x=x, varied=list(run.axes), title=f"{run.scenario} sweep")
         err.print(f"wrote {chart}")
@@ -210,7 +210,7 @@ def sweep_command(
         highlight=False,
     )
     if as_json:
-        from chipmix.export import to_records
+        from chipmix.present.export import to_records
 
         print_json(to_records(frame))
         return
@@ -291,18 +291,18 @@ def frontier_command(
                           tolerance=tolerance, workers=workers, client=client, solver=solver,
                           time_limit=time_limit, gap=gap, progress=progress)
     if output is not None:
-        from chipmix.export import table_format, write_table
+        from chipmix.present.export import table_format, write_table
 
         several = table_format(output) in ("json", "xlsx")
         write_table(result.tables() if several else result.curve, output)
         err.print(f"wrote {output}")
     if chart is not None:
-        from chipmix.charts import frontier_chart
+        from chipmix.present.charts import frontier_chart
 
         frontier_chart(result, chart)
         err.print(f"wrote {chart}")
     if as_json:
-        from chipmix.export import to_records
+        from chipmix.present.export import to_records
 
         print_json({
             "scenario": result.scenario,
@@ -356,18 +356,18 @@ def _frontier_table(result):
 def _check_outputs(*, chart: Path | None, tables: list[Path | None]) -> None:
     """Refuse bad extensions before hours of solving."""
     if chart is not None:
-        from chipmix.charts import chart_format
+        from chipmix.present.charts import chart_format
 
         chart_format(chart)
     for path in tables:
         if path is not None:
-            from chipmix.export import check_table_path
+            from chipmix.present.export import check_table_path
 
             check_table_path(path)
 
 
 def _write_tables(frame, *paths: Path | None) -> None:
-    from chipmix.export import write_table
+    from chipmix.present.export import write_table
 
     for path in paths:
         if path is not None:

@@ -25,6 +25,10 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError, PlanError, unknown_name_hint
+from chipmix.model.build import build
+from chipmix.model.data import prepare
+from chipmix.planner import extract, load_scenario, options_for
+from chipmix.solve import solve
 
 TARGETS = ("domestic_share", "vendor_diversity", "vendor:NAME", "sku:ID")
 
@@ -171,11 +175,6 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
     -------
     Alternative
     """
-    from chipmix.model.build import build
-    from chipmix.model.data import prepare
-    from chipmix.planner import extract, load_scenario, options_for
-    from chipmix.solve import solve
-
     if slack < 0:
         raise InputError(field="--slack", value=slack, expected="a number ≥ 0 (0.03 = 3 %)")
     objectives = [o if isinstance(o, Objective) else parse_objective(*o) for o in objectives]

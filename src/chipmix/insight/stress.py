@@ -2,7 +2,7 @@
 
 Each draw ``i`` (``np.random.default_rng([seed, i])``):
 
-1. draws the shocks of the scenario's ``risks:`` block (:mod:`chipmix.risks`) — supply
+1. draws the shocks of the scenario's ``risks:`` block (:mod:`chipmix.inputs.risks`) — supply
    factors, licence revocations, bans moved earlier — and applies them to the baseline
    supply table ``supply[k,t]``;
 2. learns each shock in the first period it changes the supply (its **shock period**; a
@@ -21,7 +21,7 @@ unit of any SKU that can serve the workload (``max_t,k price[k,t]/cap[k,w]``) �
 unit for a period costs as much as buying the dearest option outright.
 
 Draws depend only on ``(seed, i)`` and the inputs, so results are identical whichever
-executor (:mod:`chipmix.insight.executor`) ran them, and in whatever order.
+executor (:mod:`chipmix.pipeline.executor`) ran them, and in whatever order.
 """
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError, PlanError
+from chipmix.inputs.risks import check_risks
+from chipmix.model.build import build
+from chipmix.model.data import prepare
+from chipmix.periods import parse_period
+from chipmix.pipeline.executor import run_map
+from chipmix.planner import load_scenario, options_for
+from chipmix.planner.lp import with_arrays
+from chipmix.solve import solve
 
 #: tail statistics reported for every figure
 STATS = ("mean", "p90", "p99", "cvar95", "worst")
@@ -69,7 +77,7 @@ class StressSetup:
     """Everything a draw needs (pickled once per worker)."""
 
     data: Any  # baseline PlanningData, penalties set for every workload
-    risks: Any  # chipmix.risks.Risks
+    risks: Any  # chipmix.inputs.risks.Risks
     fixed: dict[tuple[str, int], float]  # (sku, t) -> servers the plan buys
     ported: list[tuple[str, str]]  # (vendor, workload) the plan paid to port
     options: Any  # SolverOptions for the re-plans
@@ -110,11 +118,6 @@ def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
 
 def prepare_stress(scenario, plan, *, seed: int = 0, solver_options=None) -> StressSetup:
     """Check the plan against the scenario and build the setup of the draws."""
-    from chipmix.model.build import build
-    from chipmix.model.data import prepare
-    from chipmix.planner import options_for
-    from chipmix.risks import check_risks
-
     plan_data = read_plan(plan)
     risks = scenario.risks
     catalog = scenario.load_catalog()
@@ -266,7 +269,6 @@ def _period_index(labels: list[str], period) -> int:
     text = str(period)
     if text in labels:
         return labels.index(text)
-    from chipmix.periods import parse_period
 
     p = parse_period(text)
     first = parse_period(labels[0])
@@ -293,10 +295,6 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
 
     Returns the draw's figures and the new purchases and porting (to carry to a later stage).
     """
-    from chipmix.insight.lp import with_arrays
-    from chipmix.model.build import build
-    from chipmix.solve import solve
-
     fixed = setup.fixed if fixed is None else fixed
     paid = set(setup.ported) if ported is None else ported
     data = dataclasses.replace(setup.data, supply=supply)
@@ -455,12 +453,9 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
     scenario : Scenario (or a path to its YAML) with a ``risks:`` block.
     plan : the plan (path to its JSON, its dict, or a Plan) made for that scenario.
     draws, seed : draw ``i`` uses ``np.random.default_rng([seed, i])``.
-    workers, dask : executor (:func:`chipmix.insight.executor.run_map`).
+    workers, dask : executor (:func:`chipmix.pipeline.executor.run_map`).
     time_limit, gap : for each draw's re-plan (default: the scenario's solver options).
     """
-    from chipmix.insight.executor import run_map
-    from chipmix.planner import load_scenario, options_for
-
     if not hasattr(scenario, "workloads"):
         scenario = load_scenario(scenario)
     if draws < 1:
@@ -476,44 +471,8 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
                         notes=list(setup.baseline.get("notes", [])))
 
 
-def stress_chart(result: StressResult, path) -> Path:
-    """Histograms of discounted cost and shortfall penalty over the draws (PNG or SVG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    summary = result.summary
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, name, title in ((axes[0], "cost", "Discounted cost"),
-                            (axes[1], "shortfall_cost", "Shortfall penalty (discounted)")):
-        values = result.draws[name].dropna().to_numpy(dtype=float) / 1e6
-        ax.hist(values, bins=min(40, max(5, len(values) // 10)), color="#4c72b0", alpha=0.8)
-        stats = summary[name]
-        for key, style, color in (("baseline", ":", "#333333"), ("mean", "-", "#dd8452"),
-                                  ("p90", "--", "#55a868"), ("p99", "-.", "#c44e52"),
-                                  ("cvar95", (0, (1, 1)), "#8172b3")):
-            ax.axvline(stats[key] / 1e6, color=color, linestyle=style, linewidth=1.2,
-                       label=f"{'plan as is' if key == 'baseline' else key} "
-                             f"{stats[key] / 1e6:,.2f}")
-        ax.set_title(title)
-        ax.set_xlabel("million USD")
-        ax.set_ylabel("draws")
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{result.scenario}: {len(result.draws)} draws, seed {result.seed}")
-    fig.tight_layout()
-    from chipmix.charts import chart_format
-    from chipmix.io import atomic_path
-
-    with atomic_path(path) as tmp:  # never a half-written chart
-        fig.savefig(tmp, format=chart_format(path))
-    plt.close(fig)
-    return path
-
-
 __all__ = [
     "STATS", "Shock", "StressResult", "StressSetup", "apply_shocks", "prepare_stress",
     "read_plan", "replay", "run_draw", "sample_shocks", "sample_supply", "shock_period",
-    "stress", "stress_chart", "tail_stats",
+    "stress", "tail_stats",
 ]

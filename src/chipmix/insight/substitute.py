@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from chipmix.errors import InputError, unknown_name_hint
+from chipmix.model.data import prepare
+from chipmix.periods import parse_period
+from chipmix.rules import Timeline, load_rulesets
 
 COLUMNS = [
     "workload", "metric", "sku", "vendor", "origin", "units_per_unit", "unit_price",
@@ -81,7 +84,6 @@ def parse_day(text: str | dt.date) -> dt.date:
     """A day from ``2024-05-01``, or the first day of a period (``2024Q2``, ``2024-05``)."""
     if isinstance(text, dt.date):
         return text
-    from chipmix.periods import parse_period
 
     try:
         return parse_period(text).start
@@ -101,9 +103,6 @@ def substitution_table(scenario, sku: str, workload: str | None = None,
     ``at`` defaults to the first day of the first period in which ``sku`` can no longer be
     bought after having been buyable (the day the window closes), else the horizon start.
     """
-    from chipmix.model.data import prepare
-    from chipmix.rules import Timeline, load_rulesets
-
     catalog = scenario.load_catalog()
     frame = catalog.frame
     if sku not in frame.index:

@@ -120,7 +120,7 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     buy["col"] = np.arange(block.start, block.stop)
 
     # -- fleet bound: the most units of k that can be in service at t ------------------------
-    first, last = _service_window(data, buy)
+    first, last = service_window(data, buy)
     units = buy["server"].to_numpy() * buy["ub"].to_numpy()
     unlimited = np.isinf(units)
     k_b = buy["k_i"].to_numpy()
@@ -252,7 +252,7 @@ def _spend_padding_servers(data: PlanningData, t_idx, k_idx, price, need_servers
     return np.where(np.isfinite(servers) & (servers > 0), servers, 0.0)
 
 
-def _service_window(data: PlanningData, buy: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def service_window(data: PlanningData, buy: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per purchase column: first and last+1 period its units are in service."""
     T = len(data.periods)
     skus = data.skus
@@ -290,7 +290,7 @@ def add_allocation(model: LinearModel, data: PlanningData, index: Index) -> None
     cols = [use["col"].to_numpy()]
     vals = [np.ones(len(use))]
     if len(buy):
-        first, last = _service_window(data, buy)
+        first, last = service_window(data, buy)
         span = last - first
         b = np.repeat(np.arange(len(buy)), span)
         t_in = first[b] + (np.arange(len(b)) - np.repeat(np.cumsum(span) - span, span))

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError
+from chipmix.inputs.scenario import Scenario
 from chipmix.periods import Period, step_values, years_from_start
-from chipmix.scenario import Scenario
+from chipmix.rules import Timeline, load_rulesets
 
 #: workload metric -> (catalog columns tried in order, divisor, takes efficiency)
 METRICS: dict[str, tuple[tuple[str, ...], float, bool]] = {
@@ -75,8 +76,6 @@ class PlanningData:
 
 def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
     """Derive every model parameter from the scenario (see docs/planning-model.md)."""
-    from chipmix.rules import Timeline, load_rulesets
-
     periods = list(scenario.periods)
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from chipmix.inputs.catalog import bundled_catalogs, load_catalogs
 from chipmix.rules.conditions import fmt_number
 from chipmix.rules.metrics import is_unknown, numeric_metrics
 from chipmix.rules.ruleset import RuleSet, load_rulesets
@@ -46,7 +47,6 @@ def load_frame(catalogs: Any = None) -> pd.DataFrame:
         return catalogs
     if catalogs is not None and hasattr(catalogs, "frame"):
         return catalogs.frame
-    from chipmix.catalog import bundled_catalogs, load_catalogs
 
     if catalogs is None:
         sources: list[str | Path] = list(bundled_catalogs())

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chipmix.errors import InputError, unknown_name_hint
+from chipmix.inputs.yamlio import MAX_NUMBER
 from chipmix.rules.metrics import (
     BOOL_METRICS,
     TEXT_METRICS,
@@ -35,7 +36,6 @@ from chipmix.rules.metrics import (
     missing_inputs,
     numeric_metrics,
 )
-from chipmix.yamlio import MAX_NUMBER
 
 #: Operators of a comparison, their symbols and their negations (for "why" texts).
 OPS: dict[str, Callable[[float, float], bool]] = {

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from chipmix.inputs.catalog import FIELDS
+
 #: Dense-rate column -> bit length of the operation, for Total Processing Performance.
 #: TF32 and FP32 are deliberately absent (see the caveat in the export-rules reference:
 #: TF32 is a 19-bit format stored in 32 bits; counting it would change Chinese parts' TPP).
@@ -64,8 +66,6 @@ TEXT_METRICS: frozenset[str] = frozenset({"origin", "vendor", "sku", "buyer"})
 @cache
 def numeric_metrics() -> frozenset[str]:
     """Every numeric metric a condition may compare: catalog numeric columns and derived ones."""
-    from chipmix.catalog import FIELDS  # the schema as data: its float columns
-
     names = set(CATALOG_NUMERIC) | set(DERIVED)
     names.update(name for name, spec in FIELDS.items() if spec.kind == "float")
     return frozenset(names)

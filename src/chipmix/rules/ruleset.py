@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.inputs.yamlio import MAX_NUMBER, load_yaml
 from chipmix.resources import rules_dir
 from chipmix.rules.conditions import Condition, parse_condition
-from chipmix.yamlio import MAX_NUMBER, load_yaml
 
 CONFIDENCE = ("codified", "official", "press")
 #: The entry of a rule list that stands for every bundled rule set.

@@ -21,10 +21,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from chipmix.errors import InputError, unknown_name_hint
+from chipmix.inputs.yamlio import MAX_NUMBER
 from chipmix.rules.conditions import OneOf, Outcome
 from chipmix.rules.metrics import derive_metrics
 from chipmix.rules.ruleset import Control, RuleSet, Status, load_rulesets
-from chipmix.yamlio import MAX_NUMBER
 
 UnknownPolicy = Literal["strict", "lenient"]
 UNKNOWN_POLICIES = ("strict", "lenient")

@@ -7,13 +7,14 @@ import time
 import numpy as np
 
 from chipmix.errors import SolverError
-from chipmix.solve import SolveResult, SolverOptions, Status, quiet_stdout, stdout_to_stderr
+from chipmix.solve.options import SolveResult, SolverOptions, Status
+from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
 
 #: HiGHS ``primal_solution_status`` value meaning "a feasible point is held".
 _FEASIBLE_POINT = 2
 
 
-def _load_highspy():
+def load_highspy():
     try:
         import highspy
     except ImportError as exc:
@@ -69,7 +70,7 @@ def prepare_scheduler(highspy, threads: int | None) -> None:
 
 def make_highs(model, options: SolverOptions, names: bool = False):
     """A configured, silent ``highspy.Highs`` with the model passed in."""
-    highspy = _load_highspy()
+    highspy = load_highspy()
     prepare_scheduler(highspy, int(options.threads) if options.threads else None)
     if options.relax:
         model = model.relaxed()

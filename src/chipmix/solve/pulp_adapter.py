@@ -17,7 +17,9 @@ import warnings
 import numpy as np
 
 from chipmix.errors import SolverError
-from chipmix.solve import SolveResult, SolverOptions, Status, stdout_to_stderr
+from chipmix.solve.highs import load_highspy, prepare_scheduler, read_status, solve_highs
+from chipmix.solve.options import SolveResult, SolverOptions, Status
+from chipmix.solve.stdout import stdout_to_stderr
 
 
 def _load_pulp():
@@ -130,9 +132,7 @@ def _solver(options: SolverOptions, tmpdir: str):
     solver = pulp.HiGHS(**kwargs)
     if not solver.available():
         raise SolverError("HiGHS is not available through PuLP: pip install highspy")
-    from chipmix.solve.highs import _load_highspy, prepare_scheduler
-
-    prepare_scheduler(_load_highspy(), kwargs.get("threads"))
+    prepare_scheduler(load_highspy(), kwargs.get("threads"))
     return solver
 
 
@@ -230,9 +230,7 @@ def _from_pulp_highs(prob, variables, model, options: SolverOptions, is_mip: boo
     PuLP maps HiGHS's "infeasible or unbounded" to infeasible and an interrupted LP iterate to
     "integer feasible"; :func:`chipmix.solve.highs.read_status` does neither.
     """
-    from chipmix.solve.highs import _load_highspy, read_status, solve_highs
-
-    highspy = _load_highspy()
+    highspy = load_highspy()
     h = prob.solverModel
     status, text = read_status(h, highspy)
     if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:

@@ -6,28 +6,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from chipmix.errors import InputError
+from chipmix.inputs.overrides import apply_sets
+from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.studies.execute import Job
 
 
 def load_base(base: Any, sets: Sequence[str] | None = None, *, base_dir: str | Path | None = None):
-    """A validated :class:`~chipmix.scenario.Scenario` from a path, a Scenario or scenario data.
+    """A validated :class:`~chipmix.inputs.scenario.Scenario` from a path, a Scenario or scenario data.
 
     ``sets`` (``key.path=value`` texts) apply before validation; errors are InputErrors.
     """
-    from chipmix.overrides import apply_sets
-    from chipmix.scenario import Scenario, load_scenario
-
     if isinstance(base, Scenario):
         if not sets:
             return base
-        return Scenario.from_dict(apply_sets(base.to_dict(), sets), base_dir=base.base_dir,
+        return Scenario.from_dict(apply_sets(base.to_dict(), sets, schema=Scenario), base_dir=base.base_dir,
                                   source_name=str(base.source or base.name))
     if isinstance(base, Mapping):
-        data = apply_sets(base, sets) if sets else dict(base)
+        data = apply_sets(base, sets, schema=Scenario) if sets else dict(base)
         return Scenario.from_dict(data, base_dir=base_dir)
     if isinstance(base, (str, Path)):
         return load_scenario(base, sets=list(sets) if sets else None)
-    from chipmix.errors import InputError
 
     raise InputError("not a scenario", value=base,
                      expected="a scenario YAML path, a chipmix.Scenario or scenario data")

@@ -8,6 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from chipmix.errors import InputError
+from chipmix.periods import parse_period
+from chipmix.planner import plan as make_plan
+from chipmix.studies.common import load_base
 from chipmix.studies.summary import COST_KEYS, plan_summary, sku_table, unit_of
 
 #: Row order of the comparison (sections; the per-name rows follow in sorted order).
@@ -31,9 +35,9 @@ def compare(
     Parameters
     ----------
     scenarios
-        Scenario YAML paths, :class:`~chipmix.scenario.Scenario` objects or scenario data.
+        Scenario YAML paths, :class:`~chipmix.inputs.scenario.Scenario` objects or scenario data.
     sets
-        ``key.path=value`` overrides applied to every scenario (see :mod:`chipmix.overrides`).
+        ``key.path=value`` overrides applied to every scenario (see :mod:`chipmix.inputs.overrides`).
     labels
         Column names (default: the scenario names, made unique with `` (2)``, `` (3)``...).
     solver, time_limit, gap, threads, relax
@@ -49,10 +53,6 @@ def compare(
         for every scenario after the first. Units and spend are totals over the horizon;
         a scenario without a plan has NaN figures and its status.
     """
-    import chipmix
-    from chipmix.errors import InputError
-    from chipmix.studies.common import load_base
-
     if not scenarios:
         raise InputError("nothing to compare", expected="one or more scenarios")
     loaded = [load_base(s, sets) for s in scenarios]
@@ -63,7 +63,7 @@ def compare(
     summaries = []
     metrics: dict[str, str] = {}
     for scenario in loaded:
-        plan = chipmix.plan(scenario, solver=solver, time_limit=time_limit, gap=gap,
+        plan = make_plan(scenario, solver=solver, time_limit=time_limit, gap=gap,
                             threads=threads, relax=relax)
         summary = plan_summary(plan, sku_table(scenario), scenario.workload_names)
         summary.pop("units.sku", None)
@@ -130,8 +130,6 @@ def _order_key(keys: list[str]):
 
 
 def _period_ordinal(text: str) -> int:
-    from chipmix.periods import parse_period
-
     try:
         period = parse_period(text)
     except ValueError:

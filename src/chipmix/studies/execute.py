@@ -23,7 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chipmix.errors import ChipmixError, SolverError
+from chipmix.errors import ChipmixError, InputError, SolverError
+from chipmix.inputs.overrides import apply_overrides
+from chipmix.inputs.scenario import Scenario
+from chipmix.planner import plan as make_plan
+from chipmix.studies.summary import plan_summary, problem_text, sku_table
 
 #: ``progress(done, total)``: called in the caller's thread as variants finish.
 Progress = Callable[[int, int], None]
@@ -100,13 +104,9 @@ _ONE_THREAD = True
 
 
 def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    import chipmix
-    from chipmix.overrides import apply_overrides
-    from chipmix.scenario import Scenario
-    from chipmix.studies.summary import plan_summary, problem_text, sku_table
 
     label = f"{job.label} {index}"
-    data = apply_overrides(job.data, overrides, label=label) if overrides else job.data
+    data = apply_overrides(job.data, overrides, schema=Scenario, label=label) if overrides else job.data
     scenario = Scenario.from_dict(data, base_dir=job.base_dir, source_name=label)
     options = dict(solver=job.solver, time_limit=job.time_limit, gap=job.gap, relax=job.relax,
                    diagnose=job.diagnose)
@@ -114,7 +114,7 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]
     plan = None
     if _ONE_THREAD:
         try:
-            plan = chipmix.plan(scenario, threads=1, **options)
+            plan = make_plan(scenario, threads=1, **options)
         except SolverError:
             plan = None
         if plan is None or plan.status.value == "error":
@@ -125,7 +125,7 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]
             _ONE_THREAD = False
             plan = None
     if plan is None:
-        plan = chipmix.plan(scenario, **options)
+        plan = make_plan(scenario, **options)
     row = plan_summary(plan, sku_table(scenario), list(job.workloads))
     gap = plan.solver.get("gap") if plan.ok else None
     row["gap"] = round(float(gap), 9) if gap is not None else math.nan
@@ -152,7 +152,6 @@ class Runner:
         else:
             wanted = default_workers() if workers is None else int(workers)
             if wanted < 1:
-                from chipmix.errors import InputError
 
                 raise InputError(field="--workers", value=wanted, expected="1 or more")
             if max_tasks is not None:

@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from chipmix.errors import ChipmixError, InputError
+from chipmix.periods import parse_period
 from chipmix.studies.common import load_base, make_job
 from chipmix.studies.execute import Progress, RunInfo, Runner
 from chipmix.studies.sweep import results_frame
@@ -127,8 +128,6 @@ def frontier(
     workers, client, solver, time_limit, gap, progress
         As for :func:`chipmix.sweep`.
     """
-    from chipmix.periods import parse_period
-
     if steps < 2:
         raise InputError(field="--steps", value=steps, expected="2 or more")
     if not 0 < tolerance < 1:

@@ -8,7 +8,7 @@ axis; the grid is the cartesian product of the axes, the first axis varying slow
     licenses.nvidia-h20=deny,{fee: 0.15} # commas inside [...] / {...} / quotes do not split
     policy.vendor_cap=0.7                # a single value
 
-Values are typed by the scenario schema as with ``--set`` (:mod:`chipmix.overrides`); the
+Values are typed by the scenario schema as with ``--set`` (:mod:`chipmix.inputs.overrides`); the
 paths are checked against the base before anything runs (a bad path is an InputError), the
 values per variant (a bad value makes that variant a row with status ``error``).
 """
@@ -27,6 +27,8 @@ from typing import Any
 import pandas as pd
 
 from chipmix.errors import InputError
+from chipmix.inputs.overrides import check_path, split_assignment, typed_value
+from chipmix.inputs.scenario import Scenario
 from chipmix.studies.common import load_base, make_job
 from chipmix.studies.execute import Outcome, Progress, RunInfo, run_variants
 from chipmix.studies.summary import COST_KEYS, top_skus
@@ -91,9 +93,7 @@ def split_list(spec: str) -> list[str]:
 def parse_axis(data: Mapping[str, Any], path: str, spec: Any, *, label: str = VARY_LABEL
                ) -> tuple[str, list[Any]]:
     """The checked path and its values; ``spec`` is SPEC text or a list of Python values."""
-    from chipmix.overrides import check_path, typed_value
-
-    canonical = check_path(data, path, label=label)
+    canonical = check_path(data, path, schema=Scenario, label=label)
     if isinstance(spec, str):
         values = expand_range(spec, label=label, location=canonical)
         if values is None:
@@ -101,7 +101,7 @@ def parse_axis(data: Mapping[str, Any], path: str, spec: Any, *, label: str = VA
             if any(item == "" for item in items):
                 raise InputError("empty value in the list", file=label, location=canonical,
                                  value=spec, expected="values separated by commas (0,500,1000)")
-            values = [typed_value(data, canonical, item, label=label) for item in items]
+            values = [typed_value(data, canonical, item, schema=Scenario, label=label) for item in items]
     elif isinstance(spec, Sequence) and not isinstance(spec, (bytes, bytearray)):
         values = list(spec)
     else:
@@ -115,8 +115,6 @@ def parse_axis(data: Mapping[str, Any], path: str, spec: Any, *, label: str = VA
 def parse_vary(data: Mapping[str, Any], vary: Sequence[str] | Mapping[str, Any], *,
                label: str = VARY_LABEL) -> dict[str, list[Any]]:
     """Axes from ``["key=SPEC", ...]`` or ``{key: SPEC | [values]}``, checked against ``data``."""
-    from chipmix.overrides import split_assignment
-
     if isinstance(vary, Mapping):
         pairs = list(vary.items())
     else:
@@ -192,7 +190,7 @@ def sweep(
     Parameters
     ----------
     base
-        A scenario YAML path, a :class:`~chipmix.scenario.Scenario`, or scenario data.
+        A scenario YAML path, a :class:`~chipmix.inputs.scenario.Scenario`, or scenario data.
     vary
         ``["key.path=SPEC", ...]`` or ``{"key.path": SPEC or [values]}`` (module docstring).
     sets

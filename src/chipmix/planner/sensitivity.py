@@ -2,7 +2,7 @@
 
 Every figure is the change of the plan's **discounted** cost (the objective, USD at the
 horizon start) per unit increase of an input, read from an LP derived from the plan
-(:mod:`chipmix.insight.lp`):
+(:mod:`chipmix.planner.lp`):
 
 ============== ================================ ==========================================
 figure         LP                               formula
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import ChipmixError
-from chipmix.insight.lp import (
+from chipmix.planner.lp import (
     LPSession,
     LPSolution,
     block_rows,
@@ -172,7 +172,7 @@ def _supply(data, index, lp: LPSolution) -> list[dict[str, Any]]:
     """Reduced cost of each purchase column at its supply bound, per unit (0 where not binding).
 
     In the insight LPs a purchase column's upper bound is ``floor(supply/server)`` (the
-    builder's other bounds are dropped, :func:`chipmix.insight.lp.insight_lp`).
+    builder's other bounds are dropped, :func:`chipmix.planner.lp.insight_lp`).
     """
     buy = index.buy
     rows = []

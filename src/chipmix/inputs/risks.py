@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from chipmix.errors import InputError, unknown_name_hint
 from chipmix.periods import Period, parse_period
 
 DISTRIBUTIONS = ("uniform", "triangular", "beta", "fixed")
@@ -73,7 +74,7 @@ class _RiskModel(BaseModel):
         frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True,
         serialize_by_alias=True,
     )
-    #: read by chipmix.scenario's error messages (fields holding the mapping's own keys)
+    #: read by chipmix.inputs.scenario's error messages (fields holding the mapping's own keys)
     _inline: ClassVar[frozenset[str]] = frozenset()
 
 
@@ -184,8 +185,6 @@ class Risks(_RiskModel):
 
 def check_risks(risks: Risks, skus, workloads, *, file=None) -> None:
     """Every SKU and workload a ``risks:`` block names exists (InputError otherwise)."""
-    from chipmix.errors import InputError, unknown_name_hint
-
     skus, workloads = list(skus), list(workloads)
     for section, sku in risks.skus():
         if sku not in skus:

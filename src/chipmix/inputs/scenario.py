@@ -34,13 +34,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import UnionType
 from typing import (
     Annotated,
     Any,
     ClassVar,
     Literal,
-    Union,
     get_args,
     get_origin,
 )
@@ -61,7 +59,8 @@ from pydantic import (
     model_validator,
 )
 
-from chipmix.catalog import (
+from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.inputs.catalog import (
     Catalog,
     bundled_catalogs,
     bundled_names,
@@ -69,10 +68,13 @@ from chipmix.catalog import (
     looks_like_path,
     override_value,
 )
-from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.inputs.overrides import apply_sets
+from chipmix.inputs.risks import Risks, check_risks
+from chipmix.inputs.schema import is_model as _is_model
+from chipmix.inputs.schema import strip as _strip
+from chipmix.inputs.yamlio import MAX_NUMBER, MAX_THREADS, load_yaml
 from chipmix.periods import Period, parse_period, period_range
-from chipmix.risks import Risks
-from chipmix.yamlio import MAX_NUMBER, MAX_THREADS, load_yaml
+from chipmix.resources import rules_dir
 
 KINDS = ("training", "inference")
 METRICS = ("bf16_pflops", "fp8_pflops", "int8_pops", "memory_bw_tbps", "memory_tb")
@@ -122,7 +124,7 @@ def _period_in_horizon(value: Any, info: ValidationInfo) -> Period:
 
 def _not_bool(value: Any) -> Any:
     """Numbers only: YAML's true/false, .nan and .inf are refused (pydantic would take them),
-    and so is a magnitude above :data:`~chipmix.yamlio.MAX_NUMBER` (a typo or a unit slip)."""
+    and so is a magnitude above :data:`~chipmix.inputs.yamlio.MAX_NUMBER` (a typo or a unit slip)."""
     if isinstance(value, bool):
         raise Problem("a number")
     if isinstance(value, float) and not math.isfinite(value):
@@ -482,16 +484,14 @@ def load_scenario(
     """Read, merge (``extends``), validate and normalise a scenario YAML file.
 
     ``sets`` are command-line overrides ``key.path=value`` applied to the merged data before
-    validation (see :mod:`chipmix.overrides`).
+    validation (see :mod:`chipmix.inputs.overrides`).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", file=path, expected="a scenario YAML file")
     data = _read_file(path, chain=())
     if sets:
-        from chipmix.overrides import apply_sets
-
-        data = apply_sets(data, sets)
+        data = apply_sets(data, sets, schema=Scenario)
     return _build(data, path.resolve().parent, str(path), path, check_catalogs)
 
 
@@ -635,8 +635,6 @@ def _check_rule_ids(scenario: Scenario, folder: Path, label: str | None) -> None
 
     The rule sets themselves are parsed when planning (the rules layer sits downstream).
     """
-    from chipmix.resources import rules_dir
-
     try:
         known = sorted(p.stem for p in rules_dir().glob("*.yaml"))
     except FileNotFoundError:
@@ -672,8 +670,6 @@ def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -
         _require(vendor, vendors, "vendor", label, f"porting.{vendor}")
     for i, vendor in enumerate(scenario.ported):
         _require(vendor, vendors, "vendor", label, f"ported[{i}]")
-    from chipmix.risks import check_risks
-
     check_risks(scenario.risks, skus, scenario.workload_names, file=label)
 
 
@@ -769,23 +765,6 @@ def _expected(kind: str, ctx: dict[str, Any], message: str) -> str:
     if kind == "value_error":
         return message.removeprefix("Value error, ")
     return _EXPECTED.get(kind, message)
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
-def _strip(tp: Any) -> Any:
-    """Drop ``Annotated`` and ``| None`` around a type."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (Union, UnionType):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else Any
-        else:
-            return tp
 
 
 def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, Any]:

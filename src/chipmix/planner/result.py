@@ -17,8 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chipmix.errors import PlanError
-from chipmix.solve import SolveResult, SolverOptions, Status
+from chipmix.errors import InputError, PlanError
+from chipmix.inputs.scenario import load_scenario as _load
+from chipmix.model.build import build, service_window
+from chipmix.model.data import prepare
+from chipmix.planner.diagnose import diagnose as _diagnose
+from chipmix.planner.sensitivity import compute_sensitivity
+from chipmix.solve import SolveResult, SolverOptions, Status, solve
+from chipmix.solve.files import write_model_files
 
 ROUND = 6  # decimals kept for the LP's porting fractions
 DIGITS = 12  # significant digits kept for every number in the JSON (stable, still exact enough)
@@ -149,8 +155,6 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 def load_scenario(path):
     """Load and validate a scenario YAML (see formats.md)."""
-    from chipmix.scenario import load_scenario as _load
-
     return _load(path)
 
 
@@ -184,10 +188,6 @@ def plan(
     With ``sensitivity`` the plan also carries shadow prices and break-even prices
     (:mod:`chipmix.insight`), computed on the LP with the integer decisions fixed.
     """
-    from chipmix.model.build import build
-    from chipmix.model.data import prepare
-    from chipmix.solve import solve
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if not hasattr(scenario, "workloads"):
@@ -195,8 +195,6 @@ def plan(
     timings["load"] = time.perf_counter() - t0
     options = options_for(scenario, solver, time_limit, gap, threads, relax)
     if options.name not in ("highs", "cbc", "highs-pulp"):
-        from chipmix.errors import InputError
-
         raise InputError(
             field="solver", value=options.name, expected="one of highs, cbc, highs-pulp"
         )
@@ -209,8 +207,6 @@ def plan(
     model.arrays()
     timings["build"] = time.perf_counter() - t
     if write_lp or write_mps:
-        from chipmix.io import write_model_files
-
         write_model_files(model.relaxed() if relax else model, lp=write_lp, mps=write_mps)
     t = time.perf_counter()
     result = solve(model, options)
@@ -219,14 +215,10 @@ def plan(
     out = extract(data, model, index, result, options)
     timings["extract"] = time.perf_counter() - t
     if diagnose and not out.ok:
-        from chipmix.diagnose import diagnose as _diagnose
-
         t = time.perf_counter()
         out.diagnosis = _diagnose(data, options, result)
         timings["diagnose"] = time.perf_counter() - t
     if sensitivity and out.ok:
-        from chipmix.insight.sensitivity import compute_sensitivity
-
         t = time.perf_counter()
         out.sensitivity = compute_sensitivity(data, model, index, result, options)
         timings["sensitivity"] = time.perf_counter() - t
@@ -401,13 +393,11 @@ def _period_key(labels):
 
 def fleet_table(data, buy: pd.DataFrame) -> pd.DataFrame:
     """Units in service per SKU and period: inventory plus purchases in service."""
-    from chipmix.model.build import _service_window
-
     T, K = len(data.periods), len(data.skus)
     skus = data.skus
     fleet = np.zeros((K, T + 1))
     if len(buy):
-        first, last = _service_window(data, buy)
+        first, last = service_window(data, buy)
         np.add.at(fleet, (buy["k_i"].to_numpy(), first), buy["units"].to_numpy(dtype=float))
         np.add.at(fleet, (buy["k_i"].to_numpy(), last), -buy["units"].to_numpy(dtype=float))
     fleet = np.cumsum(fleet, axis=1)[:, :T]

@@ -8,7 +8,8 @@ extension is an InputError), atomically (a temp file beside it renamed into plac
   period, one bar or line per scenario (the frame of :func:`chipmix.compare`);
 - :func:`sweep_chart` — objective against one varied key, one line per value of the others;
 - :func:`frontier_chart` — minimum cost against required domestic share, with the highest
-  feasible share marked.
+  feasible share marked;
+- :func:`stress_chart` — histograms of a stress test's cost and shortfall penalty.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 import pandas as pd
 
 from chipmix.errors import InputError, PlanError
+from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.io import atomic_path
 
 FORMATS = {".png": "png", ".svg": "svg"}
 #: Vendor colours (brand-like where a vendor has one, so charts read the same everywhere).
@@ -63,8 +66,6 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: str | Path) -> Path:
-    from chipmix.io import atomic_path
-
     fmt = chart_format(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=DPI)
@@ -103,7 +104,6 @@ def sku_vendors(skus: Sequence[str], scenario: Any = None) -> dict[str, str]:
         if scenario is not None:
             known = dict(scenario.load_catalog().frame["vendor"])
         else:
-            from chipmix.catalog import bundled_names, load_catalogs
 
             known = dict(load_catalogs(bundled_names()).frame["vendor"])
     except Exception:  # a label is not worth failing a chart for
@@ -393,4 +393,32 @@ def frontier_chart(result, path: str | Path) -> Path:
     ax.set_title(title, fontsize=11)
     ax.legend(frameon=False, fontsize=9, loc="upper left")
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def stress_chart(result: Any, path: str | Path) -> Path:
+    """Histograms of discounted cost and shortfall penalty over the draws (PNG or SVG).
+
+    ``result`` is a :class:`chipmix.insight.stress.StressResult`.
+    """
+    chart_format(path)
+    summary = result.summary
+    fig = _figure(11, 4.2)
+    axes = fig.subplots(1, 2)
+    for ax, name, title in ((axes[0], "cost", "Discounted cost"),
+                            (axes[1], "shortfall_cost", "Shortfall penalty (discounted)")):
+        values = result.draws[name].dropna().to_numpy(dtype=float) / 1e6
+        ax.hist(values, bins=min(40, max(5, len(values) // 10)), color="#4c72b0", alpha=0.8)
+        stats = summary[name]
+        for key, style, color in (("baseline", ":", "#333333"), ("mean", "-", "#dd8452"),
+                                  ("p90", "--", "#55a868"), ("p99", "-.", "#c44e52"),
+                                  ("cvar95", (0, (1, 1)), "#8172b3")):
+            ax.axvline(stats[key] / 1e6, color=color, linestyle=style, linewidth=1.2,
+                       label=f"{'plan as is' if key == 'baseline' else key} "
+                             f"{stats[key] / 1e6:,.2f}")
+        ax.set_title(title)
+        ax.set_xlabel("million USD")
+        ax.set_ylabel("draws")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{result.scenario}: {len(result.draws)} draws, seed {result.seed}")
     return _save(fig, path)

@@ -1,6 +1,6 @@
 """Rich tables of a plan's sensitivity (``chipmix plan --explain``); presentation only.
 
-Reads ``plan.sensitivity`` (filled by :func:`chipmix.insight.sensitivity.compute_sensitivity`)
+Reads ``plan.sensitivity`` (filled by :func:`chipmix.planner.sensitivity.compute_sensitivity`)
 and prints shadow prices and break-even prices in a planner's words.
 """
 

@@ -6,7 +6,7 @@ constraint and the objective from the plan's *decisions* (purchases, allocation,
 workloads, shortfall). It is a second implementation on purpose: plain scalar loops over
 SKUs, workloads and periods, written from the documentation, never importing the model code
 (``chipmix.model``, ``chipmix.solve``, ``chipmix.planner.extract``). It uses only the input
-layer: ``chipmix.scenario``, ``chipmix.catalog``, ``chipmix.rules`` and ``chipmix.periods``.
+layer: ``chipmix.inputs.scenario``, ``chipmix.inputs.catalog``, ``chipmix.rules`` and ``chipmix.periods``.
 
 Each comparison is one *check* of a named family (``supply``, ``price``, ``fleet``,
 ``demand``, ...); a failed check is a violation, a line that names the family, the SKU /
@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from chipmix.errors import InputError
+from chipmix.inputs.scenario import load_scenario
 from chipmix.periods import Period, step_values
+from chipmix.rules import Timeline, load_rulesets
 
 __all__ = ["Parameters", "VerifyReport", "derive_parameters", "verify"]
 
@@ -247,8 +249,6 @@ def _lifetimes(scenario: Any) -> tuple[dict[str, float], float]:
 
 
 def _make_timeline(scenario: Any, catalog: Any) -> Any:
-    from chipmix.rules import Timeline, load_rulesets
-
     rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
     return Timeline(
         rulesets,
@@ -565,7 +565,7 @@ def verify(
     Parameters
     ----------
     plan : a :class:`chipmix.planner.Plan` or its JSON dict (formats.md).
-    scenario : the :class:`chipmix.scenario.Scenario` the plan was made for, or a path to
+    scenario : the :class:`chipmix.inputs.scenario.Scenario` the plan was made for, or a path to
         its YAML.
     tolerance : relative tolerance of every comparison (an absolute 1e-6 is always added).
     catalog, timeline : optional prebuilt inputs (default: from the scenario).
@@ -576,7 +576,6 @@ def verify(
     delivered, shares, availability, costs, objective) matches the recomputation.
     """
     if isinstance(scenario, (str, Path)):
-        from chipmix.scenario import load_scenario
 
         scenario = load_scenario(scenario)
     data = _as_dict(plan)

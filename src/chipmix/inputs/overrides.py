@@ -18,7 +18,8 @@ for lists of named items, by name (``workloads[llm-training]``)::
     ported=[Nvidia, Huawei]
     policy.vendor_cap=null                      # null removes the key (back to the default)
 
-Each path is checked against the scenario schema (:class:`chipmix.scenario.Scenario`): an
+Each path is checked against the scenario schema (:class:`chipmix.inputs.scenario.Scenario`,
+passed in as ``schema``): an
 unknown key is an :class:`~chipmix.errors.InputError` naming the path and the closest known
 key. Keys of free mappings (SKU ids in ``supply``, periods in step maps) are checked by the
 loader as usual.
@@ -50,8 +51,10 @@ import yaml
 from pydantic import BaseModel
 
 from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.inputs.schema import is_model as _is_model
+from chipmix.inputs.schema import strip as _strip
+from chipmix.inputs.yamlio import SafeLoader
 from chipmix.periods import Period, parse_period
-from chipmix.scenario import _strip  # one definition of the schema-type unwrapping
 
 #: Label used in error messages for ``--set`` overrides.
 SET_LABEL = "--set"
@@ -151,8 +154,6 @@ def path_text(segments: Sequence[Segment]) -> str:
 
 def parse_value(text: str, *, label: str = SET_LABEL, location: str | None = None) -> Any:
     """One YAML scalar or flow collection (safe loader; ``1e6`` is a number)."""
-    from chipmix.yamlio import SafeLoader
-
     loader = SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -187,10 +188,6 @@ def split_assignment(item: str, *, label: str = SET_LABEL) -> tuple[str, str]:
 # Schema types
 
 
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
 def _is_text(tp: Any) -> bool:
     """The schema expects text here (plain str, a word out of a Literal, or a period)."""
     tp = _strip(tp)
@@ -206,12 +203,6 @@ def _is_step_map(tp: Any) -> bool:
     return get_origin(tp) is dict and _strip(get_args(tp)[0]) is Period
 
 
-def _root_type() -> Any:
-    from chipmix.scenario import Scenario
-
-    return Scenario
-
-
 def _model_keys(tp: type[BaseModel]) -> list[str]:
     keys = [k for k in tp.model_fields if k not in getattr(tp, "_inline", ())]
     return keys
@@ -221,42 +212,45 @@ def _model_keys(tp: type[BaseModel]) -> list[str]:
 # Applying
 
 
-def apply_sets(data: Mapping[str, Any], sets: Sequence[str], *, label: str = SET_LABEL
-               ) -> dict[str, Any]:
+def apply_sets(data: Mapping[str, Any], sets: Sequence[str], *, schema: type[BaseModel],
+               label: str = SET_LABEL) -> dict[str, Any]:
     """``data`` with every ``key.path=value`` of ``sets`` applied (in order).
 
     ``data`` is raw scenario data (the merged YAML, before validation); it is not modified.
+    ``schema`` is the model that types the values (:class:`chipmix.inputs.scenario.Scenario`).
     """
     result = copy.deepcopy(dict(data))
     for item in sets:
         path, text = split_assignment(item, label=label)
-        result = _apply(result, path, text=text, label=label, copy_data=False)
+        result = _apply(result, path, schema, text=text, label=label, copy_data=False)
     return result
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any], *,
-                    label: str = SET_LABEL) -> dict[str, Any]:
+                    schema: type[BaseModel], label: str = SET_LABEL) -> dict[str, Any]:
     """``data`` with ``{key.path: value}`` applied; values are Python data (already parsed).
 
     Text values where the schema expects a number are left for the loader to judge.
     """
     result = copy.deepcopy(dict(data))
     for path, value in overrides.items():
-        result = _apply(result, path, value=value, label=label, copy_data=False)
+        result = _apply(result, path, schema, value=value, label=label, copy_data=False)
     return result
 
 
-def typed_value(data: Mapping[str, Any], path: str, text: str, *, label: str = SET_LABEL) -> Any:
+def typed_value(data: Mapping[str, Any], path: str, text: str, *, schema: type[BaseModel],
+                label: str = SET_LABEL) -> Any:
     """The value ``text`` would take at ``path`` (checks the path against the schema)."""
     segments = parse_path(path, label=label)
-    tp = _leaf_type(data, segments, path, label)
+    tp = _leaf_type(data, segments, schema, label)
     return _typed(text, tp, label, path)
 
 
-def check_path(data: Mapping[str, Any], path: str, *, label: str = SET_LABEL) -> str:
+def check_path(data: Mapping[str, Any], path: str, *, schema: type[BaseModel],
+               label: str = SET_LABEL) -> str:
     """Check ``path`` against the schema and ``data``; returns its canonical text."""
     segments = parse_path(path, label=label)
-    _leaf_type(data, segments, path, label)
+    _leaf_type(data, segments, schema, label)
     return path_text(segments)
 
 
@@ -269,32 +263,33 @@ def _typed(text: str, tp: Any, label: str, path: str) -> Any:
     return value
 
 
-def _apply(data: dict[str, Any], path: str, *, text: str | None = None, value: Any = _MISSING,
-           label: str, copy_data: bool = True) -> dict[str, Any]:
+def _apply(data: dict[str, Any], path: str, schema: type[BaseModel], *, text: str | None = None,
+           value: Any = _MISSING, label: str, copy_data: bool = True) -> dict[str, Any]:
     if copy_data:
         data = copy.deepcopy(data)
     segments = parse_path(path, label=label)
     canonical = path_text(segments)
-    parent, last, tp = _descend(data, segments, canonical, label, create=True)
+    parent, last, tp = _descend(data, segments, schema, canonical, label)
     if text is not None:
         value = _typed(text, tp, label, canonical)
     _assign(parent, last, value, canonical, label)
     return data
 
 
-def _leaf_type(data: Mapping[str, Any], segments: list[Segment], path: str, label: str) -> Any:
+def _leaf_type(data: Mapping[str, Any], segments: list[Segment], schema: type[BaseModel],
+               label: str) -> Any:
     scratch = copy.deepcopy(dict(data))
-    _, _, tp = _descend(scratch, segments, path_text(segments), label, create=True)
+    _, _, tp = _descend(scratch, segments, schema, path_text(segments), label)
     return tp
 
 
-def _descend(data: dict[str, Any], segments: list[Segment], path: str, label: str,
-             *, create: bool) -> tuple[Any, Segment, Any]:
+def _descend(data: dict[str, Any], segments: list[Segment], schema: type[BaseModel], path: str,
+             label: str) -> tuple[Any, Segment, Any]:
     """Walk to the container of the last segment, creating mappings on the way.
 
     Returns ``(container, last segment, schema type at the leaf)``.
     """
-    tp: Any = _root_type()
+    tp: Any = schema
     node: Any = data
     done: list[Segment] = []
     for pos, seg in enumerate(segments):

@@ -31,8 +31,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.inputs.yamlio import MAX_FILE_BYTES, MAX_NUMBER, read_text
 from chipmix.resources import catalogs_dir
-from chipmix.yamlio import MAX_FILE_BYTES, MAX_NUMBER, read_text
 
 if TYPE_CHECKING:
     import pandas as pd

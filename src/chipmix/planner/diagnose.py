@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from chipmix.model.build import build
 from chipmix.solve import SolverOptions, Status, solve
 
 ELASTIC = {  # row family -> (sign of the slack in the row, what it means)
@@ -106,8 +107,6 @@ def _budget_priced_out(data, workload: str, t: int) -> str:
 
 def diagnose(data, options: SolverOptions, result) -> dict:
     """Explain a run without a plan: a dict with ``status``, ``summary`` and ``findings``."""
-    from chipmix.model.build import build
-
     model, index = build(data)
     if result.status == Status.UNBOUNDED:
         return {

@@ -23,6 +23,9 @@ import numpy as np
 
 from chipmix.errors import SolverError
 from chipmix.model.matrix import LinearModel
+from chipmix.solve.highs import make_highs
+from chipmix.solve.options import SolverOptions
+from chipmix.solve.stdout import stdout_to_stderr
 
 
 def with_arrays(model: LinearModel, **changes: np.ndarray) -> LinearModel:
@@ -110,9 +113,6 @@ class LPSession:
     (warm-started from the last basis)."""
 
     def __init__(self, model: LinearModel) -> None:
-        from chipmix.solve import SolverOptions
-        from chipmix.solve.highs import make_highs
-
         self.model = model
         options = SolverOptions(name="highs", time_limit=None, gap=None, relax=True)
         self.h, self.highspy = make_highs(model, options)
@@ -130,8 +130,6 @@ class LPSession:
         self.h.changeCoeff(int(row), int(col), float(value))
 
     def solve(self) -> LPSolution:
-        from chipmix.solve import stdout_to_stderr
-
         with stdout_to_stderr():
             self.h.run()
         status = self.h.getModelStatus()
