@@ -38,9 +38,16 @@ def _root(
 
 
 def _register() -> None:
-    from chipmix.cli import catalog_cmd, insight_cmd, plan_cmd, rules_cmd, study_cmd
+    from chipmix.cli import (
+        catalog_cmd,
+        insight_cmd,
+        plan_cmd,
+        report_cmd,
+        rules_cmd,
+        study_cmd,
+    )
 
-    for module in (catalog_cmd, rules_cmd, plan_cmd, study_cmd, insight_cmd):
+    for module in (catalog_cmd, rules_cmd, plan_cmd, report_cmd, study_cmd, insight_cmd):
         module.register(app)
 
 

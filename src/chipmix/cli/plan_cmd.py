@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from chipmix.cli._common import err, out, print_json
+from chipmix.cli._common import err, out, print_json, read_json_file
 from chipmix.errors import InputError
 
 
@@ -57,6 +56,10 @@ def plan_command(
     chart: Path | None = typer.Option(
         None, "--chart", help="Write a chart of the plan (.png or .svg)."
     ),
+    report: Path | None = typer.Option(
+        None, "--report", metavar="FILE.html",
+        help="Write a self-contained HTML report of the plan (see chipmix report).",
+    ),
     timings: bool = typer.Option(
         False, "--timings", help="Include wall-clock figures (solver.seconds, per-phase timings) in the JSON."
     ),
@@ -76,6 +79,10 @@ def plan_command(
 
     path = _scenario_path(scenario)
     import time
+
+    from chipmix.cli.report_cmd import check_report_path
+
+    check_report_path(report)
 
     from chipmix.inputs.scenario import load_scenario
 
@@ -100,6 +107,11 @@ def plan_command(
 
         plan_chart(result, chart, scenario=loaded)
         err.print(f"wrote {chart}")
+    if report is not None:
+        from chipmix.cli.report_cmd import write_report
+        from chipmix.present.plan_report import plan_report, scenario_context
+
+        write_report(report, plan_report(result, scenario_context(loaded)))
     if output is not None:
         write_text(output, text)
         err.print(f"wrote {output}")
@@ -129,14 +141,7 @@ def verify_command(
     from chipmix.checker import verify
     from chipmix.inputs.scenario import load_scenario
 
-    if not plan_file.exists():
-        raise InputError("plan file not found", file=plan_file)
-    try:
-        plan_data = json.loads(plan_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", file=plan_file) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", file=plan_file, expected="a plan JSON") from None
+    plan_data = read_json_file(plan_file, "plan file not found")
     try:
         report = verify(plan_data, load_scenario(scenario), tolerance=tolerance)
     except InputError as exc:

@@ -1,0 +1,241 @@
+"""HTML reports of the studies: ``compare``, ``sweep`` and ``frontier`` (``--report FILE``).
+
+Same page and rules as the plan report (:mod:`chipmix.present.html`): one file, inline SVG,
+no script, every figure in a ``data-value`` attribute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from chipmix.present import svg
+from chipmix.present.formatting import (
+    DASH,
+    USD,
+    Currency,
+    money,
+    money_exact,
+    money_scale,
+    number,
+    percent,
+)
+from chipmix.present.html import Col, data_attr, figure, page, para, section, table
+from chipmix.present.plan_report import _is_num, _vendor_colors
+
+
+def _frame_rows(frame) -> list[dict[str, Any]]:
+    from chipmix.present.export import to_records
+
+    return to_records(frame)
+
+
+def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix compare") -> str:
+    """The report of :func:`chipmix.compare`'s frame: status, cost by category, units by
+    vendor, domestic share per period, shortfall per workload — one column per scenario."""
+    names = [c for c in frame.columns if c != "unit" and " vs " not in c]
+    cur = currency
+
+    def value(metric: str, name: str) -> float | None:
+        try:
+            v = frame.at[metric, name]
+        except KeyError:
+            return None
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(v) else v
+
+    status = {n: str(frame.at["status", n]) if "status" in frame.index else "" for n in names}
+    body = []
+    best = min((n for n in names if value("cost.discounted_total", n) is not None),
+               key=lambda n: value("cost.discounted_total", n), default=None)
+    lead = f"{len(names)} scenarios compared; the first, {names[0]}, is the reference."
+    if best is not None:
+        lead += (f" Cheapest: {best} at {money(value('cost.discounted_total', best), cur)} "
+                 "discounted.")
+    failed = [n for n in names if status[n] not in ("optimal", "feasible")]
+    if failed:
+        lead += f" Without a plan: {', '.join(failed)}."
+    body.append(section("headline", "Headline", para(lead, "lead")))
+    costs = ["capex", "energy", "porting", "shortfall"]
+    divisor, label = money_scale([value("cost.total", n) for n in names], cur)
+    colors = {"capex": "#4c72b0", "energy": "#dd8452", "porting": "#8172b3",
+              "shortfall": svg.SHORT}
+    series = [svg.Series(c, [(value(f"cost.{c}", n) or 0) / divisor or None for n in names],
+                         colors[c], hatch=c == "shortfall") for c in costs]
+    series.append(svg.Series("discounted total", [None if value("cost.discounted_total", n)
+                                                  is None else
+                                                  value("cost.discounted_total", n) / divisor
+                                                  for n in names], svg.CAP, kind="line"))
+    cost_chart = svg.chart("chart-compare-cost", names, series, title="Cost by category",
+                           y_label=f"{label} (nominal)")
+    vendor_rows = [m for m in frame.index if str(m).startswith("units.vendor.")]
+    vendors = [m.split(".", 2)[2] for m in vendor_rows]
+    vcolors = _vendor_colors(vendors)
+    units_chart = svg.chart("chart-compare-units", names,
+                            [svg.Series(v, [value(m, n) or None for n in names], vcolors[v])
+                             for m, v in zip(vendor_rows, vendors, strict=True)],
+                            title="Cards bought over the horizon by vendor",
+                            y_label="cards (units)", y_format=lambda v: number(v, 0))
+    share_rows = [m for m in frame.index if str(m).startswith("domestic_share.")]
+    periods = [m.split(".", 1)[1] for m in share_rows]
+    share_chart = svg.chart("chart-compare-share", periods,
+                            [svg.Series(n, [None if value(m, n) is None else value(m, n) * 100
+                                            for m in share_rows],
+                                        svg.PALETTE[i % len(svg.PALETTE)], kind="line",
+                                        dash=i > 0) for i, n in enumerate(names)],
+                            title="Domestic share by period", y_label="share (%)",
+                            y_format=lambda v: f"{v:g} %", y_max=100)
+    body.append(section("charts", "Charts", figure(cost_chart), figure(units_chart),
+                        figure(share_chart)))
+    rows = _frame_rows(frame)
+    columns = [Col("metric", "metric"), Col("unit", "unit")]
+    for c in frame.columns[1:]:
+        delta = " vs " in c
+        columns.append(Col(c, ("Δ " + c.split(" vs ")[0]) if delta else c, num=True))
+    body.append(section("table", "All figures",
+                        _compare_table(rows, columns, cur)))
+    return page(title, body, subtitle=" · ".join(names))
+
+
+def _compare_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Col],
+                   cur: Currency) -> str:
+    out = ['<div class="wide"><table id="compare"><thead><tr>']
+    out += [f'<th class="{"num" if c.num else ""}">{escape(c.header)}</th>' for c in columns]
+    out.append("</tr></thead><tbody>")
+    for r in rows:
+        unit = str(r.get("unit") or "")
+        out.append("<tr>")
+        for c in columns:
+            v = r.get(c.key)
+            if not c.num:
+                out.append(f'<td data-key="{escape(c.key)}">{escape(str(v or ""))}</td>')
+                continue
+            delta = c.header.startswith("Δ ")
+            text = _figure_text(v, unit, delta, cur)
+            attr = data_attr(v) if not isinstance(v, str) else escape(v, quote=True)
+            out.append(f'<td class="num" data-key="{escape(c.key)}" data-value="{attr}">'
+                       f"{escape(text)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _figure_text(v: Any, unit: str, delta: bool, cur: Currency) -> str:
+    if v is None:
+        return DASH
+    if isinstance(v, str):
+        return v
+    if unit.startswith("USD"):
+        return money(v, cur, signed=delta)
+    if unit.startswith("share"):
+        return percent(v, 1, signed=delta, points=delta)
+    return number(v, 0 if float(v).is_integer() else 2, signed=delta)
+
+
+def sweep_report(frame, axes: Sequence[str], *, scenario: str = "sweep",
+                 currency: Currency = USD) -> str:
+    """The report of a sweep: cost against each varied key, and every variant's row."""
+    cur = currency
+    rows = _frame_rows(frame)
+    ok = [r for r in rows if r.get("status") in ("optimal", "feasible")]
+    lead = f"{len(rows)} variants of {scenario} over {', '.join(axes)}; {len(ok)} with a plan."
+    if ok:
+        lo = min(ok, key=lambda r: r["objective"])
+        hi = max(ok, key=lambda r: r["objective"])
+        lead += (f" Cost ranges from {money(lo['objective'], cur)} (variant {lo['variant']}) to "
+                 f"{money(hi['objective'], cur)} (variant {hi['variant']}), discounted.")
+    body = [section("headline", "Headline", para(lead, "lead"))]
+    charts = []
+    for k, x in enumerate(axes):
+        others = [a for a in axes if a != x]
+        xs = sorted({r[x] for r in rows}, key=_sort_key)
+        groups: dict[tuple, dict[Any, float | None]] = {}
+        for r in rows:
+            key = tuple(r.get(o) for o in others)
+            groups.setdefault(key, {})[r[x]] = (r["objective"] if r in ok else None)
+        divisor, label = money_scale([r["objective"] for r in ok], cur)
+        series = []
+        for i, (key, values) in enumerate(groups.items()):
+            name = ", ".join(f"{o.split('.')[-1]}={_short(v)}" for o, v in
+                             zip(others, key, strict=True)) or "minimum cost"
+            series.append(svg.Series(name, [None if values.get(v) is None else
+                                            values[v] / divisor for v in xs],
+                                     svg.PALETTE[i % len(svg.PALETTE)], kind="line",
+                                     dash=i % 2 == 1))
+        charts.append(figure(svg.chart(f"chart-sweep-{k}", [_short(v) for v in xs], series,
+                                       title=f"Minimum cost against {x}",
+                                       y_label=f"{label} (discounted)", x_label=x),
+                             "Variants without a plan are gaps in the lines."))
+    body.append(section("charts", "Charts", *charts))
+    shares = [c for c in frame.columns if str(c).startswith("domestic_share.")]
+    columns = [Col("variant", "#", number, num=True)]
+    columns += [Col(a, a, _short, num=_is_num(rows, a)) for a in axes]
+    columns += [Col("status", "status"),
+                Col("objective", f"cost ({cur.code}, discounted)",
+                    lambda v: money_exact(v, cur), num=True)]
+    if shares:
+        columns.append(Col(shares[-1], f"domestic {shares[-1].split('.', 1)[1]} (%)",
+                           lambda v: percent(v, 1), num=True))
+    if "cost.shortfall" in frame.columns:
+        columns.append(Col("cost.shortfall", f"shortfall ({cur.code})",
+                           lambda v: money_exact(v, cur), num=True))
+    columns += [Col("top_skus", "top SKUs (units)"), Col("message", "why no plan")]
+    body.append(section("variants", "Variants", table("sweep", columns, rows)))
+    return page(f"chipmix sweep: {scenario}", body, subtitle=", ".join(axes))
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    return (0, v) if isinstance(v, (int, float)) else (1, str(v))
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    text = "" if v is None else str(v)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def frontier_report(result, *, currency: Currency = USD) -> str:
+    """The report of a frontier: minimum cost and shortfall against required domestic share."""
+    cur = currency
+    rows = _frame_rows(result.curve)
+    labels = [percent(r["required_share"], 1) for r in rows]
+    divisor, label = money_scale([r.get("objective") for r in rows], cur)
+    series = [svg.Series("minimum cost", [None if r.get("objective") is None
+                                          else r["objective"] / divisor for r in rows],
+                         "#c7000b", kind="line")]
+    if any((r.get("shortfall") or 0) > 0 for r in rows):
+        series.insert(0, svg.Series("of which shortfall rent", [
+            (r.get("shortfall") or 0) / divisor or None for r in rows], svg.SHORT, hatch=True))
+    chart = svg.chart("chart-frontier", labels, series,
+                      title="The price of self-reliance", y_label=f"{label} (discounted)",
+                      x_label=f"required domestic share from {result.start} "
+                              f"({result.share_basis} basis)")
+    head = getattr(result, "max_share_met", None)
+    lead = ("no plan even without a domestic-share requirement" if result.max_share is None
+            else f"Highest feasible domestic share: {percent(result.max_share, 1)}")
+    if head is not None:
+        lead = (f"Highest domestic share met without shortfall: {percent(head, 1)}; "
+                + lead[0].lower() + lead[1:])
+    columns = [Col("required_share", "required share (%)", lambda v: percent(v, 1), num=True),
+               Col("status", "status"),
+               Col("objective", f"cost ({cur.code}, discounted)",
+                   lambda v: money_exact(v, cur), num=True),
+               Col("premium", f"premium ({cur.code})", lambda v: money_exact(v, cur), num=True)]
+    if any("shortfall" in r for r in rows):
+        columns.append(Col("shortfall", f"shortfall rent ({cur.code})",
+                           lambda v: money_exact(v, cur), num=True,
+                           cls=lambda r: "short" if (r.get("shortfall") or 0) > 0 else ""))
+    columns.append(Col("top_skus", "top SKUs (units)"))
+    body = [section("headline", "Headline", para(lead + ".", "lead")),
+            section("curve", "Cost against required domestic share", figure(chart),
+                    table("frontier", columns, rows))]
+    return page(f"chipmix frontier: {result.scenario}", body)
+
+
+__all__ = ["compare_report", "frontier_report", "sweep_report"]
