@@ -31,17 +31,20 @@ _LAZY = {
     "compare": ("chipmix.studies", "compare"),
     "sweep": ("chipmix.studies", "sweep"),
     "frontier": ("chipmix.studies", "frontier"),
+    "hedge": ("chipmix.hedging", "hedge"),
+    "Hedge": ("chipmix.hedging", "Hedge"),
 }
 
 __all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_api.py checks)
-    "ChipmixError", "InputError", "Plan", "Scenario", "Status", "__version__", "classify",
-    "compare", "frontier", "load_catalog", "load_catalogs", "load_scenario", "plan", "sweep",
-    "verify",
+    "ChipmixError", "Hedge", "InputError", "Plan", "Scenario", "Status", "__version__",
+    "classify", "compare", "frontier", "hedge", "load_catalog", "load_catalogs",
+    "load_scenario", "plan", "sweep", "verify",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from chipmix.checker import verify
     from chipmix.errors import ChipmixError, InputError
+    from chipmix.hedging import Hedge, hedge
     from chipmix.inputs.catalog import load_catalog, load_catalogs
     from chipmix.inputs.scenario import Scenario, load_scenario
     from chipmix.planner import Plan, plan

@@ -72,6 +72,7 @@ from chipmix.inputs.overrides import apply_sets
 from chipmix.inputs.risks import Risks, check_risks
 from chipmix.inputs.schema import is_model as _is_model
 from chipmix.inputs.schema import strip as _strip
+from chipmix.inputs.uncertainty import Uncertainty, outcome_data
 from chipmix.inputs.yamlio import MAX_NUMBER, MAX_THREADS, load_yaml
 from chipmix.periods import Period, parse_period, period_range
 from chipmix.resources import rules_dir
@@ -387,6 +388,8 @@ class Scenario(_Model):
         default_factory=dict, description="overrides of rule-set parameters")
     risks: Risks = Field(default_factory=Risks,
                          description="supply-shock distributions for `chipmix stress`")
+    uncertainty: Uncertainty | None = Field(
+        None, description="events not known yet, for `chipmix hedge` (docs/hedging.md)")
 
     _source: Path | None = PrivateAttr(None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -511,6 +514,7 @@ def _build(data: dict[str, Any], folder: Path, label: str | None, source: Path |
     _check_rule_ids(scenario, folder, label)
     if check_catalogs:
         _check_references(scenario, scenario.load_catalog(), label)
+        _check_uncertainty(scenario, label)
     return scenario
 
 
@@ -570,13 +574,29 @@ def _is_rules_path(entry: str) -> bool:
 
 
 def _absolute_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Resolve path entries of ``catalogs`` and ``rules`` against ``folder``."""
+    """Resolve path entries of ``catalogs``, ``rules`` and the uncertainty outcomes' ``rules``
+    against ``folder``."""
     for key, is_path in (("catalogs", looks_like_path), ("rules", _is_rules_path)):
         entries = data.get(key)
         if isinstance(entries, list):
-            data[key] = [str((folder / e).resolve()) if isinstance(e, str) and is_path(e) else e
-                         for e in entries]
+            data[key] = _resolved(entries, folder, is_path)
+    block = data.get("uncertainty")
+    if isinstance(block, Mapping) and isinstance(block.get("events"), list):
+        events = []
+        for event in block["events"]:
+            if isinstance(event, Mapping) and isinstance(event.get("outcomes"), list):
+                event = {**event, "outcomes": [
+                    {**o, "rules": _resolved(o["rules"], folder, _is_rules_path)}
+                    if isinstance(o, Mapping) and isinstance(o.get("rules"), list) else o
+                    for o in event["outcomes"]]}
+            events.append(event)
+        data["uncertainty"] = {**block, "events": events}
     return data
+
+
+def _resolved(entries: list[Any], folder: Path, is_path) -> list[Any]:
+    return [str((folder / e).resolve()) if isinstance(e, str) and is_path(e) else e
+            for e in entries]
 
 
 def _is_step_map(value: Any) -> bool:
@@ -635,18 +655,27 @@ def _check_rule_ids(scenario: Scenario, folder: Path, label: str | None) -> None
 
     The rule sets themselves are parsed when planning (the rules layer sits downstream).
     """
-    try:
-        known = sorted(p.stem for p in rules_dir().glob("*.yaml"))
-    except FileNotFoundError:
-        known = []
+    known = _bundled_rule_ids()
     for i, entry in enumerate(scenario.rules or []):
-        if _is_rules_path(entry) or entry == "bundled" or entry in known:
-            continue
-        if (folder / entry).exists():  # a folder or file next to the scenario, named bare
+        if _rule_entry_known(entry, folder, known):
             continue
         raise InputError("unknown rule set", file=label, location=f"rules[{i}]", value=entry,
                          expected="a bundled rule-set id, 'bundled' or a path to a .yaml file",
                          hint=unknown_name_hint(entry, [*known, "bundled"]))
+
+
+def _bundled_rule_ids() -> list[str]:
+    try:
+        return sorted(p.stem for p in rules_dir().glob("*.yaml"))
+    except FileNotFoundError:
+        return []
+
+
+def _rule_entry_known(entry: str, folder: Path, known: list[str]) -> bool:
+    """A path (checked elsewhere), ``bundled``, a bundled id, or a file or folder next to the
+    scenario named bare."""
+    return (_is_rules_path(entry) or entry == "bundled" or entry in known
+            or (folder / entry).exists())
 
 
 def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -> None:
@@ -671,6 +700,34 @@ def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -
     for i, vendor in enumerate(scenario.ported):
         _require(vendor, vendors, "vendor", label, f"ported[{i}]")
     check_risks(scenario.risks, skus, scenario.workload_names, file=label)
+
+
+def _check_uncertainty(scenario: Scenario, label: str | None) -> None:
+    """Every outcome of the ``uncertainty:`` block derives a valid scenario: its rule sets
+    exist and its ``set`` overrides resolve (paths and values), each checked like the scenario
+    itself with the outcome's key path in the message."""
+    block = scenario.uncertainty
+    if block is None:
+        return
+    base = scenario.to_dict()
+    known = _bundled_rule_ids()
+    for i, event in enumerate(block.events):
+        for j, outcome in enumerate(event.outcomes):
+            where = f"uncertainty.events[{i}].outcomes[{j}]"
+            for k, entry in enumerate(outcome.rules):
+                if _is_rules_path(entry) and not Path(entry).exists():
+                    raise InputError("rule set not found", file=label,
+                                     location=f"{where}.rules[{k}]", value=entry,
+                                     expected="an existing rule-set YAML file or folder")
+                if not _rule_entry_known(entry, scenario.base_dir, known):
+                    raise InputError("unknown rule set", file=label,
+                                     location=f"{where}.rules[{k}]", value=entry,
+                                     expected="a bundled rule-set id, 'bundled' or a path to "
+                                              "a .yaml file",
+                                     hint=unknown_name_hint(entry, [*known, "bundled"]))
+            head = f"{label}: {where}" if label else where
+            data = outcome_data(base, [outcome], schema=Scenario, label=f"{head}.set")
+            _build(data, scenario.base_dir, head, None, True)
 
 
 def _require(name: str, known: list[str] | set[str], what: str, label: str | None,

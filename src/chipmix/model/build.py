@@ -26,10 +26,16 @@ class Index:
     short: pd.DataFrame  # workload, t, col
 
 
-def build(data: PlanningData) -> tuple[LinearModel, Index]:
-    """The whole planning model of ``model.md`` as one sparse matrix."""
+def build(data: PlanningData, *, keep_idle: bool = False) -> tuple[LinearModel, Index]:
+    """The whole planning model of ``model.md`` as one sparse matrix.
+
+    ``keep_idle`` keeps the purchase columns the builder's need bound would drop (a SKU this
+    scenario could buy but never use) and the porting columns of vendors without use: a
+    stochastic program ties them to other scenarios' decisions (``chipmix.hedge``), where
+    they cost money without serving. The deterministic model never needs them.
+    """
     model = LinearModel()
-    index = add_variables(model, data)
+    index = add_variables(model, data, keep_idle=keep_idle)
     add_allocation(model, data, index)
     add_demand(model, data, index)
     add_porting(model, data, index)
@@ -50,7 +56,7 @@ def _share_weights(data: PlanningData) -> np.ndarray:
     return np.ones(len(data.skus))
 
 
-def add_variables(model: LinearModel, data: PlanningData) -> Index:
+def add_variables(model: LinearModel, data: PlanningData, *, keep_idle: bool = False) -> Index:
     """Columns, their bounds, and the objective.
 
     minimise Σ_t δ[t]·( Σ_k price[k,t]·buy[k,t] + Σ_{k,w} watts[k]·pue·hours[t]·energy_price[t]/1000·use[k,w,t]
@@ -61,6 +67,10 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     any period could use (demand ÷ cap), never by an arbitrary constant. On the spend basis a
     share or vendor-cap policy can make buying beyond use pay; the bound then adds the servers
     such a policy could reward (``_spend_padding_servers``).
+
+    The index keeps both parts of the bound: ``ub_hard`` (supply and budget: the model's own
+    limits) and ``ub_need`` (implied by demand: never binding at an optimum of *this*
+    scenario). ``keep_idle``: see :func:`build`.
     """
     T = len(data.periods)
     pt = data.period_table
@@ -88,16 +98,16 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
     server = skus["server"].to_numpy(dtype=float)
     t_idx, k_idx = np.nonzero(supply >= server[None, :])
     price = data.price.to_numpy()[t_idx, k_idx]
-    ub = np.floor(supply[t_idx, k_idx] / server[k_idx])
+    hard = np.floor(supply[t_idx, k_idx] / server[k_idx])
     budget = pt["budget"].to_numpy()[t_idx]
     with np.errstate(invalid="ignore", divide="ignore"):
         budget_servers = np.floor(budget / (price * server[k_idx]) + 1e-9)
-    ub = np.fmin(ub, np.where(np.isnan(budget_servers), INF, budget_servers))
+    hard = np.fmin(hard, np.where(np.isnan(budget_servers), INF, budget_servers))
     need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
     if data.share_basis == "spend":
         need_servers = need_servers + _spend_padding_servers(data, t_idx, k_idx, price, need_servers)
-    ub = np.fmin(ub, need_servers)
-    keep = ub > 0
+    ub = np.fmin(hard, need_servers)
+    keep = (hard > 0) if keep_idle else (ub > 0)
     order = np.lexsort((k_idx[keep], t_idx[keep]))
     buy = pd.DataFrame(
         {
@@ -108,6 +118,8 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
             "server": server[k_idx[keep]][order].astype(int),
             "price": price[keep][order],
             "ub": ub[keep][order],
+            "ub_hard": hard[keep][order],
+            "ub_need": need_servers[keep][order],
         }
     )
     block = model.add_columns(
@@ -188,7 +200,9 @@ def add_variables(model: LinearModel, data: PlanningData) -> Index:
 
     # -- z[v,w]: porting binaries -----------------------------------------------------------
     port = data.port.reset_index()
-    if len(port) and len(use):
+    if keep_idle:
+        pass  # every pair the scenario could port (a hedge ties z across scenarios)
+    elif len(port) and len(use):
         used = pd.MultiIndex.from_arrays([use["sku"].map(skus["vendor"]), use["workload"]]).unique()
         port = port[pd.MultiIndex.from_frame(port[["vendor", "workload"]]).isin(used)]
     else:

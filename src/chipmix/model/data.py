@@ -75,33 +75,17 @@ class PlanningData:
 
 
 def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
-    """Derive every model parameter from the scenario (see docs/planning-model.md)."""
+    """Derive every model parameter from the scenario (see docs/planning-model.md).
+
+    ``catalog`` and ``timeline`` may be passed when already built for this scenario (a hedge
+    prepares many scenarios that share them: :func:`make_timeline`).
+    """
     periods = list(scenario.periods)
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame
     rule_count = None
     if timeline is None:
-        rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
-        rule_count = len(rulesets)
-        try:
-            timeline = Timeline(
-                rulesets,
-                frame,
-                home=scenario.home,
-                buyer=scenario.buyer,
-                unknown_policy=scenario.unknown_policy,
-                params=dict(scenario.rule_params or {}),
-            )
-        except InputError as exc:
-            if exc.file is not None:
-                raise
-            # a bad rule parameter or buyer: the scenario's key is where to fix it
-            where = "rule_params" if exc.field in (None, "params") else exc.field
-            raise InputError(
-                exc.detail, file=scenario.source, location=where, value=exc.value,
-                expected=exc.expected, hint=exc.hint,
-            ) from None
-
+        timeline, rule_count = make_timeline(scenario, frame)
     period_table = _period_table(scenario, periods)
     skus = _sku_table(scenario, frame, periods)
     workloads, demand = _workload_tables(scenario, periods)
@@ -126,6 +110,36 @@ def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
         vendor_cap=scenario.policy.vendor_cap,
         rule_count=rule_count if rule_count is not None else 0,
     )
+
+
+def make_timeline(scenario: Scenario, frame: pd.DataFrame, rulesets=None):
+    """The export-control timeline of the scenario's rule sets (or of ``rulesets``, already
+    loaded) over catalog ``frame``, and the number of rule sets.
+
+    A bad rule parameter or buyer is reported at the scenario's key (``rule_params``).
+    """
+
+    if rulesets is None:
+        rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
+    try:
+        timeline = Timeline(
+            rulesets,
+            frame,
+            home=scenario.home,
+            buyer=scenario.buyer,
+            unknown_policy=scenario.unknown_policy,
+            params=dict(scenario.rule_params or {}),
+        )
+    except InputError as exc:
+        if exc.file is not None:
+            raise
+        # a bad rule parameter or buyer: the scenario's key is where to fix it
+        where = "rule_params" if exc.field in (None, "params") else exc.field
+        raise InputError(
+            exc.detail, file=scenario.source, location=where, value=exc.value,
+            expected=exc.expected, hint=exc.hint,
+        ) from None
+    return timeline, len(rulesets)
 
 
 def _steps(points, periods, before):

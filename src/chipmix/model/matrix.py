@@ -7,6 +7,7 @@ object per coefficient. Solver adapters (``chipmix.solve``) read the finished ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,10 @@ class Block:
 
     def labels(self) -> list[str]:
         return [f"{self.name}[{','.join(str(k) for k in key)}]" for key in self.keys]
+
+    def moved(self, name: str, start: int) -> Block:
+        """The same keys under another name, from another first index (for stacking)."""
+        return Block(name, start, self._columns if self._keys is None else self._keys)
 
 
 @dataclass
@@ -115,6 +120,57 @@ class LinearModel:
         sizes = [len(c) for c in self._cost]
         self._cost = list(np.split(cost, np.cumsum(sizes)[:-1])) if sizes else []
         self._frozen = None
+
+    @classmethod
+    def stack(cls, parts: Sequence[tuple[str, LinearModel]],
+              cost_weights: Sequence[float] | None = None) -> LinearModel:
+        """Models side by side, block-diagonally: ``min Σ_i w_i·c_i·x_i`` subject to each
+        model's own rows on its own columns.
+
+        ``parts`` are ``(prefix, model)``; model ``i``'s blocks are renamed ``prefix + name``
+        and its columns and rows follow those of model ``i − 1``
+        (``stacked.col_blocks[prefix + "buy"].start``). ``cost_weights`` scale each model's
+        costs and objective offset (e.g. scenario probabilities); default 1. Rows that link
+        the parts (non-anticipativity, risk measures) are added afterwards with
+        :meth:`add_rows`.
+        """
+        weights = [1.0] * len(parts) if cost_weights is None else [float(w) for w in cost_weights]
+        if len(weights) != len(parts):
+            raise ValueError("one cost weight per part")
+        out = cls()
+        lower, upper, cost, integer, row_lower, row_upper = [], [], [], [], [], []
+        a_row, a_col, a_val = [], [], []
+        for (prefix, model), weight in zip(parts, weights, strict=True):
+            a = model.arrays()
+            for name, block in model.col_blocks.items():
+                key = prefix + name
+                if key in out.col_blocks:
+                    raise ValueError(f"column block {key!r} twice: give each part its own prefix")
+                out.col_blocks[key] = block.moved(key, block.start + out.num_cols)
+            for name, block in model.row_blocks.items():
+                key = prefix + name
+                if key in out.row_blocks:
+                    raise ValueError(f"row block {key!r} twice: give each part its own prefix")
+                out.row_blocks[key] = block.moved(key, block.start + out.num_rows)
+            lower.append(a["col_lower"])
+            upper.append(a["col_upper"])
+            cost.append(a["cost"] * weight)
+            integer.append(a["integer"])
+            row_lower.append(a["row_lower"])
+            row_upper.append(a["row_upper"])
+            a_col.append(np.repeat(np.arange(model.num_cols), np.diff(a["csc_start"]))
+                         + out.num_cols)
+            a_row.append(a["csc_index"] + out.num_rows)
+            a_val.append(a["csc_value"])
+            out.num_cols += model.num_cols
+            out.num_rows += model.num_rows
+            out.objective_offset += weight * model.objective_offset
+        for attr, pieces in (("_col_lower", lower), ("_col_upper", upper), ("_cost", cost),
+                             ("_integer", integer), ("_row_lower", row_lower),
+                             ("_row_upper", row_upper), ("_a_row", a_row), ("_a_col", a_col),
+                             ("_a_val", a_val)):
+            setattr(out, attr, [np.concatenate(pieces)] if pieces else [])
+        return out
 
     # -- reading ----------------------------------------------------------------------------
     def arrays(self) -> dict:

@@ -1,0 +1,476 @@
+"""``hedge(scenario)``: the purchase plan that holds up across the scenarios of a tree.
+
+Pipeline (``docs/hedging.md``):
+
+1. **scenarios**: the ``uncertainty:`` block's combinations of outcomes, each derived from
+   the base scenario like ``--set`` and validated by the normal loader
+   (:func:`scenarios_from_uncertainty`), or draws from the ``risks:`` block
+   (:mod:`chipmix.hedging.sampled`);
+2. **parts**: each scenario prepared and built by the ordinary pipeline
+   (:func:`chipmix.model.data.prepare`, :func:`chipmix.model.build.build`);
+3. **extensive form**: stacked, tied and risk-weighted (:mod:`chipmix.hedging.extensive`),
+   solved once with HiGHS or CBC;
+4. **evaluations**, independent solves on the executor: each scenario with hindsight
+   (wait-and-see) and the base scenario's deterministic plan with its here-and-now purchases
+   and porting fixed, the rest re-planned in every scenario.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chipmix.errors import InputError
+from chipmix.hedging.extensive import (
+    Fixed,
+    Part,
+    build_extensive,
+    cvar,
+    expected,
+    risk_objective,
+)
+from chipmix.hedging.tree import ScenarioTree
+
+# -- scenarios -----------------------------------------------------------------------------
+
+
+def scenarios_from_uncertainty(scenario) -> tuple[ScenarioTree, list[Any]]:
+    """The tree of the scenario's ``uncertainty:`` block and one derived Scenario per leaf."""
+    from chipmix.inputs.scenario import Scenario
+    from chipmix.inputs.uncertainty import outcome_data
+
+    block = scenario.uncertainty
+    if block is None:
+        raise InputError("no uncertainty: block to hedge against", file=scenario.source,
+                         location="uncertainty",
+                         expected="an uncertainty: block (formats.md), or --draws N to sample "
+                                  "scenarios from the risks: block")
+    tree = ScenarioTree.from_events(block.events, scenario.periods)
+    base = scenario.to_dict()
+    by_name = {e.name: {o.name: o for o in e.outcomes} for e in block.events}
+    derived = []
+    label = str(scenario.source) if scenario.source else scenario.name
+    for leaf in tree.scenarios:
+        outcomes = [by_name[e][o] for e, o in leaf.outcomes.items()]
+        data = outcome_data(base, outcomes, schema=Scenario,
+                            label=f"{label}: scenario {leaf.name}")
+        data["name"] = f"{scenario.name} [{leaf.name}]"
+        derived.append(Scenario.from_dict(data, base_dir=scenario.base_dir,
+                                          source_name=f"{label}: scenario {leaf.name}"))
+    return tree, derived
+
+
+class _Inputs:
+    """Catalogs and rule timelines shared by scenarios that name the same ones."""
+
+    def __init__(self) -> None:
+        self.catalogs: dict[str, Any] = {}
+        self.timelines: dict[str, Any] = {}
+
+    def prepare(self, scenario):
+        from chipmix.model.data import make_timeline, prepare
+
+        ckey = json.dumps([scenario.catalogs, scenario.overrides], sort_keys=True, default=str)
+        if ckey not in self.catalogs:
+            self.catalogs[ckey] = scenario.load_catalog()
+        catalog = self.catalogs[ckey]
+        tkey = json.dumps([ckey, scenario.rules, scenario.home, scenario.buyer,
+                           scenario.unknown_policy, scenario.rule_params], sort_keys=True,
+                          default=str)
+        if tkey not in self.timelines:
+            self.timelines[tkey] = make_timeline(scenario, catalog.frame)
+        timeline, count = self.timelines[tkey]
+        data = prepare(scenario, catalog=catalog, timeline=timeline)
+        data.rule_count = count
+        return data
+
+
+def prepare_all(scenarios: Sequence[Any]) -> list[Any]:
+    """PlanningData of every scenario (catalogs and timelines built once per distinct set)."""
+    inputs = _Inputs()
+    return [inputs.prepare(s) for s in scenarios]
+
+
+def make_parts(datas: Sequence[Any], keep_idle: bool) -> list[Part]:
+    from chipmix.model.build import build
+
+    parts = []
+    for data in datas:
+        model, index = build(data, keep_idle=keep_idle)
+        parts.append(Part(data, model, index))
+    return parts
+
+
+# -- evaluations on the executor -------------------------------------------------------------
+
+
+@dataclass
+class EvalContext:
+    """What every evaluation needs (pickled once per worker)."""
+
+    datas: list[Any]
+    tree: ScenarioTree
+    options: Any  # SolverOptions
+    weight: float
+    alpha: float
+
+
+def wait_and_see_task(ctx: EvalContext, s: int) -> tuple[str, float]:
+    """Scenario ``s`` planned alone, with hindsight: (status, optimal cost)."""
+    from chipmix.model.build import build
+    from chipmix.solve import solve
+
+    model, _ = build(ctx.datas[s])
+    result = solve(model, ctx.options)
+    return result.status.value, (float(result.objective) if result.status.has_plan
+                                 else math.nan)
+
+
+def recourse_task(ctx: EvalContext, item: tuple[list[int], Fixed]) -> dict[str, Any]:
+    """The scenarios ``members`` re-planned with ``fixed`` decisions pinned (one extensive
+    form over them; a single scenario is its own model): status and cost per member."""
+    from chipmix.solve import solve
+
+    members, fixed = item
+    parts = make_parts([ctx.datas[s] for s in members], keep_idle=True)
+    tree = ctx.tree.subtree(members)
+    weight = ctx.weight if len(members) == len(ctx.tree) else 0.0
+    ext = build_extensive(parts, tree, weight=weight, alpha=ctx.alpha, fixed=fixed)
+    result = solve(ext.model, ctx.options)
+    costs = ext.scenario_costs(result.x) if result.status.has_plan else \
+        np.full(len(members), math.nan)
+    return {"members": list(members), "status": result.status.value,
+            "costs": [float(c) for c in costs], "notes": ext.notes}
+
+
+# -- the result ------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario of a hedge: its plan (a :class:`chipmix.planner.Plan`) and figures."""
+
+    name: str
+    outcomes: dict[str, str]
+    probability: float
+    scenario: Any  # the derived Scenario (chipmix.verify(plan, scenario))
+    plan: Any
+    cost: float
+    wait_and_see: float = math.nan
+    deterministic: float = math.nan
+
+
+@dataclass
+class Hedge:
+    """What ``chipmix hedge`` reports (model.md "Planning under uncertainty").
+
+    Frames: :attr:`here_and_now`, :attr:`purchases` (every scenario's), :attr:`costs`.
+    """
+
+    scenario: str
+    status: Any  # chipmix.solve.Status
+    objective: float | None
+    alpha: float
+    weight: float
+    periods: list[str]
+    tree: ScenarioTree
+    results: list[ScenarioResult]
+    here_and_now_periods: list[int]
+    wait_and_see: float | None = None
+    deterministic: dict[str, Any] = field(default_factory=dict)
+    solver: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    message: str = ""
+    sampled: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status.has_plan
+
+    @property
+    def probabilities(self) -> list[float]:
+        return [r.probability for r in self.results]
+
+    @property
+    def costs_by_scenario(self) -> list[float]:
+        return [r.cost for r in self.results]
+
+    @property
+    def expected_cost(self) -> float | None:
+        return expected(self.costs_by_scenario, self.probabilities) if self.ok else None
+
+    @property
+    def cvar(self) -> float | None:
+        return cvar(self.costs_by_scenario, self.probabilities, self.alpha) if self.ok else None
+
+    @property
+    def evpi(self) -> float | None:
+        if not self.ok or self.wait_and_see is None:
+            return None
+        return self.expected_cost - self.wait_and_see
+
+    @property
+    def value_of_hedging(self) -> float | None:
+        """``E[deterministic] − E[hedge]`` (weight 0); with a CVaR weight, the same difference
+        in the hedge's objective ``(1 − ω)·E + ω·CVaR``."""
+        det = self.deterministic.get("objective")
+        if not self.ok or det is None or (isinstance(det, float) and math.isnan(det)):
+            return None
+        return det - risk_objective(self.costs_by_scenario, self.probabilities, self.weight,
+                                    self.alpha)
+
+    @property
+    def here_and_now(self):
+        """Purchases made before the first outcome is known (shared by every scenario)."""
+        import pandas as pd
+
+        cols = ["period", "sku", "servers", "units"]
+        if not self.ok or not self.results:
+            return pd.DataFrame(columns=cols)
+        labels = {self.periods[t] for t in self.here_and_now_periods}
+        p = self.results[0].plan.purchases
+        return p[p["period"].isin(labels)][cols].reset_index(drop=True)
+
+    @property
+    def purchases(self):
+        """Every scenario's purchases: scenario, probability, period, sku, servers, units,
+        unit_price, spend, here_and_now."""
+        import pandas as pd
+
+        frames = []
+        labels = {self.periods[t] for t in self.here_and_now_periods}
+        for r in self.results:
+            p = r.plan.purchases.copy()
+            p.insert(0, "scenario", r.name)
+            p.insert(1, "probability", r.probability)
+            p["here_and_now"] = p["period"].isin(labels)
+            frames.append(p)
+        if not frames:
+            return pd.DataFrame(columns=["scenario", "probability", "period", "sku", "servers",
+                                         "units", "unit_price", "spend", "here_and_now"])
+        return pd.concat(frames, ignore_index=True)
+
+    @property
+    def costs(self):
+        """Per scenario: probability, the hedge's cost and its parts, shortfall (metric units
+        × periods), the cost with hindsight and the deterministic plan's."""
+        import pandas as pd
+
+        rows = []
+        for r in self.results:
+            d = r.plan.discounted
+            rows.append({
+                "scenario": r.name, "probability": r.probability, "cost": r.cost,
+                "capex": d.get("capex", math.nan), "energy": d.get("energy", math.nan),
+                "porting": d.get("porting", math.nan),
+                "shortfall_cost": d.get("shortfall", math.nan),
+                "shortfall": float(r.plan.delivered["shortfall"].sum())
+                if len(r.plan.delivered) else 0.0,
+                "wait_and_see": r.wait_and_see, "deterministic": r.deterministic,
+            })
+        return pd.DataFrame(rows, columns=["scenario", "probability", "cost", "capex", "energy",
+                                           "porting", "shortfall_cost", "shortfall",
+                                           "wait_and_see", "deterministic"])
+
+    # -- JSON -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hedge JSON of formats.md (plus extensions: periods, reveals, per-scenario
+        ``wait_and_see`` and ``deterministic`` costs, notes)."""
+        from chipmix.hedging.report import hedge_dict
+
+        return hedge_dict(self)
+
+    def to_json(self, timings: bool = False) -> str:
+        """JSON text of :meth:`to_dict`; without ``timings`` no wall-clock figure is included,
+        so the same inputs give byte-identical text."""
+        d = self.to_dict()
+        if not timings:
+            d.pop("timings", None)
+            d["solver"] = {k: v for k, v in d["solver"].items() if k != "seconds"}
+        return json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def summary(self) -> list[str]:
+        """The hedge in a planner's words (:mod:`chipmix.hedging.report`)."""
+        from chipmix.hedging.report import planner_words
+
+        return planner_words(self)
+
+
+# -- hedge() ---------------------------------------------------------------------------------
+
+
+def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
+          alpha: float | None = None, time_limit: float | None = None,
+          gap: float | None = None, threads: int | None = None, workers: int = 1,
+          dask: Any = None, draws: int | None = None, seed: int = 0,
+          reveal: str | None = None, test_draws: int | None = None) -> Hedge:
+    """Choose the purchases that hold up across the scenario's uncertainty.
+
+    Parameters
+    ----------
+    scenario : a Scenario or the path to its YAML, with an ``uncertainty:`` block (or a
+        ``risks:`` block and ``draws``).
+    solver, time_limit, gap, threads : for the extensive form and every evaluation (default:
+        the scenario's ``solver:``).
+    weight, alpha : the risk attitude (default: ``uncertainty.risk``; 0 and 0.9 without one).
+    workers, dask : executor of the independent evaluations
+        (:func:`chipmix.pipeline.executor.run_map`).
+    draws, seed, reveal, test_draws : a sampled hedge (:mod:`chipmix.hedging.sampled`).
+    """
+    from chipmix.planner import load_scenario, options_for
+
+    started = time.perf_counter()
+    if not hasattr(scenario, "workloads"):
+        scenario = load_scenario(scenario)
+    options = options_for(scenario, solver, time_limit, gap, threads)
+    risk = scenario.uncertainty.risk if scenario.uncertainty is not None else None
+    weight = float(weight if weight is not None else (risk.weight if risk else 0.0))
+    alpha = float(alpha if alpha is not None else (risk.alpha if risk else 0.9))
+    _check_risk(weight, alpha)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    sampled = None
+    if draws is not None:
+        from chipmix.hedging.sampled import sampled_scenarios
+
+        sampled = sampled_scenarios(scenario, draws=draws, seed=seed, reveal=reveal)
+        tree, derived = sampled.tree, sampled.scenarios
+    else:
+        tree, derived = scenarios_from_uncertainty(scenario)
+    datas = prepare_all(derived)
+    timings["prepare"] = time.perf_counter() - t
+    out = solve_tree(scenario, tree, derived, datas, options, weight=weight, alpha=alpha,
+                     workers=workers, dask=dask, timings=timings)
+    if sampled is not None and out.ok:
+        from chipmix.hedging.sampled import out_of_sample
+
+        t = time.perf_counter()
+        out.sampled = out_of_sample(scenario, sampled, out, options, test_draws=test_draws,
+                                    workers=workers, dask=dask)
+        timings["out_of_sample"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    return out
+
+
+def _check_risk(weight: float, alpha: float) -> None:
+    if not (isinstance(weight, float) and 0.0 <= weight <= 1.0):
+        raise InputError(field="--weight", value=weight, expected="a number from 0 to 1")
+    if not (isinstance(alpha, float) and 0.0 <= alpha < 1.0):
+        raise InputError(field="--alpha", value=alpha, expected="a number from 0 up to (not "
+                         "including) 1, e.g. 0.9")
+
+
+def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence[Any],
+               options, *, weight: float, alpha: float, workers: int = 1, dask: Any = None,
+               timings: dict[str, float] | None = None) -> Hedge:
+    """Solve the extensive form of ``tree`` and run the evaluations (module docstring)."""
+    from chipmix.pipeline.executor import run_map
+    from chipmix.planner import extract
+    from chipmix.solve import SolveResult, solve
+
+    timings = timings if timings is not None else {}
+    t = time.perf_counter()
+    parts = make_parts(datas, keep_idle=len(tree) > 1)
+    ext = build_extensive(parts, tree, weight=weight, alpha=alpha)
+    ext.model.arrays()
+    timings["build"] = time.perf_counter() - t
+    t = time.perf_counter()
+    result = solve(ext.model, options)
+    timings["solve"] = time.perf_counter() - t
+    solver = {"name": result.solver, "seconds": result.seconds, "gap": result.gap,
+              "variables": ext.model.num_cols, "constraints": ext.model.num_rows,
+              "integers": ext.model.num_integers, "nonanticipativity": ext.na_rows,
+              "scenarios": len(tree)}
+    out = Hedge(scenario=base.name, status=result.status,
+                objective=result.objective if result.status.has_plan else None,
+                alpha=alpha, weight=weight, periods=list(tree.periods), tree=tree, results=[],
+                here_and_now_periods=tree.here_and_now_periods, solver=solver, timings=timings,
+                message=result.message)
+    ctx = EvalContext(list(datas), tree, options, weight, alpha)
+    t = time.perf_counter()
+    ws = run_map(wait_and_see_task, ctx, range(len(tree)), workers=workers, dask=dask)
+    timings["wait_and_see"] = time.perf_counter() - t
+    if not result.status.has_plan:
+        bad = [f"{leaf.name} ({status})" for leaf, (status, _) in zip(tree.scenarios, ws,
+                                                                      strict=True)
+               if status != "optimal" and status != "feasible"]
+        out.notes.append("no plan holds in every scenario" + (
+            f": alone, these have none either: {', '.join(bad)}" if bad else
+            " (each scenario has a plan alone: the shared decisions cannot serve them all)"))
+        return out
+    costs = ext.scenario_costs(result.x)
+    for s, leaf in enumerate(tree.scenarios):
+        part = parts[s]
+        part_result = SolveResult(result.status, result.solver, x=ext.part_x(result.x, s),
+                                  objective=float(costs[s]), gap=result.gap,
+                                  seconds=result.seconds, message=result.message)
+        plan = extract(part.data, part.model, part.index, part_result, options)
+        status, opt = ws[s]
+        out.results.append(ScenarioResult(
+            leaf.name, dict(leaf.outcomes), leaf.probability, derived[s], plan, float(costs[s]),
+            # the hindsight optimum is at most any plan of the scenario, the hedge's included
+            wait_and_see=min(opt, float(costs[s])) if not math.isnan(opt) else math.nan))
+    out.wait_and_see = expected([r.wait_and_see for r in out.results], tree.probabilities)
+    t = time.perf_counter()
+    out.deterministic = _deterministic(base, tree, ctx, options, out, workers, dask)
+    timings["deterministic"] = time.perf_counter() - t
+    return out
+
+
+def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hedge,
+                   workers: int, dask: Any) -> dict[str, Any]:
+    """The base scenario's own plan, its here-and-now purchases and porting fixed, the rest
+    re-planned in every scenario (independent solves per tree component)."""
+    from chipmix.pipeline.executor import run_map
+    from chipmix.planner import plan as make_plan
+
+    base_plan = make_plan(base, solver=options.name, time_limit=options.time_limit,
+                          gap=options.gap, threads=options.threads, diagnose=False)
+    head = out.here_and_now_periods
+    info: dict[str, Any] = {"status": base_plan.status.value, "objective": math.nan,
+                            "expected_cost": math.nan, "cvar": math.nan, "here_and_now": [],
+                            "ported": [], "notes": []}
+    if not base_plan.ok:
+        info["notes"].append(f"the base scenario alone has no plan ({base_plan.status.value})")
+        return info
+    t_of = {p: t for t, p in enumerate(tree.periods)}
+    p = base_plan.purchases
+    servers = {(k, t_of[per]): float(n) for per, k, n in zip(p["period"], p["sku"],
+                                                             p["servers"], strict=True)}
+    ported = {(v, w) for v, w in zip(base_plan.ported["vendor"], base_plan.ported["workload"],
+                                     strict=True)}
+    fixed = Fixed(set(head), {key: v for key, v in servers.items() if key[1] in head}, ported)
+    info["here_and_now"] = p[p["period"].isin([tree.periods[t] for t in head])][
+        ["period", "sku", "servers", "units"]].reset_index(drop=True)
+    info["ported"] = sorted(ported)
+    if ctx.weight > 0 or len(tree) == 1:
+        groups = [list(range(len(tree)))]
+    else:
+        groups = tree.components(tree.first_reveal)
+    rows = run_map(recourse_task, ctx, [(g, fixed) for g in groups], workers=workers, dask=dask)
+    costs = np.full(len(tree), math.nan)
+    for row in rows:
+        costs[row["members"]] = row["costs"]
+        info["notes"].extend(n for n in row["notes"] if n not in info["notes"])
+        if row["status"] not in ("optimal", "feasible"):
+            info["status"] = row["status"]
+    for s, r in enumerate(out.results):
+        r.deterministic = float(costs[s])
+    probs = tree.probabilities
+    if not np.isnan(costs).any():
+        info["expected_cost"] = expected(costs, probs)
+        info["cvar"] = cvar(costs, probs, ctx.alpha)
+        info["objective"] = risk_objective(costs, probs, ctx.weight, ctx.alpha)
+    return info
+
+
+__all__ = ["EvalContext", "Hedge", "ScenarioResult", "hedge", "make_parts", "prepare_all",
+           "recourse_task", "scenarios_from_uncertainty", "solve_tree", "wait_and_see_task"]
