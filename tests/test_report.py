@@ -205,3 +205,63 @@ def test_report_of_an_infeasible_scenario_carries_the_diagnosis(tmp_path, capsys
     assert code == 1
     html = (tmp_path / "bad.html").read_text(encoding="utf-8")
     assert 'id="diagnosis"' in html and "short" in html
+
+
+# --------------------------------------------------------------------------------------------
+# Study reports
+
+
+SMALL = DATA / "planner_small.yaml"
+
+
+def _numbers(html: str, table_id: str) -> dict[tuple[str, str], object]:
+    rows = tables(html)[table_id]
+    key = "metric" if table_id == "compare" else "variant"
+    return {(r[key][0], k): v[1] for r in rows for k, v in r.items() if k != key}
+
+
+def test_compare_report_figures_equal_the_frame():
+    from chipmix.present.export import to_records
+    from chipmix.present.study_report import compare_report
+
+    frame = chipmix.compare([CASE, SMALL])
+    html = compare_report(frame)
+    assert parse(html).scripts == 0
+    cells = _numbers(html, "compare")
+    for record in to_records(frame):
+        for column, value in record.items():
+            if column in ("metric", "unit"):
+                continue
+            got = cells[(record["metric"], column)]
+            if isinstance(value, float):
+                assert got == pytest.approx(value), (record["metric"], column)
+            elif value is None:
+                assert got is None
+    assert "Cheapest: planner-small" in html
+    assert {"chart-compare-cost", "chart-compare-units", "chart-compare-share"} <= set(
+        parse(html).ids)
+
+
+def test_sweep_and_frontier_reports_from_the_cli(tmp_path, capsys):
+    code, _, _ = run(capsys, "sweep", CASE, "--vary", "policy.domestic_share=0,0.5,1",
+                     "-w", "1", "--json", "--report", tmp_path / "sweep.html")
+    assert code == 0
+    html = (tmp_path / "sweep.html").read_text(encoding="utf-8")
+    rows = tables(html)["sweep"]
+    assert [r["policy.domestic_share"][1] for r in rows] == [0.0, 0.5, 1.0]
+    assert all(r["status"][0] == "optimal" for r in rows)
+    # hand-solved: 15 acme-a (15,000) or 8 dragon-d + 7 acme-a (19,000), plus 25,000 of rent
+    assert rows[0]["objective"][1] == pytest.approx(40000)
+    assert rows[1]["objective"][1] == pytest.approx(44000)
+    code, _, _ = run(capsys, "frontier", CASE, "--steps", "3", "-w", "1", "--report",
+                     tmp_path / "frontier.html")
+    assert code == 0
+    html = (tmp_path / "frontier.html").read_text(encoding="utf-8")
+    curve = tables(html)["frontier"]
+    assert curve[0]["required_share"][1] == 0.0 and len(curve) >= 3
+    assert "chart-frontier" in parse(html).ids
+
+
+def test_study_report_bad_extension_exits_2_before_solving(tmp_path, capsys):
+    code, _, err = run(capsys, "compare", CASE, "--report", tmp_path / "c.txt")
+    assert code == 2 and "unsupported report format" in err

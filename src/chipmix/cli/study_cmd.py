@@ -20,6 +20,11 @@ SetOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 ChartOption = Annotated[Path | None, typer.Option("--chart", help="Write a chart (.png or .svg).")]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option("--report", metavar="FILE.html",
+                 help="Write a self-contained HTML report (inline SVG charts, no script)."),
+]
 OutputOption = Annotated[
     Path | None,
     typer.Option("-o", "--output", help="Write the table (.json, .csv, .parquet or .xlsx)."),
@@ -67,6 +72,7 @@ def compare_command(
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     output: OutputOption = None,
     chart: ChartOption = None,
+    report: ReportOption = None,
     solver: SolverOption = None,
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
@@ -77,7 +83,7 @@ def compare_command(
     """
     from chipmix.studies import compare
 
-    _check_outputs(chart=chart, tables=[csv, output])
+    _check_outputs(chart=chart, tables=[csv, output], report=report)
     if csv is not None and csv.suffix.lower() != ".csv":
         from chipmix.errors import InputError
 
@@ -90,6 +96,11 @@ def compare_command(
 
         compare_chart(frame, chart)
         err.print(f"wrote {chart}")
+    if report is not None:
+        from chipmix.cli.report_cmd import write_report
+        from chipmix.present.study_report import compare_report
+
+        write_report(report, compare_report(frame))
     if as_json:
         from chipmix.present.export import to_records
 
@@ -164,6 +175,7 @@ def sweep_command(
     dask: DaskOption = None,
     output: OutputOption = None,
     chart: ChartOption = None,
+    report: ReportOption = None,
     x: Annotated[str | None, typer.Option("--x", help="Varied key on the chart's x axis.")] = None,
     as_json: JsonOption = False,
     solver: SolverOption = None,
@@ -181,7 +193,7 @@ def sweep_command(
         raise InputError("nothing to vary", field="--vary",
                          expected="one or more --vary KEY=SPEC, e.g. "
                                   "--vary policy.domestic_share=0:1:0.1")
-    _check_outputs(chart=chart, tables=[output])
+    _check_outputs(chart=chart, tables=[output], report=report)
     keys = [item.split("=", 1)[0].strip() for item in vary]
     if x is not None and x not in keys:
         from chipmix.errors import closest
@@ -201,6 +213,11 @@ def sweep_command(
 
         sweep_chart(frame, chart, x=x, varied=list(run.axes), title=f"{run.scenario} sweep")
         err.print(f"wrote {chart}")
+    if report is not None:
+        from chipmix.cli.report_cmd import write_report
+        from chipmix.present.study_report import sweep_report
+
+        write_report(report, sweep_report(frame, list(run.axes), scenario=run.scenario))
     counts = frame["status"].value_counts().to_dict() if len(frame) else {}
     err.print(
         f"{info.variants} variants in {info.seconds:.1f} s on {info.executor}"
@@ -273,6 +290,7 @@ def frontier_command(
     dask: DaskOption = None,
     output: OutputOption = None,
     chart: ChartOption = None,
+    report: ReportOption = None,
     as_json: JsonOption = False,
     solver: SolverOption = None,
     time_limit: TimeLimitOption = None,
@@ -285,7 +303,7 @@ def frontier_command(
     """
     from chipmix.studies import frontier
 
-    _check_outputs(chart=chart, tables=[output])
+    _check_outputs(chart=chart, tables=[output], report=report)
     with _client(dask) as client, _progress("frontier curve") as progress:
         result = frontier(_default_base(base), steps, sets=sets or None, start=start,
                           tolerance=tolerance, workers=workers, client=client, solver=solver,
@@ -301,6 +319,11 @@ def frontier_command(
 
         frontier_chart(result, chart)
         err.print(f"wrote {chart}")
+    if report is not None:
+        from chipmix.cli.report_cmd import write_report
+        from chipmix.present.study_report import frontier_report
+
+        write_report(report, frontier_report(result))
     if as_json:
         from chipmix.present.export import to_records
 
@@ -353,8 +376,12 @@ def _frontier_table(result):
 # shared
 
 
-def _check_outputs(*, chart: Path | None, tables: list[Path | None]) -> None:
+def _check_outputs(*, chart: Path | None, tables: list[Path | None],
+                   report: Path | None = None) -> None:
     """Refuse bad extensions before hours of solving."""
+    from chipmix.cli.report_cmd import check_report_path
+
+    check_report_path(report)
     if chart is not None:
         from chipmix.present.charts import chart_format
 

@@ -184,7 +184,9 @@ def sweep_report(frame, axes: Sequence[str], *, scenario: str = "sweep",
     if "cost.shortfall" in frame.columns:
         columns.append(Col("cost.shortfall", f"shortfall ({cur.code})",
                            lambda v: money_exact(v, cur), num=True))
-    columns += [Col("top_skus", "top SKUs (units)"), Col("message", "why no plan")]
+    columns.append(Col("top_skus", "top SKUs (units)"))
+    if any(r.get("message") for r in rows):
+        columns.append(Col("message", "why no plan"))
     body.append(section("variants", "Variants", table("sweep", columns, rows)))
     return page(f"chipmix sweep: {scenario}", body, subtitle=", ".join(axes))
 
