@@ -42,7 +42,9 @@ def plan_command(
         False, "--json", help="Print the plan JSON (formats.md) on stdout."
     ),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="Write the plan JSON to this file."
+        None, "-o", "--output", metavar="FILE",
+        help="Write the plan, by extension: .json (the plan JSON), .xlsx (a sheet per table), "
+             ".csv or .parquet (tidy long form: one row per figure)."
     ),
     write_lp: Path | None = typer.Option(
         None, "--write-lp", help="Export the model in LP format."
@@ -83,6 +85,10 @@ def plan_command(
     from chipmix.cli.report_cmd import check_report_path
 
     check_report_path(report)
+    if output is not None:
+        from chipmix.present.plan_export import plan_format
+
+        plan_format(output)
 
     from chipmix.inputs.scenario import load_scenario
 
@@ -113,7 +119,12 @@ def plan_command(
 
         write_report(report, plan_report(result, scenario_context(loaded)))
     if output is not None:
-        write_text(output, text)
+        if output.suffix.lower() == ".json":
+            write_text(output, text)  # the same text as --json (with --timings' figures)
+        else:
+            from chipmix.present.plan_export import write_plan
+
+            write_plan(result, output, scenario=loaded)
         err.print(f"wrote {output}")
     if as_json:
         import sys

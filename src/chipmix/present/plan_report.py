@@ -38,6 +38,7 @@ from chipmix.present.html import (
     status_badge,
     table,
 )
+from chipmix.present.plan_export import METRIC_UNITS
 
 
 def scenario_context(scenario: Any) -> dict[str, Any]:
@@ -121,16 +122,6 @@ def scenario_context(scenario: Any) -> dict[str, Any]:
         "skus": skus,
         "currency": currency_of(scenario).to_dict(),
     }
-
-
-#: The unit of demand, delivery and shortfall per workload metric (per period).
-METRIC_UNITS = {
-    "bf16_pflops": "PFLOPS bf16",
-    "fp8_pflops": "PFLOPS fp8",
-    "int8_pops": "POPS int8",
-    "memory_bw_tbps": "TB/s",
-    "memory_tb": "TB",
-}
 
 
 def metric_unit(metric: str | None) -> str:
