@@ -266,6 +266,8 @@ def derive_parameters(scenario: Any, catalog: Any = None, timeline: Any = None) 
     ``catalog`` defaults to ``scenario.load_catalog()`` (overrides applied) and ``timeline``
     to a :class:`chipmix.rules.Timeline` over the scenario's rule sets.
     """
+    if hasattr(scenario, "in_usd"):  # the scenario's own money (currency:) in USD
+        scenario = scenario.in_usd()
     if catalog is None:
         catalog = scenario.load_catalog()
     if timeline is None:

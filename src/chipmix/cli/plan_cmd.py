@@ -133,7 +133,7 @@ def plan_command(
     else:
         from chipmix.cli.report import print_plan
 
-        print_plan(result, out)
+        print_plan(result, out, scenario=loaded)
         if explain and result.ok:
             from chipmix.cli.explain import print_explain
 

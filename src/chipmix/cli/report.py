@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from chipmix.present.formatting import (
+    DASH,
+    Currency,
+    currency_of,
+    money,
+    money_exact,
+    number,
+    percent,
+)
+from chipmix.present.formatting import gap as gap_text
 
-def _money(v: float) -> str:
-    if abs(v) >= 1e9:
-        return f"${v / 1e9:,.2f} bn"
-    if abs(v) >= 1e6:
-        return f"${v / 1e6:,.1f} M"
-    return f"${v:,.0f}"
 
+def print_plan(plan, console: Console, scenario: Any = None) -> None:
+    """Purchases by period and SKU, cost breakdown, shares, shortfalls, blocked SKUs.
 
-def print_plan(plan, console: Console) -> None:
-    """Purchases by period and SKU, cost breakdown, shares, shortfalls, blocked SKUs."""
+    With ``scenario``, money shows in its ``currency`` and shortfalls carry their workload's
+    unit.
+    """
+    cur = currency_of(scenario)
+    _money = lambda v: money(v, cur)  # noqa: E731 - one formatter, bound to the currency
     status_style = "green" if plan.status.value == "optimal" else ("yellow" if plan.ok else "red")
     console.print(
         f"[bold]{plan.scenario}[/]: [{status_style}]{plan.status.value}[/]"
@@ -40,21 +51,23 @@ def print_plan(plan, console: Console) -> None:
             if len(findings) > 30:
                 console.print(f"  ... and {len(findings) - 30} more (see --json)")
         return
-    _purchases(plan, console)
-    _costs(plan, console)
+    _purchases(plan, console, cur)
+    _costs(plan, console, cur)
     _shares(plan, console)
-    _shortfalls(plan, console)
+    _shortfalls(plan, console, scenario)
     _blocked(plan, console)
     s = plan.solver
-    gap = s.get("gap")
+    if not cur.is_usd:
+        console.print(f"money in {cur.code} at {cur.per_usd:g} {cur.code} per USD (the "
+                      "scenario's rate; the plan JSON stays in USD)", style="dim")
     console.print(
-        f"solver {s['name']}: {s['seconds']:.2f} s, gap {gap if gap is not None else 'n/a'}, "
+        f"solver {s['name']}: {s['seconds']:.2f} s, gap {gap_text(s.get('gap'))}, "
         f"{s['variables']} variables ({s['integers']} integer), {s['constraints']} constraints",
         style="dim",
     )
 
 
-def _purchases(plan, console):
+def _purchases(plan, console, cur: Currency):
     p = plan.purchases
     if not len(p):
         console.print("No purchases: inventory covers demand.")
@@ -64,23 +77,24 @@ def _purchases(plan, console):
     table.add_column("SKU", no_wrap=True)
     table.add_column("servers", justify="right")
     table.add_column("units", justify="right")
-    table.add_column("unit price", justify="right")
-    table.add_column("spend", justify="right")
+    table.add_column(f"unit price ({cur.code}/card)", justify="right")
+    table.add_column(f"spend ({cur.code})", justify="right")
     for r in p.itertuples():
         table.add_row(
-            r.period, Text(r.sku), f"{r.servers:,.6g}", f"{r.units:,.6g}", f"${r.unit_price:,.0f}",
-            _money(r.spend),
+            r.period, Text(r.sku), f"{r.servers:,.6g}", f"{r.units:,.6g}",
+            money_exact(r.unit_price, cur), money(r.spend, cur),
         )
     console.print(table)
 
 
-def _costs(plan, console):
-    table = Table(title="Cost (USD)")
+def _costs(plan, console, cur: Currency):
+    table = Table(title=f"Cost ({cur.code})")
     table.add_column("")
     table.add_column("nominal", justify="right")
     table.add_column("discounted", justify="right")
     for key in ("capex", "energy", "porting", "shortfall", "total"):
-        table.add_row(key, _money(plan.cost.get(key, 0.0)), _money(plan.discounted.get(key, 0.0)))
+        table.add_row(key, money(plan.cost.get(key, 0.0), cur),
+                      money(plan.discounted.get(key, 0.0), cur))
     console.print(table)
 
 
@@ -95,23 +109,30 @@ def _shares(plan, console):
     for v in vendors:
         table.add_column(v, justify="right")
     for row in s.itertuples():
+        if not row.vendors:  # nothing in service: no share to speak of
+            table.add_row(row.period, DASH, *[DASH for _ in vendors])
+            continue
         table.add_row(
-            row.period, f"{row.domestic:.0%}", *[f"{row.vendors.get(v, 0):.0%}" for v in vendors]
+            row.period, percent(row.domestic), *[percent(row.vendors.get(v, 0)) for v in vendors]
         )
     console.print(table)
 
 
-def _shortfalls(plan, console):
+def _shortfalls(plan, console, scenario: Any = None):
     d = plan.delivered
     short = d[d["shortfall"] > 1e-9] if len(d) else d
     if not len(short):
         return
-    table = Table(title="Shortfalls (penalised)")
-    for c in ("period", "workload", "demand", "delivered", "shortfall"):
-        table.add_column(c, justify="right" if c not in ("period", "workload") else "left")
+    from chipmix.present.plan_export import workload_units
+
+    units = workload_units(plan, scenario)
+    table = Table(title="Shortfalls (penalised; per period, in the workload's unit)")
+    for c in ("period", "workload", "unit", "demand", "delivered", "shortfall"):
+        table.add_column(c, justify="left" if c in ("period", "workload", "unit") else "right")
     for r in short.itertuples():
         table.add_row(
-            r.period, r.workload, f"{r.demand:,.2f}", f"{r.delivered:,.2f}", f"{r.shortfall:,.2f}"
+            r.period, r.workload, units.get(r.workload, "metric units"), number(r.demand, 2),
+            number(r.delivered, 2), number(r.shortfall, 2),
         )
     console.print(table)
 

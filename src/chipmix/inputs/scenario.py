@@ -314,6 +314,32 @@ class SolverOptions(_Model):
         None, description="solver threads; None = solver default")
 
 
+def _currency_code(value: Any) -> str:
+    if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()
+            and value.isupper()):
+        raise Problem("a three-letter upper-case currency code (ISO 4217, e.g. CNY)")
+    return value
+
+
+class CurrencySpec(_Model):
+    """The currency of the scenario's own money: ``prices``, ``policy.budget``,
+    ``policy.energy_price``, the workloads' ``shortfall_penalty``, ``porting`` and
+    ``risks.shortfall_penalty``; reports show money in it. Catalogs stay in USD (their
+    ``price_usd`` and sources), and so do the plan JSON and the data exports."""
+
+    code: Annotated[str, BeforeValidator(_currency_code)] = Field(
+        "USD", description="ISO 4217 code, e.g. CNY")
+    per_usd: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] = (
+        Field(1.0, description="units of the currency per USD (7.2: CNY 7.2 = USD 1)"))
+
+    @model_validator(mode="after")
+    def _usd_is_one(self) -> CurrencySpec:
+        if self.code == "USD" and self.per_usd != 1.0:
+            raise Problem("per_usd 1 for USD (or another code)",
+                          detail="USD is worth 1 USD")
+        return self
+
+
 def _catalog_entry(entry: str) -> str:
     if looks_like_path(entry):
         if not Path(entry).is_file():
@@ -362,7 +388,12 @@ class Scenario(_Model):
     workloads: Annotated[list[Workload], Field(min_length=1)]
     supply: dict[str, StepMap] = Field(
         default_factory=dict, description="cards per quarter per SKU (overrides the catalog)")
-    prices: dict[str, StepMap] = Field(default_factory=dict, description="USD per card per SKU")
+    prices: dict[str, StepMap] = Field(
+        default_factory=dict, description="price per card per SKU [the scenario's currency]")
+    currency: CurrencySpec = Field(
+        default_factory=CurrencySpec,
+        description="currency of the scenario's own money (prices, budget, energy price, "
+                    "penalties, porting) and of its reports; catalogs stay USD")
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="catalog field values per SKU")
     price_decline_per_year: Annotated[
@@ -395,6 +426,7 @@ class Scenario(_Model):
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _label: str | None = PrivateAttr(None)
     _catalog: Catalog | None = PrivateAttr(None)
+    _in_usd: bool = PrivateAttr(False)
 
     # -- validators --------------------------------------------------------------------------
 
@@ -449,6 +481,35 @@ class Scenario(_Model):
             catalog = load_catalogs(self.catalogs, base_dir=self._base_dir)
             self._catalog = catalog.with_overrides(self.overrides, file=self._label)
         return self._catalog
+
+    def in_usd(self) -> Scenario:
+        """This scenario with its own money converted to USD (``self`` when it is in USD).
+
+        Converts ``prices``, ``policy.budget``, ``policy.energy_price``, the workloads'
+        ``shortfall_penalty``, ``porting`` and ``risks.shortfall_penalty`` by
+        ``currency.per_usd``; the model and the checker work on the result. ``currency`` is
+        kept (reports convert back for display), with ``per_usd`` unchanged.
+        """
+        rate = self.currency.per_usd
+        if rate == 1.0 or self._in_usd:
+            return self
+
+        def steps(points: Mapping[Any, float]) -> dict[Any, float]:
+            return {k: v / rate for k, v in points.items()}
+
+        policy = self.policy.model_copy(update={"budget": steps(self.policy.budget),
+                                                "energy_price": steps(self.policy.energy_price)})
+        workloads = [w.model_copy(update={"shortfall_penalty": None if w.shortfall_penalty
+                                          is None else w.shortfall_penalty / rate})
+                     for w in self.workloads]
+        risks = self.risks.model_copy(update={"shortfall_penalty": steps(
+            self.risks.shortfall_penalty)})
+        copy = self.model_copy(update={
+            "prices": {sku: steps(points) for sku, points in self.prices.items()},
+            "porting": {v: steps(costs) for v, costs in self.porting.items()},
+            "policy": policy, "workloads": workloads, "risks": risks})
+        copy._in_usd = True
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready) in the YAML format; ``Scenario.from_dict`` reads it back."""

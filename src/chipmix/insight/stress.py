@@ -119,6 +119,7 @@ def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
 def prepare_stress(scenario, plan, *, seed: int = 0, solver_options=None) -> StressSetup:
     """Check the plan against the scenario and build the setup of the draws."""
     plan_data = read_plan(plan)
+    scenario = scenario.in_usd()  # the scenario's own money in USD, as the model's
     risks = scenario.risks
     catalog = scenario.load_catalog()
     check_risks(risks, catalog.ids, scenario.workload_names, file=scenario.source)

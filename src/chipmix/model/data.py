@@ -80,6 +80,7 @@ def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
     ``catalog`` and ``timeline`` may be passed when already built for this scenario (a hedge
     prepares many scenarios that share them: :func:`make_timeline`).
     """
+    scenario = scenario.in_usd()  # the scenario's own money (currency:) in USD, as catalogs
     periods = list(scenario.periods)
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame

@@ -60,6 +60,8 @@ def currency_of(obj: Any) -> Currency:
         return USD
     if isinstance(obj, Currency):
         return obj
+    if hasattr(obj, "per_usd") and hasattr(obj, "code"):  # the scenario's currency block
+        return Currency(str(obj.code), float(obj.per_usd))
     value = obj.get("currency") if isinstance(obj, dict) else getattr(obj, "currency", None)
     if value is None:
         return USD
