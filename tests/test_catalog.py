@@ -12,6 +12,7 @@ import pytest
 from chipmix.errors import InputError
 from chipmix.inputs.catalog import (
     FIELDS,
+    RECORD_EXTRAS,
     THROUGHPUT_FIELDS,
     Accelerator,
     bundled_catalogs,
@@ -64,7 +65,7 @@ def error_of(path: Path) -> str:
 
 
 def test_fields_are_the_schema_of_accelerator():
-    assert list(Accelerator.model_fields) == list(FIELDS)
+    assert [f for f in Accelerator.model_fields if f not in RECORD_EXTRAS] == list(FIELDS)
     for name, spec in FIELDS.items():
         assert spec.kind in ("str", "float", "bool")
         assert spec.description
@@ -77,9 +78,9 @@ def test_schema_matches_the_bundled_column_order():
     assert list(FIELDS) == (
         "id,vendor,name,origin,datacenter,release,fp4_dense_tflops,fp8_dense_tflops,"
         "fp16_dense_tflops,bf16_dense_tflops,tf32_dense_tflops,fp32_tflops,int8_dense_tops,"
-        "int4_dense_tops,tpp,die_area_mm2,memory_gb,memory_bw_tbps,interconnect_gbps,pcie_gbps,"
-        "tdp_w,price_usd,server_size,supply_per_quarter,lead_quarters,efficiency_training,"
-        "efficiency_inference,sources,notes"
+        "int4_dense_tops,tpp,performance_density,die_area_mm2,memory_gb,memory_bw_tbps,"
+        "interconnect_gbps,pcie_gbps,tdp_w,price_usd,server_size,supply_per_quarter,"
+        "lead_quarters,efficiency_training,efficiency_inference,us_available,sources,notes"
     ).split(",")
     assert "bf16_dense_tflops" in THROUGHPUT_FIELDS and "memory_gb" not in THROUGHPUT_FIELDS
 
@@ -111,7 +112,7 @@ def test_load_small_catalog_records_and_frame():
 
     frame = catalog.frame
     assert frame.index.name == "id" and list(frame.index) == catalog.ids
-    assert list(frame.columns) == [*list(FIELDS)[1:], "catalog"]
+    assert list(frame.columns) == [*list(FIELDS)[1:], "catalog", "bounds"]
     assert frame["tdp_w"].dtype == "float64" and frame["datacenter"].dtype == bool
     assert math.isnan(frame.at["acme-a100", "fp8_dense_tflops"])
     # documented defaults filled in the frame, records keep what the file says

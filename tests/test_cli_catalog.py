@@ -29,7 +29,8 @@ def test_list_json_has_every_field(capsys):
     assert code == 0
     rows = json.loads(out)  # nothing but JSON on stdout
     assert [r["id"] for r in rows] == ["acme-a100", "acme-h800", "dragon-910b", "dragon-x1"]
-    assert set(rows[0]) == {*FIELDS, "catalog"}
+    assert set(rows[0]) == {*FIELDS, "catalog", "bounds"}
+    assert rows[0]["us_available"] is None and rows[0]["bounds"] == {}  # unknown, none
     a100 = rows[0]
     assert a100["sources"] == ["https://example.com/a100", "https://example.org/a100-review"]
     assert a100["fp8_dense_tflops"] is None  # NaN -> null

@@ -397,7 +397,8 @@ def derive_parameters(scenario: Any, catalog: Any = None, timeline: Any = None) 
                 rule_cap = _opt_float(decision.cap)
                 if name in ("allowed", "notify"):
                     seg_fee, caps = rule_fee, [rule_cap]
-                elif name == "license" and licence_allow:
+                elif name == "license" and licence_allow and decision.issued:
+                    # a licence policy of allow buys only while licences are being issued
                     seg_fee, caps = rule_fee + licence_fee, [rule_cap, licence_cap]
                 else:
                     continue

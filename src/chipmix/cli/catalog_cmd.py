@@ -71,9 +71,12 @@ def validate_command(
 ) -> None:
     """Check catalog files; the first problem exits with code 2."""
     from chipmix.inputs.catalog import load_catalog, load_catalogs
+    from chipmix.rules.metrics import derive_metrics
 
     for path in paths:
-        typer.echo(f"ok: {path} ({len(load_catalog(path))} SKUs)")
+        catalog = load_catalog(path)
+        derive_metrics(catalog.frame)  # a bound the row's own figures contradict is an error
+        typer.echo(f"ok: {path} ({len(catalog)} SKUs)")
     if len(paths) > 1:
         load_catalogs(paths)  # ids must also be unique across the files
 
@@ -115,7 +118,8 @@ def _load(sources: list[str] | None) -> Catalog:
 
 def sku_json(catalog: Catalog, sku: str) -> dict[str, Any]:
     """One SKU as plain data: every FIELDS column (defaults filled, unknown = None),
-    ``sources`` as a list, and the ``catalog`` it came from."""
+    ``sources`` as a list, the ``catalog`` it came from and ``bounds`` ({column: "<4800"} for
+    figures known only as a bound; their column is None)."""
     from chipmix.inputs.catalog import FIELDS
 
     row = catalog.frame.loc[sku]
@@ -127,11 +131,13 @@ def sku_json(catalog: Catalog, sku: str) -> dict[str, Any]:
         elif spec.kind == "float":
             value = None if math.isnan(value) else float(value)
         elif spec.kind == "bool":
-            value = bool(value)
+            value = None if value is None else bool(value)  # us_available may be unknown
         elif value is not None and not isinstance(value, str):
             value = None  # pandas' missing marker in a text column
         data[name] = value
     data["catalog"] = row["catalog"]
+    record = catalog.get(sku)
+    data["bounds"] = {name: bound.cell() for name, bound in record.bounds.items()}
     return data
 
 
@@ -182,7 +188,9 @@ def _show_table(catalog: Catalog, sku: str) -> Table:
     for name, spec in FIELDS.items():
         given = getattr(record, name)
         value = " ".join(given) if name == "sources" else given
-        if given is None:
+        if name in record.bounds:
+            value = f"{record.bounds[name].text()} (known only as a bound)"
+        elif given is None:
             filled = row[name] if name in row.index else None
             value = f"{filled:g} (default)" if isinstance(filled, float) and not math.isnan(
                 filled) else "unknown"

@@ -83,13 +83,29 @@ def _status(name: str) -> str:
     return f"[{STATUS_STYLE.get(name, '')}]{name}[/]"
 
 
-def _terms(fee: float, cap: float | None) -> str:
+def _terms(fee: float, cap: float | None, issued: bool = True) -> str:
     parts = []
+    if not issued:
+        parts.append("none issued")
     if fee:
         parts.append(f"+{fee * 100:g} %")
     if cap is not None:
         parts.append(f"cap {cap:,.0f}/q")
     return ", ".join(parts)
+
+
+def _figure(rec: dict[str, Any], metric: str, digits: int = 0) -> str:
+    """A metric for a table: the number, its bound (``<4800``) or ``?``."""
+    bound = (rec.get("bounds") or {}).get(metric)
+    if rec.get(metric) is None and bound:
+        return bound.replace(" ", "")
+    return _num(rec.get(metric), digits)
+
+
+def _release_note(released: bool | None, release: str | None) -> str | None:
+    if released is False:
+        return f"not on sale until {release}: a status of a part that does not exist yet"
+    return None
 
 
 def classify_cmd(
@@ -153,23 +169,34 @@ def classify_cmd(
             None,
         )
         status = _status(rec["status"])
-        terms = _terms(rec["fee"] or 0.0, rec["cap"])
+        terms = _terms(rec["fee"] or 0.0, rec["cap"], rec.get("issued", True))
         if terms:
             status += f" {escape(terms)}"
         lines = []
+        note = _release_note(rec.get("released"), rec.get("release"))
+        if note:
+            status += "\n[dim]pre-release[/]"
+            lines.append(note)
         if decisive:
             lines.append(f"{rec['rule']} / {rec['control']}: {decisive['detail']}")
         if rec["unknown"]:
             lines.append("unknown: " + ", ".join(rec["unknown"]))
         if rec["margin"]:
             lines.append(f"nearest: {rec['margin']}")
-        numbers = [_num(rec["tpp"]), _num(rec["performance_density"], 2)]
+        numbers = [_figure(rec, "tpp"), _figure(rec, "performance_density", 2)]
         if wide:
-            numbers += [_num(rec["io_gbps"]), _num(rec["memory_bw_gbps"])]
-        table.add_row(escape(str(rec["sku"])), status, *numbers, escape("\n".join(lines)))
+            numbers += [_figure(rec, "io_gbps"), _figure(rec, "memory_bw_gbps")]
+        table.add_row(
+            escape(str(rec["sku"])), status, *map(escape, numbers), escape("\n".join(lines))
+        )
     out.print(table)
     in_force = ", ".join(attrs["rules_in_force"]) or "none"
     out.print(f"rule sets in force: {escape(in_force)}", highlight=False)
+    from chipmix.rules.ruleset import floor_text
+
+    for f in attrs.get("share_floors") or []:
+        text = f"{f['rule']} / {f['id']}: {floor_text(f['floor'], f['of'], f['basis'])}"
+        out.print(f"domestic-share floor: {escape(text)}", highlight=False)
     if attrs["params"]:
         shown = ", ".join(f"{k}={v:g}" for k, v in sorted(attrs["params"].items()))
         out.print(f"parameters: {escape(shown)}", highlight=False)
@@ -219,19 +246,35 @@ def timeline_cmd(
     stop = last + dt.timedelta(days=1)
     result = []
     for sku in skus:
-        segments = timeline.segments(sku, first, stop, by_reason=True)
+        segments = _split_at_release(
+            timeline.segments(sku, first, stop, by_reason=True), timeline.release(sku)
+        )
+        release = timeline.release(sku)
         result.append(
             {
                 "sku": sku,
+                "release": release.isoformat() if release else None,
                 "segments": [
-                    {"from": a.isoformat(), "until": b.isoformat(), **d.to_dict()}
+                    {
+                        "from": a.isoformat(),
+                        "until": b.isoformat(),
+                        "released": None if release is None else a >= release,
+                        **d.to_dict(),
+                    }
                     for a, b, d in segments
                 ],
                 "changes": [c.to_dict() for c in timeline.changes(sku, first, stop)],
             }
         )
+    floors = [
+        {"from": a.isoformat(), "until": b.isoformat(), "floors": [f.to_dict() for f in fl]}
+        for a, b, fl in timeline.floor_segments(first, stop)
+    ]
     if as_json:
-        print_json(_jsonable(result))
+        if any(item["floors"] for item in floors):  # extends the JSON only when floors exist
+            print_json(_jsonable({"skus": result, "share_floors": floors}))
+        else:
+            print_json(_jsonable(result))
         return
     for item in result:
         table = Table(
@@ -244,9 +287,11 @@ def timeline_cmd(
         table.add_column("why")
         for seg in item["segments"]:
             status = _status(seg["status"])
-            terms = _terms(seg["fee"] or 0.0, seg["cap"])
+            terms = _terms(seg["fee"] or 0.0, seg["cap"], seg.get("issued", True))
             if terms:
                 status += f" ({escape(terms)})"
+            if seg.get("released") is False:
+                status += "\n[dim]pre-release[/]"
             lines = [
                 f"{r['rule']} / {r['control']}: {r['detail']}"
                 for r in seg["reasons"]
@@ -259,9 +304,42 @@ def timeline_cmd(
                 for r in seg["reasons"]
                 if (r["rule"], r["control"]) != (seg["rule"], seg["control"])
             ]
+            if seg.get("released") is False:
+                lines.insert(0, escape(f"before its release ({item['release']}): not yet on sale"))
             until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
             table.add_row(seg["from"], until, status, "\n".join(lines) or "no control applies")
         out.print(table)
+    if any(seg["floors"] for seg in floors):
+        from chipmix.rules.ruleset import floor_text
+
+        table = Table(
+            title=f"domestic-share floors — market {timeline.home}, buyer {timeline.buyer}",
+            title_justify="left",
+        )
+        table.add_column("from", no_wrap=True)
+        table.add_column("until", no_wrap=True)
+        table.add_column("floors (rule / floor: share of what, basis)")
+        for seg in floors:
+            until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
+            text = "\n".join(
+                f"{f['rule']} / {f['id']}: {floor_text(f['floor'], f['of'], f['basis'])}"
+                for f in seg["floors"]
+            )
+            table.add_row(seg["from"], until, escape(text) or "none")
+        out.print(table)
+
+
+def _split_at_release(segments: list, release: dt.date | None) -> list:
+    """Split the segment that contains the release date, so pre-release runs stand apart."""
+    if release is None:
+        return segments
+    out = []
+    for a, b, d in segments:
+        if a < release < b:
+            out.extend([(a, release, d), (release, b, d)])
+        else:
+            out.append((a, b, d))
+    return out
 
 
 def list_cmd(
@@ -277,12 +355,14 @@ def list_cmd(
             "id": rs.id,
             "title": rs.title,
             "authority": rs.authority,
+            "announced": rs.announced.isoformat() if rs.announced else None,
             "effective": rs.effective.isoformat(),
             "until": rs.until.isoformat() if rs.until else None,
             "replaces": list(rs.replaces),
             "applies_to": list(rs.applies_to),
             "confidence": rs.confidence,
             "controls": len(rs.controls),
+            "domestic_share": len(rs.domestic_share),
             "params": sorted(rs.params),
             "path": str(rs.path) if rs.path else None,
         }
@@ -298,9 +378,12 @@ def list_cmd(
     table.add_column("markets", no_wrap=True)
     table.add_column("confidence", no_wrap=True)
     for r in rows:
+        announced = r["announced"] and r["announced"] != r["effective"]
         table.add_row(
             f"[bold]{escape(r['id'])}[/]\n[dim]{escape(r['title'])}[/]",
-            r["effective"] + (f"\nuntil {r['until']}" if r["until"] else ""),
+            r["effective"]
+            + (f"\n[dim]announced {r['announced']}[/]" if announced else "")
+            + (f"\nuntil {r['until']}" if r["until"] else ""),
             r["authority"],
             ",".join(r["applies_to"]),
             r["confidence"],
@@ -324,9 +407,10 @@ def show_cmd(
         return
     out.print(f"[bold]{escape(rs.id)}[/] — {escape(rs.title)}")
     until = f" until {rs.until.isoformat()}" if rs.until else ""
+    announced = f"announced {rs.announced.isoformat()}; " if rs.announced else ""
     out.print(
-        f"authority {rs.authority}; effective {rs.effective.isoformat()}{until}; markets "
-        f"{', '.join(rs.applies_to)}; confidence {rs.confidence}",
+        f"authority {rs.authority}; {announced}effective {rs.effective.isoformat()}{until}; "
+        f"markets {', '.join(rs.applies_to)}; confidence {rs.confidence}",
         highlight=False,
     )
     if rs.replaces:
@@ -361,14 +445,31 @@ def show_cmd(
             escape(c.id),
             _status(c.status.name),
             c.mode,
-            escape(_terms(c.fee or 0.0, c.cap)),
+            escape(_terms(c.fee or 0.0, c.cap, c.issued)),
             escape(", ".join(c.buyers)) if c.buyers else "all",
             escape(c.when.text()),
         )
     if rs.controls:
         out.print(table)
-    else:
+    elif not rs.domestic_share:
         out.print("no controls (see notes)")
+    if rs.domestic_share:
+        table = Table(title="domestic-share floors", title_justify="left")
+        table.add_column("id", overflow="fold")
+        for col in ("floor", "of", "basis"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("buyers", overflow="fold")
+        table.add_column("notes", ratio=1, overflow="fold")
+        for f in rs.domestic_share:
+            table.add_row(
+                escape(f.id),
+                f"{f.floor * 100:g} %",
+                f.of,
+                f.basis,
+                escape(", ".join(f.buyers)) if f.buyers else "all",
+                escape(f.notes or ""),
+            )
+        out.print(table)
     out.print("sources:")
     for s in rs.sources:
         out.print(f"  {escape(s)}", highlight=False, soft_wrap=True)

@@ -18,6 +18,7 @@ file says.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 import re
@@ -56,6 +57,9 @@ class Field:
     default: float | None
     description: str
     form: str | None = None  # slug | country | release | urls | fraction | count | positive-count
+    #: a cell may hold a one-sided bound (``<4800``) instead of a number: the figure is known
+    #: only as a bound (rule metrics decide on it; the planner treats it as unknown)
+    bounds: bool = False
 
     def describe(self) -> str:
         """The description with the unit, for pydantic field docs and ``catalog show``."""
@@ -63,7 +67,13 @@ class Field:
 
 
 def _throughput(precision: str, unit: str = "TFLOPS") -> Field:
-    return Field("float", unit, False, None, f"peak dense {precision} throughput (no sparsity)")
+    return Field("float", unit, False, None, f"peak dense {precision} throughput (no sparsity)",
+                 bounds=True)
+
+
+def _spec_figure(unit: str, required: bool, default: float | None, description: str) -> Field:
+    """A published specification figure: a number, or a bound when only a bound is known."""
+    return Field("float", unit, required, default, description, bounds=True)
 
 
 #: The catalog schema: every column of formats.md, in file order.
@@ -82,14 +92,18 @@ FIELDS: dict[str, Field] = {
     "fp32_tflops": Field("float", "TFLOPS", False, None, "peak FP32 throughput"),
     "int8_dense_tops": _throughput("INT8", "TOPS"),
     "int4_dense_tops": _throughput("INT4", "TOPS"),
-    "tpp": Field("float", "TPP", False, None,
-                 "published Total Processing Performance; computed by the rules when empty"),
-    "die_area_mm2": Field("float", "mm²", False, None, "applicable die area"),
-    "memory_gb": Field("float", "GB", True, None, "on-package memory"),
-    "memory_bw_tbps": Field("float", "TB/s", True, None, "memory bandwidth"),
-    "interconnect_gbps": Field("float", "GB/s", True, None,
-                               "chip-to-chip bandwidth, bidirectional (0 = none)"),
-    "pcie_gbps": Field("float", "GB/s", False, 0.0, "host-link bandwidth, bidirectional"),
+    "tpp": _spec_figure("TPP", False, None,
+                        "published Total Processing Performance; computed by the rules when empty"),
+    "performance_density": _spec_figure(
+        "TPP/mm²", False, None,
+        "published performance density (TPP per mm² of applicable die area); computed by the "
+        "rules when empty"),
+    "die_area_mm2": _spec_figure("mm²", False, None, "applicable die area"),
+    "memory_gb": _spec_figure("GB", True, None, "on-package memory"),
+    "memory_bw_tbps": _spec_figure("TB/s", True, None, "memory bandwidth"),
+    "interconnect_gbps": _spec_figure("GB/s", True, None,
+                                      "chip-to-chip bandwidth, bidirectional (0 = none)"),
+    "pcie_gbps": _spec_figure("GB/s", False, 0.0, "host-link bandwidth, bidirectional"),
     "tdp_w": Field("float", "W", False, None, "board power; needed to plan with the SKU"),
     "price_usd": Field("float", "USD per card", False, None,
                        "typical reported price (an estimate); needed to buy the SKU"),
@@ -103,6 +117,8 @@ FIELDS: dict[str, Field] = {
                                  "share of peak reached by training workloads", "fraction"),
     "efficiency_inference": Field("float", "fraction", False, 0.5,
                                   "share of peak reached by inference workloads", "fraction"),
+    "us_available": Field("bool", "", False, None,
+                          "commercially available in the US market (empty = unknown)"),
     "sources": Field("str", "URLs", True, None,
                      "where the figures come from, space separated", "urls"),
     "notes": Field("str", "", False, None, "caveats, estimates, derivations"),
@@ -144,6 +160,78 @@ def expected_for(spec: Field) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Figures known only as a bound
+
+_BOUND = re.compile(r"^(<=|>=|<|>|≤|≥)\s*(\S+)$")
+_BOUND_OPS = {"≤": "<=", "≥": ">="}
+BOUND_EXPECTED = "a number >= 0, or a one-sided bound like <4800 or >=1600 (a figure known only as a bound)"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A catalog figure known only as a one-sided bound: ``Bound("<", 4800)`` for ``<4800``.
+
+    The rules decide a threshold test on it when the bound settles it (``tpp < 4800`` fails
+    ``tpp >= 4800`` and passes ``tpp < 21000``) and call it unknown otherwise; the planner
+    treats the figure as unknown. The row's ``notes`` must say where the bound comes from.
+    """
+
+    op: Literal["<", "<=", ">", ">="]
+    value: float
+
+    @property
+    def upper(self) -> bool:
+        """True for ``<`` / ``<=`` (an upper bound)."""
+        return self.op in ("<", "<=")
+
+    @property
+    def strict(self) -> bool:
+        return self.op in ("<", ">")
+
+    def text(self) -> str:
+        """``"< 4800"``: the bound as written, normalised."""
+        from_number = f"{self.value:g}" if abs(self.value) < 1e15 else repr(self.value)
+        return f"{self.op} {from_number}"
+
+    def cell(self) -> str:
+        """The bound as a catalog cell (``<4800``)."""
+        return self.text().replace(" ", "")
+
+    def admits(self, value: float) -> bool:
+        """True when ``value`` satisfies the bound."""
+        return {
+            "<": value < self.value,
+            "<=": value <= self.value,
+            ">": value > self.value,
+            ">=": value >= self.value,
+        }[self.op]
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def parse_bound(text: str) -> Bound | None:
+    """A :class:`Bound` from a cell text like ``<4800`` or ``>= 1600``; None if it is not one.
+
+    Raises ValueError (with the expectation) for a bound whose number is bad or that no
+    figure >= 0 can satisfy (``<0``).
+    """
+    m = _BOUND.match(text.strip())
+    if m is None:
+        return None
+    op = _BOUND_OPS.get(m.group(1), m.group(1))
+    try:
+        value = float(m.group(2).replace("_", ""))
+    except ValueError:
+        raise ValueError(BOUND_EXPECTED) from None
+    if not math.isfinite(value) or value < 0 or value > MAX_NUMBER:
+        raise ValueError(BOUND_EXPECTED)
+    if op == "<" and value == 0:
+        raise ValueError(f"{BOUND_EXPECTED} (no figure >= 0 is below 0)")
+    return Bound(op, value)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
 # The record
 
 
@@ -173,6 +261,7 @@ class Accelerator(BaseModel):
     int8_dense_tops: float | None = _spec("int8_dense_tops")
     int4_dense_tops: float | None = _spec("int4_dense_tops")
     tpp: float | None = _spec("tpp")
+    performance_density: float | None = _spec("performance_density")
     die_area_mm2: float | None = _spec("die_area_mm2")
     memory_gb: float | None = _spec("memory_gb")
     memory_bw_tbps: float | None = _spec("memory_bw_tbps")
@@ -185,8 +274,12 @@ class Accelerator(BaseModel):
     lead_quarters: float | None = _spec("lead_quarters")
     efficiency_training: float | None = _spec("efficiency_training")
     efficiency_inference: float | None = _spec("efficiency_inference")
+    us_available: bool | None = _spec("us_available")
     sources: tuple[str, ...] = _spec("sources")
     notes: str | None = _spec("notes")
+    #: figures known only as a bound, by column (such a column's value is None)
+    bounds: dict[str, Bound] = pydantic.Field(
+        default_factory=dict, description="figures known only as a bound, by column")
 
     @model_validator(mode="after")
     def _check_values(self) -> Accelerator:
@@ -197,10 +290,26 @@ class Accelerator(BaseModel):
             problem = _value_problem(spec, value)
             if problem:
                 raise ValueError(f"{name}: got {value!r}; expected {problem}")
+        for name, bound in self.bounds.items():
+            spec = FIELDS.get(name)
+            if spec is None or not spec.bounds:
+                raise ValueError(f"bounds: column {name!r} does not take a bound")
+            if not isinstance(bound, Bound):
+                raise ValueError(f"bounds.{name}: got {bound!r}; expected a Bound")
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name}: both a value and a bound")
         return self
 
+    def bound(self, name: str) -> Bound | None:
+        """The bound on column ``name``, or None when the figure is a number or unknown."""
+        return self.bounds.get(name)
 
-assert tuple(Accelerator.model_fields) == tuple(FIELDS), "Accelerator and FIELDS disagree"
+
+#: Attributes of :class:`Accelerator` that are not catalog columns.
+RECORD_EXTRAS = ("bounds",)
+assert tuple(f for f in Accelerator.model_fields if f not in RECORD_EXTRAS) == tuple(FIELDS), (
+    "Accelerator and FIELDS disagree"
+)
 
 
 def _value_problem(spec: Field, value: Any) -> str | None:
@@ -225,7 +334,8 @@ def _value_problem(spec: Field, value: Any) -> str | None:
 
 
 def parse_cell(spec: Field, text: str) -> Any:
-    """Parse one cell's text for ``spec``; empty text → None.
+    """Parse one cell's text for ``spec``; empty text → None; a bound (``<4800``) in a column
+    that takes one → a :class:`Bound`.
 
     Raises ValueError whose message is the expectation (e.g. ``a number >= 0``).
     """
@@ -240,6 +350,14 @@ def parse_cell(spec: Field, text: str) -> Any:
             return low in _TRUE
         raise ValueError(expected_for(spec))
     if spec.kind == "float":
+        if text[0] in "<>≤≥":
+            if not spec.bounds:
+                raise ValueError(f"{expected_for(spec)} (this column takes no bound: a plan "
+                                 "needs the figure itself)")
+            bound = parse_bound(text)
+            if bound is None:
+                raise ValueError(BOUND_EXPECTED)
+            return bound
         try:
             value: Any = float(text)
         except ValueError:
@@ -276,6 +394,25 @@ def coerce_value(spec: Field, value: Any) -> Any:
             raise ValueError(expected_for(spec))
         return parse_cell(spec, " ".join(value))
     raise ValueError(expected_for(spec))
+
+
+def release_date(value: Any) -> dt.date | None:
+    """First day a SKU can be bought: its ``release`` (``YYYY`` → 1 Jan, ``YYYY-MM`` → the 1st).
+
+    None for an empty or unreadable value (the release is then unknown).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 4:
+            return dt.date(int(text), 1, 1)
+        year, month = text.split("-")[:2]
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,11 +476,13 @@ class Catalog:
 
     @cached_property
     def frame(self) -> pd.DataFrame:
-        """One row per SKU indexed by ``id``: every FIELDS column plus ``catalog``.
+        """One row per SKU indexed by ``id``: every FIELDS column plus ``catalog`` and ``bounds``.
 
         Numeric columns are float64 with NaN for unknown and the documented defaults filled
-        (``supply_per_quarter`` NaN = unlimited); ``datacenter`` is bool; ``sources`` is the
-        space-separated text. Treat it as read-only (it is cached).
+        (``supply_per_quarter`` NaN = unlimited); ``datacenter`` is bool, ``us_available``
+        True / False / None (unknown); ``sources`` is the space-separated text; ``bounds``
+        holds, per row, ``{column: Bound}`` for figures known only as a bound (their column
+        is NaN) or None. Treat it as read-only (it is cached).
         """
         import pandas as pd
 
@@ -356,10 +495,19 @@ class Catalog:
             if spec.kind == "float":
                 frame[name] = pd.to_numeric(frame[name]).astype("float64")
                 if spec.default is not None:
-                    frame[name] = frame[name].fillna(spec.default)
+                    # a bound is not a missing figure: keep the column unknown (NaN) there
+                    bounded = frame.index.isin([r.id for r in self.records if name in r.bounds])
+                    frame[name] = frame[name].where(bounded, frame[name].fillna(spec.default))
             elif spec.kind == "bool":
-                frame[name] = frame[name].astype(bool)
+                if spec.required:
+                    frame[name] = frame[name].astype(bool)
+                else:  # True / False / None (unknown)
+                    frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
         frame["catalog"] = [self.labels[r.id] for r in self.records]
+        frame["bounds"] = pd.Series(
+            [dict(r.bounds) if r.bounds else None for r in self.records],
+            index=frame.index, dtype=object,
+        )
         return frame
 
     def with_overrides(
@@ -388,8 +536,11 @@ class Catalog:
                 name: override_value(name, value, file=file, where=f"{where}.{name}")
                 for name, value in fields.items()
             }
-            data = {**updated[sku].model_dump(), **changes}
-            updated[sku] = Accelerator.model_validate(data)
+            record = updated[sku]
+            current: dict[str, Any] = {name: getattr(record, name) for name in FIELDS}
+            current.update(record.bounds)  # a bound stands where its column's value would
+            current.update(changes)  # an override replaces the value or the bound
+            updated[sku] = Accelerator.model_validate(_record_data(current))
         records = tuple(updated[r.id] for r in self.records)
         return Catalog(records, self.labels, self.locations)
 
@@ -733,5 +884,18 @@ def _parse_row(path: Path, row_number: int, cells: Mapping[str, str]) -> Acceler
         except ValueError as exc:
             raise InputError(file=path, location=f"row {row_number}", field=f"column '{name}'",
                              value=text.strip(), expected=str(exc)) from None
-    values = {k: v for k, v in values.items() if v is not None}
-    return Accelerator.model_validate(values)
+    return Accelerator.model_validate(_record_data(values))
+
+
+def _record_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Cell values (numbers, texts, :class:`Bound` objects, None) as Accelerator data."""
+    data: dict[str, Any] = {}
+    bounds: dict[str, Bound] = {}
+    for name, value in values.items():
+        if isinstance(value, Bound):
+            bounds[name] = value
+        elif value is not None:
+            data[name] = value
+    if bounds:
+        data["bounds"] = bounds
+    return data

@@ -7,7 +7,6 @@ these tables.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError
+from chipmix.inputs.catalog import release_date
 from chipmix.inputs.scenario import Scenario
 from chipmix.periods import Period, step_values, years_from_start
 from chipmix.rules import Timeline, load_rulesets
@@ -301,7 +301,7 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
             else:
                 list_price = math.nan
             fraction_sum, supply_sum, fee_days = 0.0, 0.0, 0.0
-            not_yet = False
+            not_yet = not_issued = False
             statuses, reasons = [], []
             p_start, p_end = bounds[t]
             while seg_i < len(horizon_segments) and horizon_segments[seg_i][1] <= p_start:
@@ -322,9 +322,10 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
                         continue
                     seg_start = released
                 frac = (seg_end - seg_start).days / period.days
+                not_issued |= status == "license" and not decision.issued
                 if status in PURCHASABLE:
                     allowed, caps, fee = True, [decision.cap], decision.fee or 0.0
-                elif status == "license" and terms.allow:
+                elif status == "license" and terms.allow and decision.issued:
                     allowed, caps, fee = (
                         True,
                         [decision.cap, terms.cap],
@@ -354,6 +355,7 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
                 sku in serving,
                 unit_price,
                 info,
+                not_issued,
             )
             supplies.append(supply)
             prices.append(unit_price)
@@ -397,10 +399,12 @@ def _cut_supply(
     serves,
     unit_price,
     info,
+    not_issued=False,
 ) -> tuple[float, list[str]]:
     """Final supply of one SKU in one period and why it is cut (most decisive cause first).
 
-    ``info`` holds the SKU's ``server``, ``watts`` and ``retire_t``.
+    ``info`` holds the SKU's ``server``, ``watts`` and ``retire_t``; ``not_issued`` says a
+    licence was required for some of the period while no licences were being issued.
     """
     retire_t = info["retire_t"]
     server = info["server"]
@@ -413,6 +417,8 @@ def _cut_supply(
             return 0.0, [f"not released until {released:%Y-%m}"]
         if "license" in statuses and not terms.allow:
             return 0.0, ["licence required; the scenario's licence policy denies it"]
+        if not_issued:
+            return 0.0, ["licence required; no licences are being issued"]
         return 0.0, []  # the deciding rule is the cause
     if math.isnan(unit_price):
         return 0.0, ["no price: set prices or overrides"]
@@ -425,22 +431,6 @@ def _cut_supply(
     if 0 < supply < server:
         why.append(f"window of {supply:.1f} units is less than one {server}-card server")
     return supply, why
-
-
-def release_date(value) -> dt.date | None:
-    """First day a SKU can be bought: the catalog's ``release`` (YYYY → 1 Jan, YYYY-MM → the 1st)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        if len(text) == 4:
-            return dt.date(int(text), 1, 1)
-        year, month = text.split("-")[:2]
-        return dt.date(int(year), int(month), 1)
-    except ValueError:
-        return None
 
 
 _ORDER = ["allowed", "notify", "license", "denied"]

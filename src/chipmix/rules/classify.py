@@ -12,7 +12,7 @@ import pandas as pd
 
 from chipmix.inputs.catalog import bundled_catalogs, load_catalogs
 from chipmix.rules.conditions import fmt_number
-from chipmix.rules.metrics import is_unknown, numeric_metrics
+from chipmix.rules.metrics import METRIC_BOUNDS, is_unknown, numeric_metrics
 from chipmix.rules.ruleset import RuleSet, load_rulesets
 from chipmix.rules.timeline import Timeline, UnknownPolicy, as_date
 
@@ -33,8 +33,12 @@ COLUMNS = (
     "reasons",
     "fee",
     "cap",
+    "issued",
     "unknown",
     "tpp_tf32_flag",
+    "bounds",
+    "release",
+    "released",
 )
 
 
@@ -135,9 +139,12 @@ def classify(
     DataFrame, one row per SKU: ``sku, vendor, origin, datacenter, tpp, performance_density,
     io_gbps, memory_bw_gbps`` (NaN = unknown), ``status`` (allowed | notify | license |
     denied), ``rule``/``control`` (what set the status), ``margin`` (nearest threshold),
-    ``reasons`` (list of {rule, control, status, detail}), ``fee``, ``cap``, ``unknown`` (missing
-    columns) and ``tpp_tf32_flag``. ``attrs`` holds the date, market, buyer, parameters and
-    the rule sets in force.
+    ``reasons`` (list of {rule, control, status, detail}), ``fee``, ``cap``, ``issued`` (False:
+    a licence is required and none is being issued), ``unknown`` (missing columns),
+    ``tpp_tf32_flag``, ``bounds`` ({metric: "< 4800"} for figures known only as a bound),
+    ``release`` (the catalog's, or None) and ``released`` (False: the status is dated before
+    the part exists; None: release unknown). ``attrs`` holds the date, market, buyer,
+    parameters, the rule sets in force and the domestic-share floors in force for the buyer.
     """
     frame = load_frame(catalogs)
     day = dt.date.today() if at is None else as_date(at, "at")
@@ -154,6 +161,8 @@ def classify(
     for sku in timeline.skus:
         d = timeline.decide(sku, day)
         row = derived.loc[sku]
+        bounds = row.get(METRIC_BOUNDS)
+        release = row.get("release")
         records.append(
             {
                 "sku": sku,
@@ -173,8 +182,14 @@ def classify(
                 "reasons": [r.to_dict() for r in d.reasons],
                 "fee": d.fee,
                 "cap": d.cap,
+                "issued": d.issued,
                 "unknown": list(d.unknown),
                 "tpp_tf32_flag": bool(row["tpp_tf32_flag"]),
+                "bounds": (
+                    {m: iv.text() for m, iv in bounds.items()} if isinstance(bounds, dict) else {}
+                ),
+                "release": None if is_unknown(release) else str(release),
+                "released": timeline.released(sku, day),
             }
         )
     out = pd.DataFrame.from_records(records, columns=list(COLUMNS))
@@ -188,6 +203,7 @@ def classify(
             "unknown_policy": timeline.unknown_policy,
             "params": dict(timeline.params),
             "rules_in_force": [rs.id for rs in timeline.in_force(day)],
+            "share_floors": [f.to_dict() for f in timeline.floors(day)],
         }
     )
     return out

@@ -6,12 +6,14 @@ Grammar (a YAML value)::
                | {METRIC: TEST}                 (a mapping with several keys = all of them)
     TEST      := "OP NUMBER" | "OP ${param}"    numeric metric; OP in >= > <= < == != (≥ ≤ ≠ too)
                | NUMBER                         numeric metric equals NUMBER
-               | true | false                   bool metric (datacenter)
+               | true | false                   bool metric (datacenter, us_available)
                | TEXT | "!= TEXT" | "== TEXT"   text metric (sku, vendor, origin, buyer), no case
                | [TEXT, ...]                    text metric is one of the list
 
 Evaluation is Kleene three-valued: a test on an unknown value (an empty catalog cell) is
-*unknown* (``None``), not false; ``all``/``any``/``not`` propagate it (``all`` with one false
+*unknown* (``None``), not false — unless the figure is known as a bound (a catalog cell like
+``<4800``) that settles the test: ``tpp < 4800`` makes ``tpp >= 4800`` false and
+``tpp < 21000`` true, and leaves ``tpp >= 1600`` unknown; ``all``/``any``/``not`` propagate it (``all`` with one false
 part is false, ``any`` with one true part is true). Every outcome carries the facts that decided
 it ("tpp 4992 ≥ 4800", "die_area_mm2 unknown") so a decision can say why. Nothing is ``eval``-ed.
 """
@@ -30,6 +32,7 @@ from chipmix.errors import InputError, unknown_name_hint
 from chipmix.inputs.yamlio import MAX_NUMBER
 from chipmix.rules.metrics import (
     BOOL_METRICS,
+    METRIC_BOUNDS,
     TEXT_METRICS,
     is_unknown,
     known_metrics,
@@ -219,15 +222,26 @@ class Compare(_Leaf):
 
     def evaluate(self, row: Mapping[str, Any], params: Mapping[str, float]) -> Outcome:
         value = row.get(self.metric)
-        if is_unknown(value):
-            return self._unknown(row)
         limit = self.resolve(params)
+        suffix = f" ({self.param})" if self.param is not None else ""
+        if is_unknown(value):
+            bounds = row.get(METRIC_BOUNDS)
+            interval = bounds.get(self.metric) if isinstance(bounds, Mapping) else None
+            if interval is None:
+                return self._unknown(row)
+            # a figure known only as a bound: decided when the whole interval agrees
+            decided = interval.decide(self.op, limit)
+            known = f"{self.metric} {interval.text()} (bound)"
+            if decided is None:
+                missing = tuple(missing_inputs(self.metric, row))
+                fact = f"{known} undecided against {SYMBOLS[self.op]} {fmt_number(limit)}"
+                return Outcome(None, (fact + suffix,), missing)
+            symbol = SYMBOLS[self.op if decided else NEGATION[self.op]]
+            return Outcome(decided, (f"{known} ⇒ {symbol} {fmt_number(limit)}{suffix}",))
         ok = OPS[self.op](float(value), limit)
         symbol = SYMBOLS[self.op if ok else NEGATION[self.op]]
         fact = f"{self.metric} {fmt_number(value)} {symbol} {fmt_number(limit)}"
-        if self.param is not None:
-            fact += f" ({self.param})"
-        return Outcome(ok, (fact,))
+        return Outcome(ok, (fact + suffix,))
 
     def text(self) -> str:
         rhs = f"${{{self.param}}}" if self.param else fmt_number(self.threshold)
@@ -355,8 +369,8 @@ class _Parser:
                 here,
                 message="unknown metric",
                 expected="all, any, not or a metric (a numeric catalog column, tpp, "
-                "performance_density, io_gbps, memory_bw_gbps, datacenter, origin, vendor, "
-                "sku, buyer)",
+                "performance_density, io_gbps, memory_bw_gbps, datacenter, us_available, "
+                "origin, vendor, sku, buyer)",
                 hint=unknown_name_hint(key, [*self.known, *_KEYWORDS]),
             )
         if key in BOOL_METRICS:

@@ -31,6 +31,7 @@ TOP_KEYS = (
     "id",
     "title",
     "authority",
+    "announced",
     "effective",
     "until",
     "replaces",
@@ -41,6 +42,7 @@ TOP_KEYS = (
     "params",
     "items",
     "controls",
+    "domestic_share",
 )
 REQUIRED_KEYS = (
     "id",
@@ -50,9 +52,14 @@ REQUIRED_KEYS = (
     "applies_to",
     "confidence",
     "sources",
-    "controls",
 )
-CONTROL_KEYS = ("id", "status", "when", "mode", "fee", "cap", "buyers", "notes", "sources")
+CONTROL_KEYS = (
+    "id", "status", "when", "mode", "fee", "cap", "issued", "buyers", "notes", "sources",
+)
+FLOOR_KEYS = ("id", "floor", "of", "basis", "buyers", "notes", "sources")
+#: What a domestic-share floor measures (model.md ``share_of``) and in what (``share_basis``).
+SHARE_OF = ("purchases", "fleet", "use")
+SHARE_BASES = ("units", "compute", "spend")
 PARAM_KEYS = ("default", "unit", "description", "confidence", "sources")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -118,6 +125,8 @@ class Control:
     it (e.g. a case-by-case review replacing a presumption of denial), carrying the rule's own
     ``fee`` (price share, 0.25 = +25 %) and ``cap`` (units per quarter, None = no cap).
     ``buyers`` restricts the control to those buyer types (None = every buyer).
+    ``issued=False`` (only with status ``license``) says licences are required *and not being
+    issued*: no licence policy of the scenario can buy the SKU while it is in force.
     """
 
     id: str
@@ -127,6 +136,7 @@ class Control:
     fee: float | None = None
     cap: float | None = None
     buyers: tuple[str, ...] | None = None
+    issued: bool = True
     notes: str | None = None
     sources: tuple[str, ...] = ()
     raw_when: Any = field(default=None, compare=False, repr=False)
@@ -140,6 +150,47 @@ class Control:
             "condition": self.when.text(),
             "fee": self.fee,
             "cap": self.cap,
+            "issued": self.issued,
+            "buyers": list(self.buyers) if self.buyers is not None else None,
+            "notes": self.notes,
+            "sources": list(self.sources),
+        }
+
+
+def floor_text(floor: float, of: str, basis: str) -> str:
+    """``"≥ 50 % of fleet (units) domestic"``: a domestic-share floor in words."""
+    return f"≥ {floor * 100:g} % of {of} ({basis}) domestic"
+
+
+@dataclass(frozen=True)
+class ShareFloor:
+    """A rule's domestic-share floor: from the rule set's effective date, the buyer types in
+    ``buyers`` (None = every buyer) must keep at least ``floor`` of what ``of`` measures
+    (``purchases``: the period's buys; ``fleet``: every unit installed; ``use``: units serving
+    workloads) domestic, counted in ``basis`` (``units``, ``compute`` or ``spend``).
+    """
+
+    id: str
+    floor: float
+    of: Literal["purchases", "fleet", "use"] = "fleet"
+    basis: Literal["units", "compute", "spend"] = "units"
+    buyers: tuple[str, ...] | None = None
+    notes: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def binds(self, buyer: str) -> bool:
+        return self.buyers is None or buyer.casefold() in {b.casefold() for b in self.buyers}
+
+    def text(self) -> str:
+        """``"≥ 50 % of fleet (units) domestic"``."""
+        return floor_text(self.floor, self.of, self.basis)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "floor": self.floor,
+            "of": self.of,
+            "basis": self.basis,
             "buyers": list(self.buyers) if self.buyers is not None else None,
             "notes": self.notes,
             "sources": list(self.sources),
@@ -152,6 +203,9 @@ class RuleSet:
 
     ``items`` (optional) says which catalog rows the whole set governs, e.g. US export rules
     do not govern a Chinese buyer's purchase of Chinese-designed chips (``origin: "!= CN"``).
+    ``announced`` (optional, on or before ``effective``) is the day the measure became public:
+    a myopic replay learns the rule set then. ``domestic_share`` holds the set's
+    domestic-share floors (:class:`ShareFloor`), an effect beside the SKU statuses.
     """
 
     id: str
@@ -169,6 +223,13 @@ class RuleSet:
     notes: str | None = None
     path: Path | None = None
     raw_items: Any = field(default=None, compare=False, repr=False)
+    announced: dt.date | None = None
+    domestic_share: tuple[ShareFloor, ...] = ()
+
+    @property
+    def known_from(self) -> dt.date:
+        """The day the rule set became public: ``announced``, else ``effective``."""
+        return self.announced or self.effective
 
     def binds(self, home: str) -> bool:
         """True when the rule set binds buyers in market ``home``."""
@@ -186,6 +247,7 @@ class RuleSet:
             "id": self.id,
             "title": self.title,
             "authority": self.authority,
+            "announced": self.announced.isoformat() if self.announced else None,
             "effective": self.effective.isoformat(),
             "until": self.until.isoformat() if self.until else None,
             "replaces": list(self.replaces),
@@ -197,6 +259,7 @@ class RuleSet:
             "items": self.raw_items,
             "items_condition": self.items.text() if self.items else None,
             "controls": [c.to_dict() for c in self.controls],
+            "domestic_share": [f.to_dict() for f in self.domestic_share],
             "path": str(self.path) if self.path else None,
         }
 
@@ -277,6 +340,14 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
     title = r.text(data["title"], "title")
     authority = r.text(data["authority"], "authority", "who imposes it, e.g. US or CN").upper()
     effective = r.date(data["effective"], "effective")
+    announced = None if data.get("announced") is None else r.date(data["announced"], "announced")
+    if announced is not None and announced > effective:
+        raise r.error(
+            "announced",
+            value=announced.isoformat(),
+            expected=f"a date on or before effective {effective.isoformat()} (the day the "
+            "measure became public)",
+        )
     until = None if data.get("until") is None else r.date(data["until"], "until")
     if until is not None and until <= effective:
         raise r.error(
@@ -319,7 +390,9 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
         if items_raw is None
         else parse_condition(items_raw, path="items", file=file, params=params)
     )
-    controls_raw = data["controls"]
+    if "controls" not in data and "domestic_share" not in data:
+        raise r.error("controls", message="missing key", expected=_REQUIRED_HELP["controls"])
+    controls_raw = data.get("controls")
     if controls_raw is None:
         controls_raw = []
     if not isinstance(controls_raw, list):
@@ -336,6 +409,7 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
                 expected=f"a unique control id (controls[{seen[c.id]}] has it)",
             )
         seen[c.id] = i
+    floors = _parse_floors(r, data.get("domestic_share"))
     return RuleSet(
         id=rid,
         title=title,
@@ -352,6 +426,8 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
         notes=notes,
         path=Path(file) if file is not None else None,
         raw_items=items_raw,
+        announced=announced,
+        domestic_share=floors,
     )
 
 
@@ -363,8 +439,65 @@ _REQUIRED_HELP = {
     "applies_to": "a list of markets (scenario home), e.g. [CN, MO]",
     "confidence": " | ".join(CONFIDENCE),
     "sources": "a list of source URLs or citations",
-    "controls": "a list of controls (may be [])",
+    "controls": "a list of controls (may be [] or left out when the set has domestic_share:)",
 }
+
+FLOOR_HELP = (
+    "a list of floors like {id: public hubs, floor: 0.5, of: fleet, basis: units, "
+    "buyers: [state_funded]}"
+)
+
+
+def _parse_floors(r: _Reader, data: Any) -> tuple[ShareFloor, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise r.error("domestic_share", value=data, expected=FLOOR_HELP)
+    floors: list[ShareFloor] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(data):
+        where = f"domestic_share[{i}]"
+        if not isinstance(item, Mapping):
+            raise r.error(where, value=item, expected=FLOOR_HELP)
+        r.check_keys(item, FLOOR_KEYS, where)
+        for key in ("id", "floor"):
+            if key not in item:
+                raise r.error(f"{where}.{key}", message="missing key",
+                              expected={"id": "a floor id", "floor": "a share in (0, 1]"}[key])
+        raw_id = item["id"]
+        fid = r.text(str(raw_id) if isinstance(raw_id, (str, int, float)) else raw_id,
+                     f"{where}.id")
+        if fid in seen:
+            raise r.error(f"{where}.id", value=fid,
+                          expected=f"a unique floor id (domestic_share[{seen[fid]}] has it)")
+        seen[fid] = i
+        floor = r.number(item["floor"], f"{where}.floor", "a share in (0, 1] (0.5 = 50 %)")
+        if not 0 < floor <= 1:
+            raise r.error(f"{where}.floor", value=item["floor"],
+                          expected="a share in (0, 1] (0.5 = 50 %)")
+        choices = {"of": (SHARE_OF, "fleet"), "basis": (SHARE_BASES, "units")}
+        picked: dict[str, str] = {}
+        for key, (allowed, default) in choices.items():
+            raw = item.get(key, default)
+            text = str(raw).strip().lower() if isinstance(raw, str) else raw
+            if text not in allowed:
+                raise r.error(f"{where}.{key}", value=raw, expected=" | ".join(allowed),
+                              hint=unknown_name_hint(str(raw), allowed))
+            picked[key] = text
+        if picked["basis"] == "spend" and picked["of"] != "purchases":
+            raise r.error(f"{where}.basis", value="spend",
+                          expected="units or compute (a spend basis measures purchases only: "
+                          "set of: purchases)")
+        buyers = None
+        if item.get("buyers") is not None:
+            buyers = r.texts(item["buyers"], f"{where}.buyers", "a list of buyer types, e.g. [soe]")
+        notes = None if item.get("notes") is None else r.text(item["notes"], f"{where}.notes")
+        floors.append(ShareFloor(
+            id=fid, floor=floor, of=picked["of"], basis=picked["basis"],  # type: ignore[arg-type]
+            buyers=buyers, notes=notes,
+            sources=r.texts(item.get("sources") or [], f"{where}.sources"),
+        ))
+    return tuple(floors)
 
 
 def _parse_params(r: _Reader, data: Any) -> dict[str, Param]:
@@ -446,6 +579,15 @@ def _parse_control(r: _Reader, data: Any, where: str, params: Mapping[str, Param
     buyers = None
     if data.get("buyers") is not None:
         buyers = r.texts(data["buyers"], f"{where}.buyers", "a list of buyer types, e.g. [soe]")
+    issued = True
+    if data.get("issued") is not None:
+        issued = data["issued"]
+        if not isinstance(issued, bool):
+            raise r.error(f"{where}.issued", value=issued,
+                          expected="true or false (false: licences required and not being issued)")
+        if not issued and status is not Status.license:
+            raise r.error(f"{where}.issued", value=issued,
+                          expected=f"issued: false only with status license (status is {status})")
     notes = None if data.get("notes") is None else r.text(data["notes"], f"{where}.notes")
     sources = r.texts(data.get("sources") or [], f"{where}.sources")
     return Control(
@@ -456,6 +598,7 @@ def _parse_control(r: _Reader, data: Any, where: str, params: Mapping[str, Param
         fee=fee,
         cap=cap,
         buyers=buyers,
+        issued=issued,
         notes=notes,
         sources=sources,
         raw_when=data["when"],

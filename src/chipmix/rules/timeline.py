@@ -24,7 +24,7 @@ from chipmix.errors import InputError, unknown_name_hint
 from chipmix.inputs.yamlio import MAX_NUMBER
 from chipmix.rules.conditions import OneOf, Outcome
 from chipmix.rules.metrics import derive_metrics
-from chipmix.rules.ruleset import Control, RuleSet, Status, load_rulesets
+from chipmix.rules.ruleset import Control, RuleSet, Status, floor_text, load_rulesets
 
 UnknownPolicy = Literal["strict", "lenient"]
 UNKNOWN_POLICIES = ("strict", "lenient")
@@ -63,7 +63,9 @@ class Decision:
     ``unknown`` — catalog columns whose absence left some control undecided (counted as fired
     under ``strict``, not under ``lenient``), listed only when filling them in could change the
     terms; ``decisive`` — the reason that set the final status
-    (None when nothing restricts the SKU).
+    (None when nothing restricts the SKU); ``issued`` — False when the status is ``license``
+    and licences are not being issued (a rule said ``issued: false``): nothing can be bought
+    whatever the scenario's licence policy.
     """
 
     status: Status = Status.allowed
@@ -72,11 +74,17 @@ class Decision:
     cap: float | None = None
     unknown: tuple[str, ...] = ()
     decisive: Reason | None = None
+    issued: bool = True
 
     @property
-    def terms(self) -> tuple[Status, float, float | None]:
-        """(status, fee, cap): two decisions with equal terms are the same for the planner."""
-        return (self.status, self.fee, self.cap)
+    def terms(self) -> tuple[Status, float, float | None, bool]:
+        """(status, fee, cap, issued): decisions with equal terms are the same for the planner."""
+        return (self.status, self.fee, self.cap, self.issued)
+
+    @property
+    def licensable(self) -> bool:
+        """True when a licence policy of ``allow`` can buy the SKU (licences are issued)."""
+        return self.status is Status.license and self.issued
 
     def same_terms(self, other: Decision) -> bool:
         return self.terms == other.terms
@@ -90,6 +98,7 @@ class Decision:
             "status": self.status.name,
             "fee": self.fee,
             "cap": self.cap,
+            "issued": self.issued,
             "rule": self.decisive.rule if self.decisive else None,
             "control": self.decisive.control if self.decisive else None,
             "reasons": [r.to_dict() for r in self.reasons],
@@ -124,6 +133,26 @@ class _Fold:
     fee: float = 0.0
     cap: float | None = None
     decisive: Reason | None = None
+    issued: bool = True
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A domestic-share floor in force for the timeline's buyer: ``floor`` of ``of`` (purchases
+    | fleet | use), counted in ``basis`` (units | compute | spend), from rule set ``rule``."""
+
+    rule: str
+    id: str
+    floor: float
+    of: str
+    basis: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} / {self.id}: {floor_text(self.floor, self.of, self.basis)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "id": self.id, "floor": self.floor, "of": self.of,
+                "basis": self.basis}
 
 
 def as_date(value: Any, what: str = "date") -> dt.date:
@@ -241,9 +270,19 @@ class Timeline:
         self, overrides: Mapping[str, Any]
     ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         declared: dict[str, float] = {}
+        first: dict[str, RuleSet] = {}
         for rs in self.rulesets:
             for name, p in rs.params.items():
+                if name in declared and declared[name] != p.default:
+                    # a parameter name is one threshold: every set that declares it must agree
+                    raise InputError(
+                        message=f"parameter '{name}' has default {declared[name]:g} in rule set "
+                        f"'{first[name].id}'",
+                        file=rs.path, location=f"params.{name}.default", value=p.default,
+                        expected=f"the same default ({declared[name]:g}), or another name",
+                    )
                 declared.setdefault(name, p.default)
+                first.setdefault(name, rs)
         values: dict[str, float] = {}
         for name, raw in overrides.items():
             if name not in declared:
@@ -362,15 +401,63 @@ class Timeline:
             Change(day=b[0], before=a[2], after=b[2]) for a, b in zip(segs, segs[1:], strict=False)
         ]
 
+    def floors(self, day: dt.date | str) -> list[Floor]:
+        """Domestic-share floors in force on ``day`` for the timeline's buyer, in fold order."""
+        return [
+            Floor(rs.id, f.id, f.floor, f.of, f.basis)
+            for rs in self.in_force(day)
+            for f in rs.domestic_share
+            if f.binds(self.buyer)
+        ]
+
+    def floor_segments(
+        self, start: dt.date | str, end: dt.date | str
+    ) -> list[tuple[dt.date, dt.date, list[Floor]]]:
+        """Maximal runs ``[seg_start, seg_end)`` within ``[start, end)`` of equal floors."""
+        start, end = as_date(start, "start"), as_date(end, "end")
+        if not start < end:
+            raise InputError(field="end", value=end.isoformat(),
+                             expected=f"a date after start {start.isoformat()}")
+        out: list[tuple[dt.date, dt.date, list[Floor]]] = []
+        for day in [start, *(d for d in self.change_dates if start < d < end)]:
+            floors = self.floors(day)
+            if out and out[-1][2] == floors:
+                continue
+            if out:
+                out[-1] = (out[-1][0], day, out[-1][2])
+            out.append((day, end, floors))
+        return out
+
+    def release(self, sku: str) -> dt.date | None:
+        """The first day ``sku`` can be bought (its catalog ``release``), or None if unknown."""
+        from chipmix.inputs.catalog import release_date
+
+        return release_date(self._row(sku).get("release"))
+
+    def released(self, sku: str, day: dt.date | str) -> bool | None:
+        """Whether ``sku`` is released on ``day`` (None when its release is unknown).
+
+        Rules classify a part before it exists; a status dated before the release describes a
+        part nobody can buy yet, and ``classify`` / ``timeline`` flag it.
+        """
+        first = self.release(sku)
+        return None if first is None else as_date(day) >= first
+
     # ------------------------------------------------------------------ the fold
 
     @staticmethod
-    def _fires_if_unknown(control: Control, current: Status, policy: UnknownPolicy) -> bool:
+    def _fires_if_unknown(control: Control, state: _Fold, policy: UnknownPolicy) -> bool:
         # strict: count an undecided control as fired when that is at least as restrictive;
-        # lenient: only when firing would loosen the status (a relax control).
+        # lenient: only when firing would loosen the terms (a relax control). A relaxation to
+        # the same status that starts issuing licences loosens too.
+        current = state.status
+        loosens = control.mode == "relax" and (
+            control.status < current
+            or (control.status == current and control.issued and not state.issued)
+        )
         if policy == "strict":
-            return control.status >= current
-        return control.mode == "relax" and control.status < current
+            return control.status >= current and not loosens
+        return loosens
 
     def _fold(
         self, row: Mapping[str, Any], in_force: list[RuleSet], policy: UnknownPolicy
@@ -399,7 +486,7 @@ class Timeline:
                     detail = ", ".join(out.facts)
                 elif value is None:
                     unknown.extend(missing)
-                    if not self._fires_if_unknown(control, state.status, policy):
+                    if not self._fires_if_unknown(control, state, policy):
                         continue
                     facts = ", ".join(out.facts) or ", ".join(f"{m} unknown" for m in missing)
                     detail = f"{facts} (undecided: counted as fired, unknown_policy {policy})"
@@ -417,6 +504,10 @@ class Timeline:
                 state.status == final.status and final.decisive is None
             ):
                 final = state
+        # licences are issued only if every authority that requires one issues it
+        issued = final.status is not Status.license or all(
+            s.issued for s in folds.values() if s.status is Status.license
+        )
         if final.status is Status.denied:  # nothing is bought: terms are moot
             fee, cap = 0.0, None
         return Decision(
@@ -426,6 +517,7 @@ class Timeline:
             cap=cap,
             unknown=tuple(dict.fromkeys(unknown)),
             decisive=final.decisive,
+            issued=issued,
         )
 
     def _outcome(self, row: Mapping[str, Any], rs: RuleSet, i: int, params: Mapping[str, Any]):
@@ -447,19 +539,18 @@ class Timeline:
 
     @staticmethod
     def _apply(state: _Fold, control: Control, reason: Reason) -> None:
-        if control.mode == "relax":
+        if control.mode == "relax" or control.status > state.status:
             state.status = control.status
             state.fee = control.fee or 0.0
             state.cap = control.cap
-            state.decisive = reason
-        elif control.status > state.status:
-            state.status = control.status
-            state.fee = control.fee or 0.0
-            state.cap = control.cap
+            state.issued = control.issued
             state.decisive = reason
         elif control.status == state.status:
             # another control at the same level: the heavier terms bind
             state.fee = max(state.fee, control.fee or 0.0)
             state.cap = _min_cap(state.cap, control.cap)
+            if state.issued and not control.issued:
+                state.issued = False
+                state.decisive = reason  # the control that stopped the licences decides
             if state.decisive is None and control.status > Status.allowed:
                 state.decisive = reason
