@@ -102,7 +102,7 @@ def test_scenario_validate(capsys):
     assert code == 0
     assert out == (
         f"ok: {path}: 'small', horizon 2023Q3..2024Q4 (6 quarters), 2 workloads "
-        "(llm-training, chat-inference), 4 SKUs, 15 rule sets\n"
+        "(llm-training, chat-inference), 4 SKUs, 16 rule sets\n"
     )
 
 

@@ -114,11 +114,12 @@ def test_timeline_json_and_table(capsys):
         ("2023-11-17", "denied", "us-2023-10"),
     ]
     assert a100["segments"][-1]["until"] == "2026-01-01"
-    assert [(c["date"], c["to"]) for c in h20["changes"]] == [
-        ("2025-04-09", "license"),
-        ("2025-08-08", "license"),
+    assert [(c["date"], c["to"], c["decision"]["issued"]) for c in h20["changes"]] == [
+        ("2025-04-09", "license", False),  # a licence needed, none issued until Aug
+        ("2025-08-08", "license", True),
+        ("2025-09-17", "denied", True),
     ]
-    assert h20["changes"][-1]["decision"]["fee"] == pytest.approx(0.15)
+    assert h20["changes"][1]["decision"]["fee"] == pytest.approx(0.15)
     code, out, _ = run(capsys, "timeline", "nvidia-a800", *CAT, "--to", "2024-01-01")
     assert code == 0
     assert "2023-10-23" in out and "us-2023-10-accel" in out
@@ -156,3 +157,66 @@ def test_new_rule_file_through_the_cli(capsys, tmp_path):
     statuses = {r["sku"]: r["status"] for r in rows}
     assert statuses["nvidia-l2"] == "denied"
     assert statuses["huawei-ascend-910b"] == "allowed"
+
+
+# -- issue 13: bounds, pre-release flags, announced dates, floors, licences not issued --------
+
+
+def test_classify_shows_bounds_and_pre_release_statuses(capsys):
+    rows = {r["sku"]: r for r in run_json(capsys, "classify", "--at", "2024-01-01")}
+    pro = rows["nvidia-rtx-pro-6000d"]  # bundled catalog: TPP and PD known only as bounds
+    assert pro["tpp"] is None
+    assert pro["bounds"] == {"tpp": "< 4800", "performance_density": "< 5.92"}
+    assert (pro["released"], pro["release"]) == (False, "2025-07")
+    assert rows["nvidia-a100"]["released"] is True
+    code, out, _ = run(capsys, "classify", "--at", "2024-01-01")
+    assert code == 0 and "<4800" in out and "pre-release" in out
+    assert "not on sale" in out
+
+
+def test_classify_lists_the_floors_in_force(capsys):
+    code, out, _ = run(capsys, "classify", "--at", "2025-09-01", "--buyer", "state_funded")
+    assert code == 0
+    assert "domestic-share floor: cn-2025-08-hub-domestic-share" in out
+    assert "≥ 50 % of fleet (units) domestic" in out
+    rows = run_json(capsys, "classify", "--at", "2025-05-01", "--catalog", "nvidia")
+    h20 = next(r for r in rows if r["sku"] == "nvidia-h20")
+    assert (h20["status"], h20["issued"]) == ("license", False)
+    code, out, _ = run(capsys, "classify", "--at", "2025-05-01", "--catalog", "nvidia")
+    assert "none issued" in out
+
+
+def test_timeline_json_adds_floors_only_where_there_are_any(capsys):
+    plain = run_json(capsys, "timeline", "nvidia-h20", "--from", "2025-01-01", "--to", "2025-12-31")
+    assert isinstance(plain, list)  # unchanged shape for a buyer without floors
+    state = run_json(capsys, "timeline", "nvidia-h20", "--buyer", "state_funded", "--from",
+                     "2025-01-01", "--to", "2025-12-31")
+    assert [s["from"] for s in state["share_floors"]] == ["2025-01-01", "2025-08-17"]
+    assert state["share_floors"][1]["floors"][0]["floor"] == 0.5
+    assert state["skus"][0]["sku"] == "nvidia-h20"
+
+
+def test_timeline_splits_at_the_release(capsys):
+    (item,) = run_json(capsys, "timeline", "nvidia-rtx-pro-6000d", "--from", "2025-01-01",
+                       "--to", "2025-12-31")
+    assert item["release"] == "2025-07-01"
+    assert [(s["from"], s["released"]) for s in item["segments"]][:2] == [
+        ("2025-01-01", False), ("2025-07-01", True)]
+    code, out, _ = run(capsys, "timeline", "nvidia-rtx-pro-6000d", "--from", "2025-01-01")
+    assert code == 0 and "pre-release" in out
+
+
+def test_rules_show_and_list_the_announcement_and_floors(capsys):
+    shown = run_json(capsys, "rules", "show", "us-2023-10")
+    assert (shown["announced"], shown["effective"]) == ("2023-10-17", "2023-11-17")
+    code, out, _ = run(capsys, "rules", "show", "us-2023-10")
+    assert "announced 2023-10-17; effective 2023-11-17" in out
+    code, out, _ = run(capsys, "rules", "show", "cn-2025-08-hub-domestic-share")
+    assert code == 0 and "domestic-share floors" in out and "50 %" in out and "fleet" in out
+    code, out, _ = run(capsys, "rules", "show", "us-2025-04-h20")
+    assert "none issued" in out
+    listed = {r["id"]: r for r in run_json(capsys, "rules", "list")}
+    assert listed["us-2023-10"]["announced"] == "2023-10-17"
+    assert listed["cn-2025-08-hub-domestic-share"]["domestic_share"] == 1
+    code, out, _ = run(capsys, "rules", "list")
+    assert "announced 2023-10-17" in out

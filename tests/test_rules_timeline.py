@@ -340,14 +340,17 @@ def test_chinese_measures_depend_on_the_buyer():
     private = Timeline(rules, rows, home="CN", buyer="private")
     state = Timeline(rules, rows, home="CN", buyer="state_funded")
     soe = Timeline(rules, rows, home="CN", buyer="soe")
-    oct25, dec25, feb26 = D(2025, 10, 1), D(2025, 12, 1), D(2026, 2, 1)
-    h20 = private.decide("nvidia-h20", oct25)
-    assert (h20.status, h20.fee) == (Status.license, pytest.approx(0.15))
+    sep25, oct25, dec25, feb26 = D(2025, 9, 1), D(2025, 10, 1), D(2025, 12, 1), D(2026, 2, 1)
+    h20 = private.decide("nvidia-h20", sep25)
+    assert (h20.status, h20.fee, h20.issued) == (Status.license, pytest.approx(0.15), True)
     assert {r.rule for r in h20.reasons} >= {
         "us-2025-04-h20",
         "us-2025-08-h20-licences",
         "cn-2025-08-h20-guidance",
     }
+    # the CAC's 17 Sep 2025 order cancels China-tailored parts' orders for every buyer
+    after = private.decide("nvidia-h20", oct25)
+    assert (after.status, after.decisive.rule) == (Status.denied, "cn-2025-09-rtx-pro-6000d")
     assert private.decide("nvidia-rtx-pro-6000d", D(2025, 9, 16)).decisive.rule == "us-2023-10"
     assert private.decide("nvidia-rtx-pro-6000d", D(2025, 9, 17)).status is Status.denied
     assert private.decide("nvidia-rtx-4090d", dec25).status is Status.allowed
@@ -404,11 +407,14 @@ def test_segments_and_changes():
         (D(2022, 10, 7), D(2024, 1, 1), Status.denied),
     ]
     changes = tl.changes("nvidia-a800", D(2022, 1, 1), D(2026, 12, 31))
+    # the China-only A800 is not "commercially available in the US": the Jan-2026 review
+    # does not cover it, so it stays denied
     assert [(c.day, c.before.status, c.status) for c in changes] == [
         (D(2023, 10, 23), Status.allowed, Status.denied),
-        (D(2026, 1, 15), Status.denied, Status.license),
     ]
-    assert changes[-1].after.fee == pytest.approx(0.25)
+    h100 = tl.changes("nvidia-h100", D(2025, 1, 1), D(2026, 12, 31))
+    assert [(c.day, c.status) for c in h100] == [(D(2026, 1, 28), Status.license)]
+    assert h100[-1].after.fee == pytest.approx(0.25)
     # by_reason also splits where the deciding control changes
     detailed = tl.segments("nvidia-a100", D(2022, 1, 1), D(2024, 1, 1), by_reason=True)
     assert [(a, d.decisive and d.decisive.rule) for a, _, d in detailed][-2:] == [
