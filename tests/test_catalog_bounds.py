@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chipmix.catalog import (
+from chipmix.errors import InputError
+from chipmix.inputs.catalog import (
     FIELDS,
     Bound,
     bundled_catalogs,
@@ -18,7 +19,6 @@ from chipmix.catalog import (
     parse_bound,
     release_date,
 )
-from chipmix.errors import InputError
 
 HEADER = ("id", "vendor", "name", "origin", "datacenter", "fp16_dense_tflops", "tpp",
           "performance_density", "memory_gb", "memory_bw_tbps", "interconnect_gbps", "pcie_gbps",

@@ -18,7 +18,7 @@ import datetime as dt
 
 import pytest
 
-from chipmix.catalog import load_catalog
+from chipmix.inputs.catalog import load_catalog
 from chipmix.rules import Timeline, load_rulesets
 from chipmix.rules.ruleset import Status
 
