@@ -1,4 +1,4 @@
-"""``chipmix catalog list|show|validate`` and ``chipmix scenario validate``."""
+"""``chipmix catalog list|show|validate|check|volumes`` and ``chipmix scenario validate``."""
 
 from __future__ import annotations
 
@@ -79,6 +79,93 @@ def validate_command(
         typer.echo(f"ok: {path} ({len(catalog)} SKUs)")
     if len(paths) > 1:
         load_catalogs(paths)  # ids must also be unique across the files
+
+
+@catalog_app.command("check")
+def check_command(
+    against: Annotated[Path, typer.Option(
+        "--against", metavar="FILE",
+        help="A CSV in the layout of Epoch AI's ML hardware dataset "
+             "(epoch.ai/data/machine-learning-hardware).")],
+    catalog: CatalogOption = None,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", help="Relative difference tolerated per figure (0.05 = 5 %).")] = 0.05,
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", metavar="SKU=NAME",
+        help="Pin a match: catalog SKU = the file's 'Hardware name' (repeatable).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare the catalogs with Epoch AI's ML hardware CSV: every figure both have that differs
+    beyond the tolerance, and every SKU missing on either side. Exit 1 when any is found."""
+    from chipmix.errors import InputError
+    from chipmix.inputs.crosscheck import crosscheck
+    from chipmix.rules.metrics import derive_metrics
+
+    loaded = _load(catalog)
+    aliases: dict[str, str] = {}
+    for item in alias or []:
+        sku, sep, name = item.partition("=")
+        if not sep or not sku.strip() or not name.strip():
+            raise InputError(field="--alias", value=item, expected="SKU=Hardware name")
+        loaded.get(sku.strip())
+        aliases[sku.strip()] = name.strip()
+    derived = derive_metrics(loaded.frame)
+    metrics = {sku: {"tpp": derived.at[sku, "tpp"]} for sku in loaded.ids}
+    result = crosscheck(loaded, against, metrics=metrics, tolerance=tolerance, aliases=aliases)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        figures = [d for d in result.differences if d.kind in ("figure", "release")]
+        missing = [d for d in result.differences if d.kind.startswith("missing")]
+        out.print(f"{len(result.matches)} SKUs matched in {against} (tolerance "
+                  f"{result.tolerance:.0%}); {len(figures)} figures differ, {len(missing)} SKUs "
+                  f"missing on one side; {result.ignored_rows} rows of other manufacturers "
+                  "ignored", highlight=False)
+        for d in [*figures, *missing]:
+            out.print(f"  {d}", highlight=False, markup=False, soft_wrap=True)
+        if result.only_in_file:
+            out.print(f"{len(result.only_in_file)} figures the file has and the catalogs leave "
+                      "empty (not differences):", highlight=False)
+            for line in result.only_in_file:
+                out.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@catalog_app.command("volumes")
+def volumes_command(
+    vendor: Annotated[str | None, typer.Option("--vendor", help="Only this vendor.")] = None,
+    path: Annotated[Path | None, typer.Option(
+        "--file", help="A volumes CSV (default: the bundled catalogs/market/volumes.csv).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Vendor-level volumes (output, plans, shipments) with their sources: the market data a
+    scenario turns into supply or vendor pools (units x its share / quarters)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from chipmix.errors import InputError, unknown_name_hint
+    from chipmix.inputs.volumes import load_volumes
+
+    rows = load_volumes(path)
+    if vendor is not None:
+        known = sorted({v.vendor for v in rows})
+        if vendor.casefold() not in {k.casefold() for k in known}:
+            raise InputError(field="--vendor", value=vendor, expected="a vendor of the file",
+                             hint=unknown_name_hint(vendor, known))
+        rows = [v for v in rows if v.vendor.casefold() == vendor.casefold()]
+    if as_json:
+        print_json([v.to_dict() for v in rows])
+        return
+    table = Table(title="Vendor volumes (units)", title_justify="left")
+    for name in ("vendor", "period", "units", "per quarter", "measure", "products"):
+        table.add_column(name, justify="right" if name in ("units", "per quarter") else "left")
+    table.add_column("basis (confidence)", ratio=1, overflow="fold")
+    for v in rows:
+        table.add_row(escape(v.vendor), f"{v.start}..{v.end}", f"{v.units:,.0f}",
+                      f"{v.per_quarter():,.0f}", v.measure, escape(v.products),
+                      escape(f"{v.basis} ({v.confidence})"))
+    out.print(table)
 
 
 # --------------------------------------------------------------------------------------------
