@@ -186,14 +186,15 @@ def test_classify_lists_the_floors_in_force(capsys):
     assert "none issued" in out
 
 
-def test_timeline_json_adds_floors_only_where_there_are_any(capsys):
-    plain = run_json(capsys, "timeline", "nvidia-h20", "--from", "2025-01-01", "--to", "2025-12-31")
-    assert isinstance(plain, list)  # unchanged shape for a buyer without floors
-    state = run_json(capsys, "timeline", "nvidia-h20", "--buyer", "state_funded", "--from",
-                     "2025-01-01", "--to", "2025-12-31")
+def test_timeline_json_carries_the_buyers_floors(capsys):
+    (plain,) = run_json(capsys, "timeline", "nvidia-h20", "--from", "2025-01-01", "--to",
+                        "2025-12-31")
+    assert plain["share_floors"] == []  # a buyer without floors
+    (state,) = run_json(capsys, "timeline", "nvidia-h20", "--buyer", "state_funded", "--from",
+                        "2025-01-01", "--to", "2025-12-31")
     assert [s["from"] for s in state["share_floors"]] == ["2025-01-01", "2025-08-17"]
     assert state["share_floors"][1]["floors"][0]["floor"] == 0.5
-    assert state["skus"][0]["sku"] == "nvidia-h20"
+    assert state["sku"] == "nvidia-h20"
 
 
 def test_timeline_splits_at_the_release(capsys):

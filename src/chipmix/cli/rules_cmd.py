@@ -271,10 +271,10 @@ def timeline_cmd(
         for a, b, fl in timeline.floor_segments(first, stop)
     ]
     if as_json:
-        if any(item["floors"] for item in floors):  # extends the JSON only when floors exist
-            print_json(_jsonable({"skus": result, "share_floors": floors}))
-        else:
-            print_json(_jsonable(result))
+        # the buyer's floors are not per SKU, but each item carries them so the list stays a list
+        for item in result:
+            item["share_floors"] = floors if any(seg["floors"] for seg in floors) else []
+        print_json(_jsonable(result))
         return
     for item in result:
         table = Table(
