@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from chipmix.resources import default_scenario_path
     from chipmix.studies.common import load_base, make_job
-    from chipmix.studies.execute import Runner
+    from chipmix.pipeline.executor import Executor
+    from chipmix.studies.execute import run_batch
     from chipmix.studies.sweep import grid, parse_vary, results_frame
 
     scenario = load_base(default_scenario_path())
@@ -134,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         capacity = round(cpu_capacity(workers), 2) if workers > 1 else 1.0
         before = load()
         started = time.perf_counter()
-        with runner_factory() as runner:
-            outcomes, run = runner.run(job, variants)
+        with runner_factory() as executor:
+            outcomes, run = run_batch(executor, job, variants)
         wall = time.perf_counter() - started  # includes starting the pool
         frame = results_frame(outcomes, variants, axes, periods)
         if reference is None:
@@ -155,14 +156,14 @@ def main(argv: list[str] | None = None) -> int:
 
     for workers in args.workers:
         record("in-process" if workers == 1 else "process-pool", workers,
-               lambda w=workers: Runner(workers=w))
+               lambda w=workers: Executor(workers=w))
     if args.dask:
         from dask.distributed import Client, LocalCluster
 
         n = max(args.workers)
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
-            record("dask-localcluster", n, lambda: Runner(client=client))
+            record("dask-localcluster", n, lambda: Executor(dask=client))
 
     base = next((r for r in results if r["workers"] == 1), results[0])
     print(f"\n{len(variants)} variants of {scenario.name} ({info['date']}, {info['cpu']}, "

@@ -195,7 +195,7 @@ def test_process_pool_and_dask_give_identical_results(base):
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        on_dask = chipmix.sweep(base, vary, client=client)
+        on_dask = chipmix.sweep(base, vary, dask=client)
     pd.testing.assert_frame_equal(pooled, in_process)
     pd.testing.assert_frame_equal(on_dask, pooled)
     assert on_dask["variant"].tolist() == list(range(6))
@@ -209,7 +209,7 @@ def test_process_pool_and_dask_give_identical_results(base):
 def test_missing_dask_is_a_clear_error(monkeypatch):
     import sys
 
-    from chipmix.studies.execute import import_distributed
+    from chipmix.pipeline.executor import import_distributed
 
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ChipmixError, match=r"chipmix\[dask\]"):

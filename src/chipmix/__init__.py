@@ -25,7 +25,7 @@ _LAZY = {
     "Plan": ("chipmix.planner", "Plan"),
     "verify": ("chipmix.checker", "verify"),
     "classify": ("chipmix.rules", "classify"),
-    "Status": ("chipmix.solve", "Status"),
+    "Status": ("chipmix.inputs.solver", "Status"),
     "ChipmixError": ("chipmix.errors", "ChipmixError"),
     "InputError": ("chipmix.errors", "InputError"),
     "compare": ("chipmix.studies", "compare"),
@@ -47,9 +47,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from chipmix.hedging import Hedge, hedge
     from chipmix.inputs.catalog import load_catalog, load_catalogs
     from chipmix.inputs.scenario import Scenario, load_scenario
+    from chipmix.inputs.solver import Status
     from chipmix.planner import Plan, plan
     from chipmix.rules import classify
-    from chipmix.solve import Status
     from chipmix.studies import compare, frontier, sweep
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from chipmix.errors import InputError
 from chipmix.inputs.scenario import load_scenario
+from chipmix.inputs.solver import Status
 from chipmix.periods import Period, step_values
 from chipmix.rules import Timeline, load_rulesets
 
@@ -40,7 +41,7 @@ __all__ = ["Parameters", "VerifyReport", "derive_parameters", "verify"]
 ABS_TOL = 1e-6
 
 #: Statuses that carry decisions to check.
-PLAN_STATUSES = ("optimal", "feasible")
+PLAN_STATUSES = Status.with_plan()
 
 #: Status names from least to most restrictive (rules.md).
 STATUS_ORDER = ("allowed", "notify", "license", "denied")

@@ -12,17 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-
-def _usd(v: float | None, digits: int = 0) -> str:
-    if v is None:
-        return "—"
-    if abs(v) >= 1e6:
-        return f"${v / 1e6:,.2f} M"
-    return f"${v:,.{digits}f}"
+from chipmix.present.formatting import money, percent
 
 
 def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v:+.1%}"
+    return percent(v, 1, signed=True)
 
 
 def print_explain(plan, console: Console) -> None:
@@ -59,7 +53,7 @@ def _demand(plan, s, console) -> None:
     for w in workloads:
         table.add_column(w, justify="right")
     for p in periods:
-        cells = [_usd(value[(w, p)]) if (w, p) in value else "" for w in workloads]
+        cells = [money(value[(w, p)]) if (w, p) in value else "" for w in workloads]
         table.add_row(p, *cells)
     console.print(table)
 
@@ -74,7 +68,7 @@ def _per_period(s, console, key, field, title, digits: int = 0) -> None:
     table.add_column("period")
     table.add_column("USD", justify="right")
     for r in rows:
-        cell = _usd(r[field]) if digits == 0 else f"{r[field]:,.{digits}f}"
+        cell = money(r[field]) if digits == 0 else f"{r[field]:,.{digits}f}"
         table.add_row(r["period"], cell)
     console.print(table)
 
@@ -88,7 +82,7 @@ def _vendor_cap(s, console) -> None:
     for c in ("period", "vendor", "USD"):
         table.add_column(c, justify="right" if c == "USD" else "left")
     for r in rows:
-        table.add_row(r["period"], r["vendor"], _usd(r["usd_per_point"]))
+        table.add_row(r["period"], r["vendor"], money(r["usd_per_point"]))
     console.print(table)
 
 
@@ -104,7 +98,7 @@ def _supply(s, console) -> None:
     for c in ("period", "SKU", "saves"):
         table.add_column(c, justify="right" if c == "saves" else "left", no_wrap=True)
     for r in rows:
-        table.add_row(r["period"], r["sku"], _usd(-r["usd_per_unit"]))
+        table.add_row(r["period"], r["sku"], money(-r["usd_per_unit"]))
     console.print(table)
 
 
@@ -123,14 +117,14 @@ def _break_even(s, console) -> None:
         table = Table(title="Not bought: the unit price at which it would enter the mix")
         _columns(table, ("SKU", "period", "price now", "break-even", "change", "note"))
         for r in out:
-            table.add_row(r["sku"], r["period"], _usd(r["unit_price"]), _usd(r["break_even_price"]),
+            table.add_row(r["sku"], r["period"], money(r["unit_price"]), money(r["break_even_price"]),
                           _pct(r["change"]), Text(r.get("note") or ""))
         console.print(table)
     if kept:
         table = Table(title="Bought: how far its price could rise before the plan buys less of it")
         _columns(table, ("SKU", "first bought", "price now", "up to", "headroom", "note"))
         for r in kept:
-            table.add_row(r["sku"], r["period"], _usd(r["unit_price"]), _usd(r["break_even_price"]),
+            table.add_row(r["sku"], r["period"], money(r["unit_price"]), money(r["break_even_price"]),
                           _pct(r["change"]) if r["change"] is not None else "≥ +900%",
                           Text(r.get("note") or ""))
         console.print(table)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chipmix.cli._common import err, out, print_json
+from chipmix.present.formatting import money
 
 ScenarioArg = Annotated[
     Path | None, typer.Argument(help="Scenario YAML; default: the bundled rush-before-ban.")]
@@ -28,16 +29,6 @@ def _scenario(path: Path | None):
     from chipmix.resources import default_scenario_path
 
     return load_scenario(path if path is not None else default_scenario_path())
-
-
-def _usd(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    if abs(v) >= 1e9:
-        return f"${v / 1e9:,.2f} bn"
-    if abs(v) >= 1e6:
-        return f"${v / 1e6:,.2f} M"
-    return f"${v:,.0f}"
 
 
 # -- substitute -----------------------------------------------------------------------------------
@@ -70,7 +61,7 @@ def substitute_command(
         metric = mine["metric"]
         rows = group[group["buyable"]] if buyable else group
         table = Table(
-            title=f"{w}: replacing one {sku} ({_usd(mine['usd_per_metric_unit'])} and "
+            title=f"{w}: replacing one {sku} ({money(mine['usd_per_metric_unit'])} and "
                   f"{mine['watts_per_metric_unit']:,.0f} W per {metric}; {mine['status']}, "
                   f"{'buyable' if mine['buyable'] else 'not buyable'})",
             caption=f"cards = cards needed per {sku} card; per unit = per {metric} delivered",
@@ -86,8 +77,8 @@ def substitute_command(
                                                          and math.isnan(r.supply)) \
                 else f"{r.supply:,.0f}"
             style = None if r.buyable else "dim"
-            table.add_row(Text(r.sku), r.origin, f"{r.units_per_unit:,.2f}", _usd(r.unit_price),
-                          _usd(r.usd_per_metric_unit), f"{r.watts_per_metric_unit:,.0f}",
+            table.add_row(Text(r.sku), r.origin, f"{r.units_per_unit:,.2f}", money(r.unit_price),
+                          money(r.usd_per_metric_unit), f"{r.watts_per_metric_unit:,.0f}",
                           r.status, supply, Text(r.why or ""), style=style)
         out.print(table)
 
@@ -138,8 +129,8 @@ def alternatives_command(
 
     print_plan(alt.plan, out)
     increase = alt.cost / alt.optimum - 1 if alt.optimum else 0.0
-    out.print(f"Cost {_usd(alt.cost)} discounted: {increase:+.2%} over the optimum "
-              f"{_usd(alt.optimum)} (limit {_usd(alt.limit)}, slack {alt.slack:.1%}).")
+    out.print(f"Cost {money(alt.cost)} discounted: {increase:+.2%} over the optimum "
+              f"{money(alt.optimum)} (limit {money(alt.limit)}, slack {alt.slack:.1%}).")
     table = Table(title="Secondary objectives: cost-optimal plan vs this alternative")
     for c in ("objective", "measure", "optimal plan", "alternative", "change"):
         table.add_column(c, justify="right" if c in ("optimal plan", "alternative", "change")
@@ -219,7 +210,7 @@ def stress_command(
                 return "—" if v is None or math.isnan(v) else f"{v:,.1f}"
         else:
             label = "cost" if name == "cost" else "shortfall penalty"
-            fmt = _usd
+            fmt = money
         table.add_row(label, *[fmt(stats[k]) for k in
                                ("baseline", "mean", "p90", "p99", "cvar95", "worst")])
     out.print(table)

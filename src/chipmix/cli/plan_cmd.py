@@ -98,7 +98,7 @@ def plan_command(
     result = plan(
         loaded,
         solver=solver,
-        relax=relax,
+        relax=relax or None,  # without --relax: the scenario's solver.relax
         time_limit=time_limit,
         gap=gap,
         threads=threads,

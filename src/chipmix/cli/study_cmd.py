@@ -202,9 +202,9 @@ def sweep_command(
         raise InputError("not a varied key", field="--x", value=x,
                          expected="one of " + ", ".join(keys),
                          hint=f"did you mean '{best}'?" if best else None)
-    with _client(dask) as client, _progress("sweep") as progress:
+    with _progress("sweep") as progress:
         run = run_sweep(_default_base(base), vary, sets=sets or None, workers=workers,
-                        client=client, solver=solver, time_limit=time_limit, gap=gap,
+                        dask=dask, solver=solver, time_limit=time_limit, gap=gap,
                         progress=progress)
     frame, info = run.frame, run.info
     _write_tables(frame, output)
@@ -304,9 +304,9 @@ def frontier_command(
     from chipmix.studies import frontier
 
     _check_outputs(chart=chart, tables=[output], report=report)
-    with _client(dask) as client, _progress("frontier curve") as progress:
+    with _progress("frontier curve") as progress:
         result = frontier(_default_base(base), steps, sets=sets or None, start=start,
-                          tolerance=tolerance, workers=workers, client=client, solver=solver,
+                          tolerance=tolerance, workers=workers, dask=dask, solver=solver,
                           time_limit=time_limit, gap=gap, progress=progress)
     if output is not None:
         from chipmix.present.export import table_format, write_table
@@ -400,20 +400,6 @@ def _write_tables(frame, *paths: Path | None) -> None:
         if path is not None:
             write_table(frame, path)
             err.print(f"wrote {path}")
-
-
-@contextlib.contextmanager
-def _client(address: str | None) -> Iterator[Any]:
-    if address is None:
-        yield None
-        return
-    from chipmix.studies.execute import connect
-
-    client = connect(address)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @contextlib.contextmanager

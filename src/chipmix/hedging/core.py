@@ -325,12 +325,13 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
         (:func:`chipmix.pipeline.executor.run_map`).
     draws, seed, reveal, test_draws : a sampled hedge (:mod:`chipmix.hedging.sampled`).
     """
-    from chipmix.planner import load_scenario, options_for
+    from chipmix.inputs.scenario import Scenario, load_scenario
 
     started = time.perf_counter()
-    if not hasattr(scenario, "workloads"):
+    if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    options = options_for(scenario, solver, time_limit, gap, threads)
+    options = scenario.solver.with_overrides(name=solver, time_limit=time_limit, gap=gap,
+                                             threads=threads)
     risk = scenario.uncertainty.risk if scenario.uncertainty is not None else None
     weight = float(weight if weight is not None else (risk.weight if risk else 0.0))
     alpha = float(alpha if alpha is not None else (risk.alpha if risk else 0.9))
@@ -373,6 +374,7 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
                timings: dict[str, float] | None = None) -> Hedge:
     """Solve the extensive form of ``tree`` and run the evaluations (module docstring)."""
     from chipmix.pipeline.executor import run_map
+    from chipmix.pipeline.run import Run
     from chipmix.planner import extract
     from chipmix.solve import SolveResult, solve
 
@@ -412,7 +414,8 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
         part_result = SolveResult(result.status, result.solver, x=ext.part_x(result.x, s),
                                   objective=float(costs[s]), gap=result.gap,
                                   seconds=result.seconds, message=result.message)
-        plan = extract(part.data, part.model, part.index, part_result, options)
+        plan = extract(Run(scenario=part.data.scenario, options=options, data=part.data,
+                           model=part.model, index=part.index, result=part_result))
         status, opt = ws[s]
         out.results.append(ScenarioResult(
             leaf.name, dict(leaf.outcomes), leaf.probability, derived[s], plan, float(costs[s]),

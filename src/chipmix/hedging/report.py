@@ -6,7 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from chipmix.planner.result import _num, _records
+from chipmix.numbers import json_number as _num
+from chipmix.planner.result import _records
 
 PURCHASE_COLUMNS = ["period", "sku", "servers", "units", "unit_price", "spend"]
 HERE_AND_NOW_COLUMNS = ["period", "sku", "servers", "units"]

@@ -31,7 +31,6 @@ the base's key (back to the default). Cycles are errors naming the chain.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import (
@@ -47,7 +46,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -70,10 +68,13 @@ from chipmix.inputs.catalog import (
 )
 from chipmix.inputs.overrides import apply_sets
 from chipmix.inputs.risks import Risks, check_risks
+from chipmix.inputs.schema import Problem, StrictModel
 from chipmix.inputs.schema import is_model as _is_model
+from chipmix.inputs.schema import not_bool as _not_bool
 from chipmix.inputs.schema import strip as _strip
+from chipmix.inputs.solver import SolverOptions
 from chipmix.inputs.uncertainty import Uncertainty, outcome_data
-from chipmix.inputs.yamlio import MAX_NUMBER, MAX_THREADS, load_yaml
+from chipmix.inputs.yamlio import load_yaml
 from chipmix.periods import Period, parse_period, period_range
 from chipmix.resources import rules_dir
 
@@ -83,18 +84,6 @@ BUYERS = ("private", "state_funded", "soe")
 SHARE_BASES = ("compute", "units", "spend")
 #: Longest ``extends`` chain (this file and its bases).
 MAX_EXTENDS = 32
-
-
-class Problem(ValueError):
-    """A validation failure raised inside a pydantic validator.
-
-    Carries the parts of an :class:`InputError` so the converter can keep them apart.
-    """
-
-    def __init__(self, expected: str | None = None, *, detail: str | None = None,
-                 hint: str | None = None) -> None:
-        super().__init__(detail or expected or "invalid value")
-        self.expected, self.detail, self.hint = expected, detail, hint
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,24 +110,6 @@ def _period_in_horizon(value: Any, info: ValidationInfo) -> Period:
         raise Problem(f"a period up to {end} (the horizon is {start}..{end})",
                       detail="after the horizon end")
     return period
-
-
-def _not_bool(value: Any) -> Any:
-    """Numbers only: YAML's true/false, .nan and .inf are refused (pydantic would take them),
-    and so is a magnitude above :data:`~chipmix.inputs.yamlio.MAX_NUMBER` (a typo or a unit slip)."""
-    if isinstance(value, bool):
-        raise Problem("a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise Problem("a finite number")
-    number = value
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return value  # pydantic says what it expected
-    if isinstance(number, int | float) and math.isfinite(number) and abs(number) > MAX_NUMBER:
-        raise Problem(f"a number of magnitude <= {MAX_NUMBER:g} (is a unit or a digit off?)")
-    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -182,17 +153,11 @@ DemandMap = Annotated[dict[DemandKey, Amount], BeforeValidator(_step_map)]
 Name = Annotated[str, Field(min_length=1)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    #: Fields that hold the mapping's own keys in YAML (left out of key paths).
-    _inline: ClassVar[frozenset[str]] = frozenset()
-
-
 # --------------------------------------------------------------------------------------------
 # The models
 
 
-class Horizon(_Model):
+class Horizon(StrictModel):
     """The planning horizon: consecutive quarters or months, both ends included."""
 
     start: PeriodKey = Field(description="first period (2024Q1 or 2024-01)")
@@ -210,7 +175,7 @@ class Horizon(_Model):
         return end
 
 
-class Workload(_Model):
+class Workload(StrictModel):
     """A named demand in one metric."""
 
     name: Name = Field(description="workload name, unique in the scenario")
@@ -229,7 +194,7 @@ class Workload(_Model):
                                description="vendors or SKU ids that may not serve this workload")
 
 
-class LicenseTerms(_Model):
+class LicenseTerms(StrictModel):
     """How a licence for one SKU works: allowed or denied, fee and quantity cap."""
 
     allow: bool = Field(True, description="licence granted")
@@ -248,7 +213,7 @@ class LicenseTerms(_Model):
         return value
 
 
-class LicensePolicy(_Model):
+class LicensePolicy(StrictModel):
     """What happens to a SKU whose export needs a licence."""
 
     default: Literal["deny", "allow"] = Field("deny", description="for SKUs not listed")
@@ -279,7 +244,7 @@ class LicensePolicy(_Model):
         return self.per_sku.get(sku, LicenseTerms(allow=self.default == "allow"))
 
 
-class Performance(_Model):
+class Performance(StrictModel):
     """A measured capability of one SKU for one workload (wins over the derived figure)."""
 
     sku: str = Field(description="SKU id")
@@ -287,7 +252,7 @@ class Performance(_Model):
     value: Amount = Field(description="capability per unit, in the workload's metric")
 
 
-class Policy(_Model):
+class Policy(StrictModel):
     """The buyer's policy constraints (all optional)."""
 
     domestic_share: ShareMap = Field(default_factory=dict,
@@ -302,18 +267,6 @@ class Policy(_Model):
     energy_price: StepMap = Field(default_factory=dict, description="energy price [USD/kWh]")
 
 
-class SolverOptions(_Model):
-    """Which solver, and how hard it tries."""
-
-    name: Literal["highs", "cbc", "highs-pulp"] = Field(
-        "highs", description="highs (direct), cbc (PuLP) or highs-pulp (HiGHS through PuLP)")
-    time_limit: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)] = (
-        Field(60.0, description="wall-clock limit [s]"))
-    gap: Amount = Field(1e-4, description="relative MIP gap")
-    threads: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_THREADS)] | None = Field(
-        None, description="solver threads; None = solver default")
-
-
 def _currency_code(value: Any) -> str:
     if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()
             and value.isupper()):
@@ -321,7 +274,7 @@ def _currency_code(value: Any) -> str:
     return value
 
 
-class CurrencySpec(_Model):
+class CurrencySpec(StrictModel):
     """The currency of the scenario's own money: ``prices``, ``policy.budget``,
     ``policy.energy_price``, the workloads' ``shortfall_penalty``, ``porting`` and
     ``risks.shortfall_penalty``; reports show money in it. Catalogs stay in USD (their
@@ -364,7 +317,7 @@ def _default_catalogs() -> list[str]:
     return list(bundled_catalogs())
 
 
-class Scenario(_Model):
+class Scenario(StrictModel):
     """A whole scenario, normalised (see the module docstring).
 
     Build one with :func:`load_scenario` or :meth:`from_dict`; both validate everything,

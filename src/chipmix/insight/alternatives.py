@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError, PlanError, unknown_name_hint
-from chipmix.model.build import build
-from chipmix.model.data import prepare
-from chipmix.planner import extract, load_scenario, options_for
-from chipmix.solve import solve
+from chipmix.numbers import rounded
+from chipmix.pipeline.run import Run
+from chipmix.planner.result import extract
 
 TARGETS = ("domestic_share", "vendor_diversity", "vendor:NAME", "sku:ID")
 
@@ -85,10 +84,10 @@ class Alternative:
     def to_dict(self) -> dict[str, Any]:
         return {
             "slack": self.slack,
-            "optimum": round(self.optimum, 6),
-            "limit": round(self.limit, 6),
-            "cost": round(self.cost, 6),
-            "cost_increase": round(self.cost / self.optimum - 1.0, 9) if self.optimum else None,
+            "optimum": rounded(self.optimum),
+            "limit": rounded(self.limit),
+            "cost": rounded(self.cost),
+            "cost_increase": rounded(self.cost / self.optimum - 1.0) if self.optimum else None,
             "objectives": self.objectives,
             "plan": self.plan.to_dict(),
         }
@@ -181,21 +180,17 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
     if not objectives:
         raise InputError(field="objective", value=None,
                          expected="at least one --maximize or --minimize")
-    if not hasattr(scenario, "workloads"):
-        scenario = load_scenario(scenario)
-    options = options_for(scenario, solver, time_limit, gap, threads, relax=False)
-    data = prepare(scenario)
-
-    model, index = build(data)
-    first = solve(model, options)
-    optimal = extract(data, model, index, first, options)
+    run = Run.for_scenario(scenario, solver=solver, time_limit=time_limit, gap=gap,
+                           threads=threads, relax=False).execute()
+    first = run.result
+    optimal = extract(run)
     if not optimal.ok:
         raise PlanError(f"no cost-optimal plan to start from: status {first.status.value}"
                         + (f" ({first.message})" if first.message else ""))
     optimum = float(first.objective)
     limit = (1.0 + slack) * optimum
 
-    model, index = build(data)  # the same model, to be extended
+    model, index, data = run.model.copy(), run.index, run.data  # the same model, extended
     cost = model.arrays()["cost"].copy()
     measures = _Measures(data, index)
     for o in objectives:  # unknown names fail before any solve
@@ -212,7 +207,7 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
         # minimises it
         minimise = o.sense == "min" or o.target == "vendor_diversity"
         model.set_cost(g if minimise else -g)
-        result = solve(model, options)
+        result = run.solve_model(model)
         if not result.status.has_plan:
             raise PlanError(f"stage '{o.label}' found no plan: {result.status.value}")
         x = result.x
@@ -223,18 +218,18 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
         model.add_rows(f"near_optimal_hold_{i}", [(o.target,)], np.zeros(len(nzg), dtype=np.int64),
                        nzg, g[nzg], lower=lo, upper=hi)
         rows.append({"sense": o.sense, "target": o.target, "measure": measures.measure(o.target),
-                     "optimal": round(measures.value(o.target, first.x), 6)})
+                     "optimal": rounded(measures.value(o.target, first.x))})
     full_cost = np.zeros(model.num_cols)
     full_cost[: len(cost)] = cost
     model.set_cost(full_cost)
-    final = solve(model, options)
+    final = run.solve_model(model)
     if not final.status.has_plan:
         raise PlanError(f"final cost stage found no plan: {final.status.value}")
-    plan = extract(data, model, index, final, options)
+    plan = extract(run.with_model(model, final))
     total = float(cost @ final.x[: len(cost)]) + model.objective_offset
     plan.objective = total
     for row in rows:
-        row["alternative"] = round(measures.value(row["target"], final.x), 6)
+        row["alternative"] = rounded(measures.value(row["target"], final.x))
     plan.message = (f"near-optimal alternative: {', '.join(o.label for o in objectives)} "
                     f"at most {slack:.1%} above the optimum {optimum:,.0f}")
     return Alternative(plan=plan, optimal=optimal, slack=slack, optimum=optimum, limit=limit,

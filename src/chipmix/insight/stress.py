@@ -38,13 +38,12 @@ import pandas as pd
 
 from chipmix.errors import InputError, PlanError
 from chipmix.inputs.risks import check_risks
-from chipmix.model.build import build
-from chipmix.model.data import prepare
+from chipmix.inputs.scenario import Scenario, load_scenario
+from chipmix.inputs.solver import SolverOptions, Status
+from chipmix.numbers import json_number, rounded
 from chipmix.periods import parse_period
 from chipmix.pipeline.executor import run_map
-from chipmix.planner import load_scenario, options_for
-from chipmix.planner.lp import with_arrays
-from chipmix.solve import solve
+from chipmix.pipeline.run import Run
 
 #: tail statistics reported for every figure
 STATS = ("mean", "p90", "p99", "cvar95", "worst")
@@ -80,7 +79,7 @@ class StressSetup:
     risks: Any  # chipmix.inputs.risks.Risks
     fixed: dict[tuple[str, int], float]  # (sku, t) -> servers the plan buys
     ported: list[tuple[str, str]]  # (vendor, workload) the plan paid to port
-    options: Any  # SolverOptions for the re-plans
+    options: SolverOptions  # for the re-plans (HiGHS, integers kept)
     seed: int
     baseline: dict[str, Any] | None = None
 
@@ -116,14 +115,16 @@ def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
     return workloads, notes
 
 
-def prepare_stress(scenario, plan, *, seed: int = 0, solver_options=None) -> StressSetup:
+def prepare_stress(scenario: Scenario, plan, *, seed: int = 0,
+                   solver_options: SolverOptions | None = None) -> StressSetup:
     """Check the plan against the scenario and build the setup of the draws."""
     plan_data = read_plan(plan)
     scenario = scenario.in_usd()  # the scenario's own money in USD, as the model's
     risks = scenario.risks
     catalog = scenario.load_catalog()
     check_risks(risks, catalog.ids, scenario.workload_names, file=scenario.source)
-    data = prepare(scenario, catalog=catalog)
+    run = Run.for_scenario(scenario).prepare(catalog=catalog).build()
+    data, index = run.data, run.index
     labels = data.labels
     if list(plan_data.get("periods") or []) != labels:
         raise InputError("the plan's periods are not the scenario's horizon", field="periods",
@@ -131,14 +132,13 @@ def prepare_stress(scenario, plan, *, seed: int = 0, solver_options=None) -> Str
                          expected=f"{labels[0]}..{labels[-1]} (was the plan made for this "
                                   "scenario?)")
     status = plan_data.get("status")
-    if status not in ("optimal", "feasible"):
+    if status not in Status.with_plan():
         raise PlanError(f"the plan has no decisions to replay (status {status})")
     t_of = {p: t for t, p in enumerate(labels)}
     fixed: dict[tuple[str, int], float] = {}
     for row in plan_data.get("purchases") or []:
         key = (row["sku"], t_of[row["period"]])
         fixed[key] = fixed.get(key, 0.0) + float(row["servers"])
-    model, index = build(data)
     ub = {(k, int(t)): u for k, t, u in zip(index.buy["sku"], index.buy["t"], index.buy["ub"],
                                              strict=True)}
     for (sku, t), servers in fixed.items():
@@ -149,8 +149,7 @@ def prepare_stress(scenario, plan, *, seed: int = 0, solver_options=None) -> Str
     ported = [(r["vendor"], r["workload"]) for r in plan_data.get("ported") or []]
     workloads, notes = _default_penalties(data, risks)
     data = dataclasses.replace(data, workloads=workloads)
-    options = solver_options or options_for(scenario)
-    options = dataclasses.replace(options, name="highs", relax=False)
+    options = (solver_options or scenario.solver).with_overrides(name="highs", relax=False)
     setup = StressSetup(data=data, risks=risks, fixed=fixed, ported=ported, options=options,
                         seed=int(seed))
     setup.baseline = replay(setup, data.supply, len(labels))[0]
@@ -298,8 +297,8 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     """
     fixed = setup.fixed if fixed is None else fixed
     paid = set(setup.ported) if ported is None else ported
-    data = dataclasses.replace(setup.data, supply=supply)
-    model, index = build(data)
+    run = Run.from_data(dataclasses.replace(setup.data, supply=supply), setup.options).build()
+    data, model, index = run.data, run.model, run.index
     a = model.arrays()
     lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
     buy = index.buy
@@ -311,7 +310,7 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     for v, w, col in zip(port["vendor"], port["workload"], port["col"], strict=True):
         if (v, w) in paid:
             lower[col] = 1.0
-    result = solve(with_arrays(model, col_lower=lower, col_upper=upper), setup.options)
+    result = run.solve_model(model.with_arrays(col_lower=lower, col_upper=upper))
     workloads = list(data.workloads.index)
     row: dict[str, Any] = {"status": result.status.value}
     if not result.status.has_plan:
@@ -364,7 +363,7 @@ def run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
     for t_k in stages or [T]:
         known = [s for j, s in enumerate(shocks) if learnt[j] <= t_k]
         row, fixed, ported = replay(setup, apply_shocks(data.supply, known), t_k, fixed, ported)
-        if row["status"] not in ("optimal", "feasible"):
+        if row["status"] not in Status.with_plan():
             break
     return {**head, **row}
 
@@ -424,9 +423,7 @@ class StressResult:
 
     def to_dict(self) -> dict[str, Any]:
         def clean(v):
-            if isinstance(v, float):
-                return None if math.isnan(v) or math.isinf(v) else round(v, 6)
-            return v.item() if hasattr(v, "item") else v
+            return json_number(v.item() if hasattr(v, "item") else v)
 
         return {
             "scenario": self.scenario,
@@ -435,10 +432,10 @@ class StressResult:
             "units": {"cost": "discounted USD", "shortfall_cost": "discounted USD",
                       **{f"shortfall:{w}": f"{m} x periods" for w, m in self.metrics.items()}},
             "summary": {k: {s: clean(v) for s, v in d.items()} for k, d in self.summary.items()},
-            "shortfall_probability": round(self.shortfall_probability, 6),
-            "worse_probability": round(self.worse_probability, 6),
+            "shortfall_probability": rounded(self.shortfall_probability),
+            "worse_probability": rounded(self.worse_probability),
             "shocked_draws": int(self.draws["shock_period"].notna().sum()),
-            "failed_draws": int((~self.draws["status"].isin(["optimal", "feasible"])).sum()),
+            "failed_draws": int((~self.draws["status"].isin(Status.with_plan())).sum()),
             "notes": list(self.notes),
             "per_draw": [{k: clean(v) for k, v in r.items()}
                          for r in self.draws.to_dict("records")],
@@ -457,11 +454,11 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
     workers, dask : executor (:func:`chipmix.pipeline.executor.run_map`).
     time_limit, gap : for each draw's re-plan (default: the scenario's solver options).
     """
-    if not hasattr(scenario, "workloads"):
+    if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if draws < 1:
         raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
-    options = options_for(scenario, "highs", time_limit, gap)
+    options = scenario.solver.with_overrides(name="highs", time_limit=time_limit, gap=gap)
     setup = prepare_stress(scenario, plan, seed=seed, solver_options=options)
     rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask)
     frame = pd.DataFrame(rows)

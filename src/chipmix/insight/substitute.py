@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from chipmix.errors import InputError, unknown_name_hint
-from chipmix.model.data import prepare
+from chipmix.numbers import json_number
 from chipmix.periods import parse_period
+from chipmix.pipeline.run import Run
 from chipmix.rules import Timeline, load_rulesets
 
 COLUMNS = [
@@ -71,13 +72,7 @@ class Substitution:
 
 
 def _plain(v):
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return None
-        return round(v, 6)
-    if hasattr(v, "item"):
-        return _plain(v.item())
-    return v
+    return json_number(v.item() if hasattr(v, "item") else v)
 
 
 def parse_day(text: str | dt.date) -> dt.date:
@@ -114,7 +109,7 @@ def substitution_table(scenario, sku: str, workload: str | None = None,
         home=scenario.home, buyer=scenario.buyer, unknown_policy=scenario.unknown_policy,
         params=dict(scenario.rule_params or {}),
     )
-    data = prepare(scenario, catalog=catalog, timeline=timeline)
+    data = Run.for_scenario(scenario).prepare(catalog=catalog, timeline=timeline).data
     served = [w for (k, w) in data.cap.index if k == sku]
     if not served:
         raise InputError(f"{sku} serves none of the scenario's workloads "

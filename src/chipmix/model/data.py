@@ -173,7 +173,7 @@ def _period_table(scenario: Scenario, periods: list[Period]) -> pd.DataFrame:
 def _sku_table(scenario: Scenario, frame: pd.DataFrame, periods: list[Period]) -> pd.DataFrame:
     months = periods[0].months if periods else 3
     per_quarter = 3 // months  # periods per quarter: 1 for quarters, 3 for months
-    lifetime = dict(getattr(scenario, "lifetime", None) or {})
+    lifetime = dict(scenario.lifetime)
     default_life = lifetime.pop("default", math.inf)
     t_index = {p: i for i, p in enumerate(periods)}
     rows = []

@@ -14,6 +14,10 @@ import numpy as np
 
 INF = float("inf")
 
+#: Vector arrays of :meth:`LinearModel.arrays` -> the attribute holding their parts.
+_VECTORS = {"col_lower": "_col_lower", "col_upper": "_col_upper", "cost": "_cost",
+            "integer": "_integer", "row_lower": "_row_lower", "row_upper": "_row_upper"}
+
 
 class Block:
     """A named block of columns or rows: ``name[key1,key2]`` for each key.
@@ -232,21 +236,46 @@ class LinearModel:
     def num_nonzeros(self) -> int:
         return int(len(self.arrays()["csc_value"]))
 
-    def with_arrays(self, **changes: np.ndarray) -> LinearModel:
-        """A read-only copy whose finished arrays (``col_lower``, ``integer``, ``row_upper`` …)
-        are replaced by ``changes``; blocks and names stay the same."""
-        copy = LinearModel(
+    def copy(self) -> LinearModel:
+        """An independent copy that can be extended or changed without touching this model.
+
+        Blocks, bounds, costs and coefficients are carried over; the arrays themselves are
+        shared, which is safe because every change (:meth:`add_columns`, :meth:`set_cost`,
+        :meth:`with_arrays` …) replaces arrays and never writes into them.
+        """
+        return LinearModel(
             col_blocks=dict(self.col_blocks),
             row_blocks=dict(self.row_blocks),
+            _col_lower=list(self._col_lower),
+            _col_upper=list(self._col_upper),
+            _cost=list(self._cost),
+            _integer=list(self._integer),
+            _row_lower=list(self._row_lower),
+            _row_upper=list(self._row_upper),
+            _a_row=list(self._a_row),
+            _a_col=list(self._a_col),
+            _a_val=list(self._a_val),
             num_cols=self.num_cols,
             num_rows=self.num_rows,
             objective_offset=self.objective_offset,
+            _frozen=self._frozen,
         )
+
+    def with_arrays(self, **changes: np.ndarray) -> LinearModel:
+        """A copy (:meth:`copy`) whose bounds, costs or integrality are replaced by ``changes``.
+
+        Keys are the names of :meth:`arrays` for vectors: ``col_lower``, ``col_upper``,
+        ``cost``, ``integer``, ``row_lower``, ``row_upper`` (the full vector each); blocks and
+        names stay the same, and the copy can still be extended.
+        """
+        copy = self.copy()
         arrays = dict(self.arrays())
         for name, value in changes.items():
-            if name not in arrays:
+            if name not in _VECTORS:
                 raise KeyError(name)
-            arrays[name] = np.asarray(value, dtype=arrays[name].dtype)
+            vector = np.asarray(value, dtype=arrays[name].dtype)
+            arrays[name] = vector
+            setattr(copy, _VECTORS[name], [vector])
         copy._frozen = arrays
         return copy
 

@@ -1,90 +1,229 @@
-"""A small, order-preserving parallel map for independent tasks (stress draws).
+"""The one parallel map of chipmix: sweeps, frontiers and stress draws all run on it.
 
-``run_map(fn, context, items)`` returns ``[fn(context, item) for item in items]``, computed
+``Executor(workers, dask).map(fn, context, items)`` returns ``[fn(context, item) for item in
+items]``, in the order of ``items`` whichever executor ran them, computed
 
-- in this process (``workers=1``, no Dask),
-- on a ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes (``spawn`` start
-  method: HiGHS keeps a thread pool that a forked child must not inherit; ``context`` is sent
-  once per worker through the pool's initializer), or
-- on Dask (``dask``: a scheduler address such as ``tcp://10.0.0.5:8786``, ``"local"`` for a
-  local cluster of ``workers`` processes, or a ``dask.distributed.Client``); ``context`` is
-  scattered to every worker once. Dask is imported only here, only when asked.
+- in this process (``workers=1`` and no Dask),
+- on a ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes (default: every
+  core this process may use) started with the ``spawn`` method — HiGHS keeps a thread pool
+  that a forked child must not inherit; ``context`` travels once per chunk of items, or
+- on Dask, with one set of options: ``dask`` is a scheduler address such as
+  ``tcp://10.0.0.5:8786``, ``"local"`` for a local cluster of ``workers`` processes, or a
+  ``dask.distributed.Client`` (the caller's: left open); ``context`` is scattered to every
+  worker once per batch. Dask is imported only here, only when asked.
 
-``fn`` must be a module-level function (it is pickled by reference). Results come back in the
-order of ``items`` whichever executor ran them, so anything that depends only on
-``(context, item)`` — e.g. a draw seeded with ``np.random.default_rng([seed, item])`` — is
-identical across executors.
+An executor is kept alive between batches (a pool starts once, a cluster connects once): use
+it as a context manager. ``fn`` must be a module-level function (it is pickled by
+reference), so anything that depends only on ``(context, item)`` — e.g. a draw seeded with
+``np.random.default_rng([seed, item])`` — is identical across executors.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
-from chipmix.errors import ChipmixError
+from chipmix.errors import ChipmixError, InputError
 
-_WORKER: dict[str, Any] = {}
+#: ``progress(done, total)``: called in the caller's thread as items finish.
+Progress = Callable[[int, int], None]
+#: ``on_error(item, exception)``: the result of an item whose worker failed (died, killed,
+#: out of memory); without it the exception propagates.
+OnError = Callable[[Any, BaseException], Any]
 
-
-def _init_worker(fn: Callable, context: Any) -> None:
-    _WORKER["fn"] = fn
-    _WORKER["context"] = context
-
-
-def _call_in_worker(item: Any) -> Any:
-    return _WORKER["fn"](_WORKER["context"], item)
+EXECUTORS = ("in-process", "process-pool", "dask")
 
 
-def _dask_call(item: Any, fn: Callable, context: Any) -> Any:
-    return fn(context, item)
+def default_workers() -> int:
+    """Cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def import_distributed() -> Any:
+    """``dask.distributed``, or a ChipmixError saying how to install it."""
+    try:
+        import dask.distributed as distributed  # lazy: Dask is an optional extra
+    except ImportError:
+        raise ChipmixError(
+            "the Dask executor needs dask[distributed]: pip install 'chipmix[dask]'"
+        ) from None
+    return distributed
+
+
+def connect(address: str, *, timeout: str = "20s") -> Any:
+    """A ``dask.distributed.Client`` connected to the scheduler at ``address``."""
+    distributed = import_distributed()
+    try:
+        return distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ChipmixError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+class Executor:
+    """Runs ``fn(context, item)`` over many items on one executor (module docstring).
+
+    ``workers`` — local processes (None: every core; 1: this process), or the size of a
+    ``dask="local"`` cluster; ``dask`` wins over ``workers``. ``max_tasks`` caps the pool at
+    the number of tasks there will be.
+
+    Attributes
+    ----------
+    kind : ``in-process``, ``process-pool`` or ``dask``.
+    workers : processes (or Dask worker threads) the items are spread over.
+    """
+
+    def __init__(self, workers: int | None = None, dask: Any = None, *,
+                 max_tasks: int | None = None) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+        self._own_client = False
+        if dask is not None and dask is not False:
+            self.kind = "dask"
+            self._client, self._own_client = _dask_client(dask, workers)
+            self.workers = _dask_workers(self._client)
+            return
+        wanted = default_workers() if workers is None else int(workers)
+        if wanted < 1:
+            raise InputError(field="--workers", value=wanted, expected="1 or more")
+        if max_tasks is not None:
+            wanted = min(wanted, max(1, max_tasks))
+        self.kind = "in-process" if wanted == 1 else "process-pool"
+        self.workers = wanted
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the pool and close a Dask client this executor opened."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None and self._own_client:
+            self._client.close()
+        self._client = None
+
+    def map(self, fn: Callable[[Any, Any], Any], context: Any, items: Iterable[Any], *,
+            progress: Progress | None = None, chunksize: int | None = None,
+            on_error: OnError | None = None) -> list[Any]:
+        """``[fn(context, item) for item in items]`` on this executor, in item order.
+
+        ``chunksize`` — items per pool task (default: about four tasks per worker; 1 for
+        long, uneven tasks such as whole plans).
+        """
+        items = list(items)
+        _tick(progress, 0, len(items))
+        if self.kind == "dask":
+            return self._map_dask(fn, context, items, progress, on_error)
+        if self.kind == "in-process" or len(items) <= 1:
+            out = []
+            for item in items:
+                out.append(fn(context, item))
+                _tick(progress, len(out), len(items))
+            return out
+        return self._map_pool(fn, context, items, progress, chunksize, on_error)
+
+    def _map_pool(self, fn: Callable[[Any, Any], Any], context: Any, items: Sequence[Any],
+                  progress: Progress | None, chunksize: int | None,
+                  on_error: OnError | None) -> list[Any]:
+        if self._pool is None:
+            # spawn, not fork: a forked child inherits HiGHS's thread pool without its threads
+            self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        size = chunksize or max(1, len(items) // (self.workers * 4))
+        chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
+        futures: dict[Future[list[Any]], list[int]] = {
+            self._pool.submit(_call_chunk, fn, context, [items[i] for i in chunk]): chunk
+            for chunk in chunks
+        }
+        results: list[Any] = [None] * len(items)
+        done = 0
+        for future in as_completed(futures):
+            chunk = futures[future]
+            try:
+                values = future.result()
+            except Exception as exc:  # the worker died: killed, out of memory, solver crash
+                if on_error is None:
+                    raise
+                values = [on_error(items[i], exc) for i in chunk]
+            for i, value in zip(chunk, values, strict=True):
+                results[i] = value
+            done += len(chunk)
+            _tick(progress, done, len(items))
+        return results
+
+    def _map_dask(self, fn: Callable[[Any, Any], Any], context: Any, items: Sequence[Any],
+                  progress: Progress | None, on_error: OnError | None) -> list[Any]:
+        distributed = import_distributed()
+        client = self._client
+        shared = client.scatter(context, broadcast=True, hash=False)
+        futures = client.map(_call, items, fn=fn, context=shared, pure=False)
+        try:
+            for done, _ in enumerate(distributed.as_completed(futures), start=1):
+                _tick(progress, done, len(items))
+            results = []
+            for item, future in zip(items, futures, strict=True):
+                try:
+                    results.append(future.result())
+                except Exception as exc:
+                    if on_error is None:
+                        raise
+                    results.append(on_error(item, exc))
+            return results
+        finally:
+            for future in futures:
+                future.release()
+            shared.release()
 
 
 def run_map(fn: Callable[[Any, Any], Any], context: Any, items: Iterable[Any], *,
-            workers: int = 1, dask: Any = None) -> list[Any]:
-    """``[fn(context, item) for item in items]`` on the chosen executor (module docstring)."""
+            workers: int | None = 1, dask: Any = None, progress: Progress | None = None
+            ) -> list[Any]:
+    """One batch on a fresh :class:`Executor` (closed afterwards)."""
     items = list(items)
-    if dask is not None and dask is not False:
-        return _dask_map(fn, context, items, dask, workers)
-    if workers is None or workers <= 1 or len(items) <= 1:
-        return [fn(context, item) for item in items]
-    chunk = max(1, len(items) // (workers * 4))
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(fn, context),
-    ) as pool:
-        return list(pool.map(_call_in_worker, items, chunksize=chunk))
+    with Executor(workers, dask, max_tasks=len(items)) as executor:
+        return executor.map(fn, context, items, progress=progress)
 
 
-def _dask_map(fn, context, items, dask, workers) -> list[Any]:
+def _call(item: Any, fn: Callable[[Any, Any], Any], context: Any) -> Any:
+    return fn(context, item)
+
+
+def _call_chunk(fn: Callable[[Any, Any], Any], context: Any, chunk: list[Any]) -> list[Any]:
+    return [fn(context, item) for item in chunk]
+
+
+def _tick(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+def _dask_client(dask: Any, workers: int | None) -> tuple[Any, bool]:
+    """``(client, opened here)`` for the ``dask`` option."""
+    distributed = import_distributed()
+    if isinstance(dask, distributed.Client):
+        return dask, False
+    if dask == "local":
+        return distributed.Client(n_workers=max(1, workers or 1), threads_per_worker=1,
+                                  processes=True, dashboard_address=":0"), True
+    return connect(str(dask)), True
+
+
+def _dask_workers(client: Any) -> int:
     try:
-        from dask.distributed import Client
-    except ImportError as exc:
-        raise ChipmixError(
-            "Dask is not installed: pip install 'chipmix[dask]' (or drop --dask)") from exc
-    own = False
-    if isinstance(dask, Client):
-        client = dask
-    elif dask == "local":
-        client = Client(n_workers=max(1, workers or 1), threads_per_worker=1, processes=True,
-                        dashboard_address=":0")
-        own = True
-    else:
-        try:
-            client = Client(str(dask), timeout="20s")
-        except OSError as exc:
-            raise ChipmixError(f"cannot reach the Dask scheduler at {dask}: {exc}") from exc
-        own = True
-    try:
-        shared = client.scatter(context, broadcast=True)
-        futures = client.map(_dask_call, items, fn=fn, context=shared, pure=False)
-        return client.gather(futures)
-    finally:
-        if own:
-            client.close()
+        info = client.scheduler_info()
+        return sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()) or 1
+    except Exception:  # pragma: no cover - informational only
+        return 1
 
 
-__all__ = ["run_map"]
+__all__ = ["EXECUTORS", "Executor", "Progress", "connect", "default_workers",
+           "import_distributed", "run_map"]

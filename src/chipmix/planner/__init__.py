@@ -1,12 +1,15 @@
 """Layer 6, results: ``plan(scenario)`` → :class:`Plan`.
 
-- :mod:`.result` — :class:`Plan` (its JSON of formats.md), ``plan()``, ``extract()`` and the
-  report tables computed from a solution vector;
+- :mod:`.planning` — ``plan()``: one :class:`~chipmix.pipeline.run.Run`, extracted, and
+  diagnosed or priced when asked;
+- :mod:`.result` — :class:`Plan` (its JSON of formats.md), ``extract()`` and the report
+  tables computed from a solution vector;
 - :mod:`.diagnose` — why a run has no plan (capacity check, elastic re-solve);
 - :mod:`.sensitivity` — shadow prices and break-even prices of a solved plan, on the LPs of
   :mod:`.lp`.
 """
 
-from chipmix.planner.result import COST_KEYS, Plan, extract, load_scenario, options_for, plan
+from chipmix.planner.planning import plan
+from chipmix.planner.result import COST_KEYS, Plan, extract
 
-__all__ = ["COST_KEYS", "Plan", "extract", "load_scenario", "options_for", "plan"]
+__all__ = ["COST_KEYS", "Plan", "extract", "plan"]

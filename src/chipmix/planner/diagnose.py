@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from chipmix.model.build import build
+from chipmix.numbers import rounded
+from chipmix.pipeline.run import Run
 from chipmix.solve import SolverOptions, Status, solve
 
 ELASTIC = {  # row family -> (sign of the slack in the row, what it means)
@@ -67,7 +68,7 @@ def capacity_check(data, index) -> list[dict]:
                         "constraint": "demand",
                         "workload": w,
                         "period": label,
-                        "short": round(need - most, 6),
+                        "short": rounded(need - most),
                         "unit": unit,
                         "binding": cause,
                         "text": f"{w} {label}: at least {need - most:.4g} {unit} short; {cause}",
@@ -105,9 +106,13 @@ def _budget_priced_out(data, workload: str, t: int) -> str:
     )
 
 
-def diagnose(data, options: SolverOptions, result) -> dict:
-    """Explain a run without a plan: a dict with ``status``, ``summary`` and ``findings``."""
-    model, index = build(data)
+def diagnose(run: Run) -> dict:
+    """Explain a run without a plan: a dict with ``status``, ``summary`` and ``findings``.
+
+    The elastic re-solve works on a copy of the run's model; the run is left as it is.
+    """
+    data, options, result, index = run.data, run.options, run.result, run.index
+    model = run.model.copy()
     if result.status == Status.UNBOUNDED:
         return {
             "status": "unbounded",
@@ -240,7 +245,7 @@ def _describe(data, family, key, value, binding) -> dict:
             "constraint": "demand",
             "workload": w,
             "period": period,
-            "short": round(value, 6),
+            "short": rounded(value),
             "unit": unit,
             "binding": cause,
             "text": text,
@@ -252,7 +257,7 @@ def _describe(data, family, key, value, binding) -> dict:
         return {
             "constraint": family,
             "period": period,
-            "short": round(value, 6),
+            "short": rounded(value),
             "unit": basis,
             "binding": "domestic supply",
             "text": text,
@@ -263,7 +268,7 @@ def _describe(data, family, key, value, binding) -> dict:
             "constraint": family,
             "vendor": key[0],
             "period": period,
-            "short": round(value, 6),
+            "short": rounded(value),
             "unit": data.share_basis,
             "binding": "other vendors' supply",
             "text": text,
@@ -275,7 +280,7 @@ def _describe(data, family, key, value, binding) -> dict:
         return {
             "constraint": family,
             "period": period,
-            "short": round(value, 2),
+            "short": rounded(value),
             "unit": "USD",
             "binding": "budget",
             "text": text,
@@ -284,7 +289,7 @@ def _describe(data, family, key, value, binding) -> dict:
     return {
         "constraint": family,
         "period": period,
-        "short": round(value / 1e6, 6),
+        "short": rounded(value / 1e6),
         "unit": "MW",
         "binding": "power cap",
         "text": text,

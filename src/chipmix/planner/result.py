@@ -1,33 +1,25 @@
-"""Planning: ``plan(scenario)`` → :class:`Plan` — purchases, fleet, allocation, costs, shares.
+"""The result of planning: :class:`Plan` — purchases, fleet, allocation, costs, shares.
 
-Phases are timed (load, prepare, build, solve, extract). The plan's JSON follows
-``formats.md`` (stable key order, lists sorted by period then SKU) so the same inputs give
-byte-identical output.
+:func:`extract` turns a solved :class:`~chipmix.pipeline.run.Run` into a Plan. The plan's
+JSON follows ``formats.md`` (stable key order, lists sorted by period then SKU) so the same
+inputs give byte-identical output.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from chipmix.errors import InputError, PlanError
-from chipmix.inputs.scenario import load_scenario as _load
-from chipmix.model.build import build, service_window
-from chipmix.model.data import prepare
-from chipmix.planner.diagnose import diagnose as _diagnose
-from chipmix.planner.sensitivity import compute_sensitivity
-from chipmix.solve import SolveResult, SolverOptions, Status, solve
-from chipmix.solve.files import write_model_files
-
-ROUND = 6  # decimals kept for the LP's porting fractions
-DIGITS = 12  # significant digits kept for every number in the JSON (stable, still exact enough)
+from chipmix.errors import PlanError
+from chipmix.inputs.solver import Status
+from chipmix.model.build import service_window
+from chipmix.numbers import json_number
+from chipmix.pipeline.run import Run
 
 
 @dataclass
@@ -75,8 +67,8 @@ class Plan:
         d: dict[str, Any] = {
             "scenario": self.scenario,
             "status": self.status.value,
-            "objective": _num(self.objective),
-            "cost": {k: _num(self.cost.get(k, 0.0)) for k in COST_KEYS},
+            "objective": json_number(self.objective),
+            "cost": {k: json_number(self.cost.get(k, 0.0)) for k in COST_KEYS},
             "periods": list(self.periods),
             "purchases": _records(
                 self.purchases, ["period", "sku", "servers", "units", "unit_price", "spend"]
@@ -89,8 +81,8 @@ class Plan:
             "shares": [
                 {
                     "period": r["period"],
-                    "domestic": _num(r["domestic"]),
-                    "vendors": {k: _num(v) for k, v in sorted(r["vendors"].items())},
+                    "domestic": json_number(r["domestic"]),
+                    "vendors": {k: json_number(v) for k, v in sorted(r["vendors"].items())},
                 }
                 for r in self.shares.to_dict("records")
             ],
@@ -98,12 +90,12 @@ class Plan:
                 self.availability, ["period", "sku", "status", "supply", "reason"]
             ),
             "ported": _records(self.ported, ["vendor", "workload", "fraction"]),
-            "solver": {k: _num(v) if isinstance(v, float) else v for k, v in self.solver.items()},
+            "solver": {k: json_number(v) if isinstance(v, float) else v for k, v in self.solver.items()},
             "sensitivity": self.sensitivity,
             # extensions (formats.md: extend, never break)
-            "discounted_cost": {k: _num(self.discounted.get(k, 0.0)) for k in COST_KEYS[:-1]},
+            "discounted_cost": {k: json_number(self.discounted.get(k, 0.0)) for k in COST_KEYS[:-1]},
             "share_basis": self.share_basis,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "timings": {k: json_number(v) for k, v in self.timings.items()},
         }
         if self.diagnosis is not None:
             d["diagnosis"] = self.diagnosis
@@ -128,106 +120,17 @@ class Plan:
 COST_KEYS = ["capex", "energy", "porting", "shortfall", "total", "discounted_total"]
 
 
-def _num(v):
-    if v is None:
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if math.isnan(v) or math.isinf(v):
-            return None
-        r = float(f"{v:.{DIGITS}g}")
-        return 0.0 if abs(r) < 1e-12 else r
-    return v
-
-
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     out = []
     cols = [c for c in columns if c in frame.columns]
     for row in frame[cols].itertuples(index=False, name=None):
-        out.append({c: _num(v) for c, v in zip(cols, row, strict=True)})
+        out.append({c: json_number(v) for c, v in zip(cols, row, strict=True)})
     return out
 
 
-# -- planning ----------------------------------------------------------------------------------
-
-
-def load_scenario(path):
-    """Load and validate a scenario YAML (see formats.md)."""
-    return _load(path)
-
-
-def options_for(
-    scenario, solver=None, time_limit=None, gap=None, threads=None, relax=False
-) -> SolverOptions:
-    s = scenario.solver
-    return SolverOptions(
-        name=(solver or getattr(s, "name", None) or "highs").lower(),
-        time_limit=time_limit if time_limit is not None else getattr(s, "time_limit", 60.0),
-        gap=gap if gap is not None else getattr(s, "gap", 1e-4),
-        threads=threads if threads is not None else getattr(s, "threads", None),
-        relax=relax,
-    )
-
-
-def plan(
-    scenario,
-    solver: str | None = None,
-    relax: bool = False,
-    time_limit: float | None = None,
-    gap: float | None = None,
-    threads: int | None = None,
-    diagnose: bool = True,
-    write_lp: str | Path | None = None,
-    write_mps: str | Path | None = None,
-    sensitivity: bool = False,
-) -> Plan:
-    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
-
-    With ``sensitivity`` the plan also carries shadow prices and break-even prices
-    (:mod:`chipmix.insight`), computed on the LP with the integer decisions fixed.
-    """
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    if not hasattr(scenario, "workloads"):
-        scenario = load_scenario(scenario)
-    timings["load"] = time.perf_counter() - t0
-    options = options_for(scenario, solver, time_limit, gap, threads, relax)
-    if options.name not in ("highs", "cbc", "highs-pulp"):
-        raise InputError(
-            field="solver", value=options.name, expected="one of highs, cbc, highs-pulp"
-        )
-
-    t = time.perf_counter()
-    data = prepare(scenario)
-    timings["prepare"] = time.perf_counter() - t
-    t = time.perf_counter()
-    model, index = build(data)
-    model.arrays()
-    timings["build"] = time.perf_counter() - t
-    if write_lp or write_mps:
-        write_model_files(model.relaxed() if relax else model, lp=write_lp, mps=write_mps)
-    t = time.perf_counter()
-    result = solve(model, options)
-    timings["solve"] = time.perf_counter() - t
-    t = time.perf_counter()
-    out = extract(data, model, index, result, options)
-    timings["extract"] = time.perf_counter() - t
-    if diagnose and not out.ok:
-        t = time.perf_counter()
-        out.diagnosis = _diagnose(data, options, result)
-        timings["diagnose"] = time.perf_counter() - t
-    if sensitivity and out.ok:
-        t = time.perf_counter()
-        out.sensitivity = compute_sensitivity(data, model, index, result, options)
-        timings["sensitivity"] = time.perf_counter() - t
-    out.timings = timings
-    return out
-
-
-def extract(data, model, index, result: SolveResult, options: SolverOptions) -> Plan:
-    """Turn a solver result into a Plan (reports computed from the solution vector)."""
+def extract(run: Run) -> Plan:
+    """Turn a solved run into a Plan (reports computed from the solution vector)."""
+    data, model, index, result, options = run.data, run.model, run.index, run.result, run.options
     labels = data.labels
     solver_info = {
         "name": result.solver,
@@ -317,7 +220,7 @@ def extract(data, model, index, result: SolveResult, options: SolverOptions) -> 
 
     port = index.port.copy()
     z = model.values(x, "port")
-    port["z"] = np.round(z, ROUND) if options.relax else np.round(z)  # as reported
+    port["z"] = z if options.relax else np.round(z)  # as reported
     if len(port):
         ported = port[port["z"] > 1e-9].copy()
         ported = ported.rename(columns={"z": "fraction"})[["vendor", "workload", "fraction"]]

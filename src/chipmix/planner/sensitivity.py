@@ -35,14 +35,10 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import ChipmixError
-from chipmix.planner.lp import (
-    LPSession,
-    LPSolution,
-    block_rows,
-    insight_lp,
-    solve_lp,
-    with_arrays,
-)
+from chipmix.numbers import json_number
+from chipmix.pipeline.run import Run
+from chipmix.planner.lp import block_rows, insight_lp
+from chipmix.solve.lp import LPSession, LPSolution, solve_lp
 
 NOTE = (
     "Marginal figures that hold for this fixed integer plan and small changes only. "
@@ -59,28 +55,16 @@ MAX_PRICE_FACTOR = 10.0
 _BISECTION_STEPS = 40
 
 
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    v = float(v)
-    if math.isnan(v) or math.isinf(v):
-        return None
-    r = round(v, 6)
-    return 0.0 if r == 0 else r
+def compute_sensitivity(run: Run) -> dict[str, Any]:
+    """Shadow prices and break-even prices of a solved run (shape in docs/insight.md).
 
-
-def compute_sensitivity(data, model, index, result, options) -> dict[str, Any]:
-    """Shadow prices and break-even prices of a solved plan (shape in docs/insight.md).
-
-    Parameters
-    ----------
-    data, model, index : the plan's PlanningData, LinearModel and Index.
-    result : its SolveResult (a plan: ``result.x`` set).
-    options : the SolverOptions it was solved with (``relax`` decides the LPs).
+    The LPs are derived from the run's model, index and solution; its options' ``relax``
+    decides which (a relaxed plan has no integer decision to fix).
     """
-    if result.x is None:
+    data, model, index, result = run.data, run.model, run.index, run.result
+    if result is None or result.x is None:
         return {}
-    relax = bool(getattr(options, "relax", False))
+    relax = run.options.relax
     try:
         ops_model = insight_lp(model, data, index, result.x, fix_purchases=True, relax=relax)
         ops = solve_lp(ops_model)
@@ -92,7 +76,7 @@ def compute_sensitivity(data, model, index, result, options) -> dict[str, Any]:
         out: dict[str, Any] = {
             "note": NOTE,
             "discount_factors": [
-                {"period": p, "factor": _num(d)}
+                {"period": p, "factor": json_number(d)}
                 for p, d in zip(data.labels, data.period_table["discount"], strict=True)
             ],
             "demand": _demand(model, ops),
@@ -117,7 +101,7 @@ def _demand(model, lp: LPSolution) -> list[dict[str, Any]]:
         return []
     duals = lp.row_duals[block.start : block.stop]
     return [
-        {"workload": w, "period": p, "usd_per_unit": _num(y)}
+        {"workload": w, "period": p, "usd_per_unit": json_number(y)}
         for (w, p), y in zip(block.keys, duals, strict=True)
     ]
 
@@ -127,7 +111,7 @@ def _per_period(model, lp: LPSolution, name: str, key: str, scale: float) -> lis
     if block is None:
         return []
     duals = lp.row_duals[block.start : block.stop]
-    return [{"period": k[0], key: _num(scale * y)} for k, y in zip(block.keys, duals, strict=True)]
+    return [{"period": k[0], key: json_number(scale * y)} for k, y in zip(block.keys, duals, strict=True)]
 
 
 def basis_amounts(data, index, x: np.ndarray) -> pd.DataFrame:
@@ -159,9 +143,9 @@ def _share_rows(model, data, index, lp: LPSolution, name: str) -> list[dict[str,
     for key, y in zip(block.keys, duals, strict=True):
         period = key[-1]
         value = y * float(total.get(t_of[period], 0.0)) / 100.0
-        row = {"period": period, "usd_per_point": _num(value)}
+        row = {"period": period, "usd_per_point": json_number(value)}
         if name == "vendor_cap":
-            row = {"period": period, "vendor": key[0], "usd_per_point": _num(value)}
+            row = {"period": period, "vendor": key[0], "usd_per_point": json_number(value)}
         rows.append(row)
     if name == "vendor_cap":
         rows.sort(key=lambda r: (t_of[r["period"]], r["vendor"]))
@@ -182,7 +166,7 @@ def _supply(data, index, lp: LPSolution) -> list[dict[str, Any]]:
         bound = math.floor(supply / server) if math.isfinite(supply) else math.inf
         binding = math.isfinite(bound) and lp.x[col] >= bound - 1e-6
         value = min(0.0, lp.col_duals[col]) / server if binding else 0.0
-        rows.append({"sku": sku, "period": data.labels[int(t)], "usd_per_unit": _num(value)})
+        rows.append({"sku": sku, "period": data.labels[int(t)], "usd_per_unit": json_number(value)})
     return rows
 
 
@@ -314,14 +298,14 @@ def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bo
             row = {"sku": sku, "bought": False}
             if math.isnan(f):
                 t = int(group["t"].iloc[0])
-                row.update(period=labels[t], unit_price=_num(group["price"].iloc[0]),
+                row.update(period=labels[t], unit_price=json_number(group["price"].iloc[0]),
                            break_even_price=None, change=None,
                            note=note or "no positive price makes it worth buying in this plan "
                                         "(it adds nothing the plan can use)")
             else:
                 g = group[group["col"] == col].iloc[0]
-                row.update(period=labels[int(g["t"])], unit_price=_num(g["price"]),
-                           break_even_price=_num(f * g["price"]), change=_num(f - 1.0),
+                row.update(period=labels[int(g["t"])], unit_price=json_number(g["price"]),
+                           break_even_price=json_number(f * g["price"]), change=json_number(f - 1.0),
                            note=note or ("competitive at the margin already: the LP with "
                                          f"continuous servers buys {lp_units:,.1f} units; whole "
                                          "servers keep it out" if lp_units > 1e-6 else ""))
@@ -332,16 +316,16 @@ def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bo
         f = _price_headroom(session, prices, group, pur)
         first = group[group["planned"] > 1e-9].iloc[0]
         row = {"sku": sku, "bought": True, "period": labels[int(first["t"])],
-               "unit_price": _num(first["price"])}
+               "unit_price": json_number(first["price"])}
         if f is None:
             row.update(break_even_price=None, change=None,
                        note=f"the mix keeps it at {MAX_PRICE_FACTOR:g}× its price")
         elif lp_units <= 1e-6:
-            row.update(break_even_price=_num(first["price"]), change=0.0,
+            row.update(break_even_price=json_number(first["price"]), change=0.0,
                        note="bought only to round out whole servers: the LP with continuous "
                             "servers buys none, so any price rise may drop it")
         else:
-            row.update(break_even_price=_num(f * first["price"]), change=_num(f - 1.0), note="")
+            row.update(break_even_price=json_number(f * first["price"]), change=json_number(f - 1.0), note="")
         rows.append(row)
     return rows
 
@@ -371,7 +355,7 @@ def _ported_variant(data, pur_model, index, vendor, x_plan):
         hit = np.array([skus_vendor[k[0]] == vendor and k[1] in newly for k in block.keys],
                        dtype=bool)
         row_upper[np.arange(block.start, block.stop)[hit]] = np.inf
-    variant = with_arrays(pur_model, col_lower=lower, col_upper=upper, row_upper=row_upper)
+    variant = pur_model.with_arrays(col_lower=lower, col_upper=upper, row_upper=row_upper)
     try:
         return solve_lp(variant), variant, list(mine["workload"])
     except ChipmixError:

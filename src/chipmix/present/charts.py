@@ -23,6 +23,7 @@ import pandas as pd
 
 from chipmix.errors import InputError, PlanError
 from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.inputs.solver import Status
 from chipmix.io import atomic_path
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -228,7 +229,7 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
                     label="discounted total")
     for i, n in enumerate(names):
         status = frame.at["status", n] if "status" in frame.index else ""
-        if status not in ("optimal", "feasible"):
+        if status not in Status.with_plan():
             ax_cost.annotate(str(status), (i, 0), ha="center", va="bottom", color="#c44e52",
                              fontsize=9, rotation=90, xytext=(0, 4), textcoords="offset points")
     name_ticks(ax_cost)
@@ -328,7 +329,7 @@ def sweep_chart(frame: pd.DataFrame, path: str | Path, *, x: str | None = None,
         ax.plot(xs.tolist(), ys.tolist(), color=_FALLBACK[i % len(_FALLBACK)],
                 marker=_MARKERS[i % len(_MARKERS)], linestyle=_LINESTYLES[i % len(_LINESTYLES)],
                 markersize=8 if i == 0 else 5, label=label or y)
-    failed = int((~frame["status"].isin(["optimal", "feasible"])).sum()) if "status" in frame \
+    failed = int((~frame["status"].isin(Status.with_plan())).sum()) if "status" in frame \
         else 0
     ax.set_xlabel(f"{x} (%)" if is_share else x)
     if y == "objective":
@@ -366,7 +367,7 @@ def frontier_chart(result, path: str | Path) -> Path:
     ax = fig.subplots()
     divisor, money = money_scale(curve["objective"].tolist() if len(curve) else [])
     if len(curve):
-        ok = curve[curve["status"].isin(["optimal", "feasible"])]
+        ok = curve[curve["status"].isin(Status.with_plan())]
         ax.plot((ok["required_share"] * 100).tolist(), (ok["objective"] / divisor).tolist(),
                 marker="o", color="#c7000b", label="minimum cost")
         for _, row in ok.iterrows():

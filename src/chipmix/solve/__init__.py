@@ -10,14 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from chipmix.errors import SolverError
+from chipmix.inputs.solver import SOLVERS, SolverOptions, Status
 from chipmix.solve.highs import solve_highs
-from chipmix.solve.options import SOLVERS, SolveResult, SolverOptions, Status, check_options
 from chipmix.solve.pulp_adapter import solve_pulp
+from chipmix.solve.result import SolveResult
 from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
 
 __all__ = [
     "BAD_SCALING", "SOLVERS", "SOLVER_INFINITY", "SolveResult", "SolverOptions", "Status",
-    "check_numbers", "check_options", "quiet_stdout", "solve", "stdout_to_stderr",
+    "check_numbers", "quiet_stdout", "solve", "stdout_to_stderr",
 ]
 
 #: Magnitude from which solvers read a number as infinite (HiGHS: ``infinite_cost`` and
@@ -91,10 +92,7 @@ def solve(model, options: SolverOptions) -> SolveResult:
     The model's numbers are checked first (:func:`check_numbers`); scaling warnings are
     appended to the result's message.
     """
-    name = (options.name or "highs").lower()
-    if name not in SOLVERS:
-        raise SolverError(f"unknown solver '{options.name}'; expected one of {', '.join(SOLVERS)}")
-    check_options(options)
+    name = options.name  # validated by SolverOptions: one of SOLVERS
     warnings = check_numbers(model)
     if model.num_cols == 0:
         return _solve_empty(model, name)

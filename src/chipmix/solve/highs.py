@@ -7,7 +7,8 @@ import time
 import numpy as np
 
 from chipmix.errors import SolverError
-from chipmix.solve.options import SolveResult, SolverOptions, Status
+from chipmix.inputs.solver import SolverOptions, Status
+from chipmix.solve.result import SolveResult
 from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
 
 #: HiGHS ``primal_solution_status`` value meaning "a feasible point is held".

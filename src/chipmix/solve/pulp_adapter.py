@@ -17,8 +17,9 @@ import warnings
 import numpy as np
 
 from chipmix.errors import SolverError
+from chipmix.inputs.solver import SolverOptions, Status
 from chipmix.solve.highs import load_highspy, prepare_scheduler, read_status, solve_highs
-from chipmix.solve.options import SolveResult, SolverOptions, Status
+from chipmix.solve.result import SolveResult
 from chipmix.solve.stdout import stdout_to_stderr
 
 

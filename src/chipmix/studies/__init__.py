@@ -10,13 +10,13 @@
 
 Every study loads and validates its base scenario once and plans the variants with the
 normal planner (:func:`chipmix.plan`); sweeps and frontiers run them on a local process pool
-(``workers``) or a Dask cluster (``client``), see :mod:`chipmix.studies.execute`.
+(``workers``) or a Dask cluster (``dask``), see :mod:`chipmix.pipeline.executor`.
 """
 
 from __future__ import annotations
 
 from chipmix.studies.compare import compare, comparison_frame
-from chipmix.studies.execute import Job, RunInfo, Runner, run_variants, solve_variant
+from chipmix.studies.execute import Job, RunInfo, run_batch, run_variants, solve_variant
 from chipmix.studies.frontier import Frontier, frontier
 from chipmix.studies.sweep import (
     SweepRun,
@@ -32,7 +32,6 @@ __all__ = [
     "Frontier",
     "Job",
     "RunInfo",
-    "Runner",
     "SweepRun",
     "compare",
     "comparison_frame",
@@ -40,6 +39,7 @@ __all__ = [
     "frontier",
     "grid",
     "parse_vary",
+    "run_batch",
     "run_sweep",
     "run_variants",
     "solve_variant",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def load_base(base: Any, sets: Sequence[str] | None = None, *, base_dir: str | P
 
 
 def make_job(scenario, *, solver: str | None = None, time_limit: float | None = None,
-             gap: float | None = None, relax: bool = False, diagnose: bool = True,
+             gap: float | None = None, relax: bool | None = None, diagnose: bool = True,
              label: str = "variant") -> Job:
     """A :class:`Job` for variants of ``scenario`` (its data as ``Scenario.to_dict()``)."""
     return Job(
@@ -48,3 +49,14 @@ def make_job(scenario, *, solver: str | None = None, time_limit: float | None = 
         workloads=tuple(scenario.workload_names),
         label=label,
     )
+
+
+def dask_option(dask: Any, client: Any) -> Any:
+    """The ``dask`` option, taking the deprecated ``client=`` keyword of sweep and frontier."""
+    if client is None:
+        return dask
+    warnings.warn("client= is deprecated: pass the Dask client (or an address, or 'local') "
+                  "as dask=", DeprecationWarning, stacklevel=3)
+    if dask is not None:
+        raise InputError("both dask= and client= given", expected="dask= only")
+    return client

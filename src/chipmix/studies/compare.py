@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from chipmix.errors import InputError
+from chipmix.inputs.solver import Status
 from chipmix.periods import parse_period
 from chipmix.planner import plan as make_plan
 from chipmix.studies.common import load_base
@@ -28,7 +29,7 @@ def compare(
     time_limit: float | None = None,
     gap: float | None = None,
     threads: int | None = None,
-    relax: bool = False,
+    relax: bool | None = None,
 ) -> pd.DataFrame:
     """Plan each scenario and tabulate the results side by side.
 
@@ -83,7 +84,7 @@ def comparison_frame(summaries: Sequence[dict[str, Any]], names: Sequence[str],
     keys = sorted(keys, key=_order_key(keys))
     data: dict[str, list[Any]] = {"unit": [unit_of(k, workload_metrics) for k in keys]}
     for name, summary in zip(names, summaries, strict=True):
-        has_plan = summary.get("status") in ("optimal", "feasible")
+        has_plan = summary.get("status") in Status.with_plan()
         data[name] = [summary.get(k, _missing(k, has_plan)) for k in keys]
     first = names[0]
     for name in names[1:]:

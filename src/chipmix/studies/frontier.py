@@ -38,9 +38,11 @@ from typing import Any
 import pandas as pd
 
 from chipmix.errors import ChipmixError, InputError
+from chipmix.inputs.solver import Status
 from chipmix.periods import parse_period
-from chipmix.studies.common import load_base, make_job
-from chipmix.studies.execute import Progress, RunInfo, Runner
+from chipmix.pipeline.executor import Executor, Progress
+from chipmix.studies.common import dask_option, load_base, make_job
+from chipmix.studies.execute import RunInfo, run_batch
 from chipmix.studies.sweep import results_frame
 
 SHARE_KEY = "policy.domestic_share"
@@ -107,6 +109,7 @@ def frontier(
     start: str | None = None,
     tolerance: float = 1e-3,
     workers: int | None = None,
+    dask: Any = None,
     client: Any = None,
     solver: str | None = None,
     time_limit: float | None = None,
@@ -125,8 +128,8 @@ def frontier(
         First period the required share applies to (default: the horizon start).
     tolerance
         Precision of the highest feasible share (0-1 scale).
-    workers, client, solver, time_limit, gap, progress
-        As for :func:`chipmix.sweep`.
+    workers, dask, solver, time_limit, gap, progress
+        As for :func:`chipmix.sweep` (``client``: the former name of ``dask``, deprecated).
     """
     if steps < 2:
         raise InputError(field="--steps", value=steps, expected="2 or more")
@@ -155,12 +158,12 @@ def frontier(
     probe_rows: list[dict[str, Any]] = []
     periods = [str(p) for p in scenario.periods]
 
-    with Runner(workers, client) as runner:
-        parallel = max(1, runner.workers)
+    with Executor(workers, dask_option(dask, client)) as executor:
+        parallel = max(1, executor.workers)
 
         def probe(shares: list[float], round_no: int) -> list[bool]:
             variants = [{SHARE_KEY: share_value(s)} for s in shares]
-            outcomes, info = runner.run(probe_job, variants)
+            outcomes, info = run_batch(executor, probe_job, variants)
             infos.append(info)
             verdicts = []
             for s, outcome in zip(shares, outcomes, strict=True):
@@ -168,7 +171,7 @@ def frontier(
                 if status == "error":  # a bad setting or a dead worker, not infeasibility
                     raise ChipmixError(f"frontier probe at share {s:g} failed: "
                                        f"{outcome.row.get('message', '')}")
-                ok = status in ("optimal", "feasible")
+                ok = status in Status.with_plan()
                 probe_rows.append({"round": round_no, "required_share": s, "status": status,
                                    "feasible": ok})
                 verdicts.append(ok)
@@ -186,7 +189,7 @@ def frontier(
             shares = list(dict.fromkeys(round(max_share * i / (steps - 1), decimals)
                                         for i in range(steps)))
             variants = [{SHARE_KEY: share_value(s)} for s in shares]
-            outcomes, info = runner.run(curve_job, variants, progress)
+            outcomes, info = run_batch(executor, curve_job, variants, progress)
             infos.append(info)
             curve = results_frame(outcomes, variants, {}, periods)
             curve.insert(1, "required_share", shares)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from chipmix.numbers import table_number
+
 #: Cost keys of a plan, in report order.
 COST_KEYS = ("total", "discounted_total", "capex", "energy", "porting", "shortfall")
 
@@ -59,16 +61,12 @@ def sku_table(scenario) -> pd.DataFrame:
     return frame[["vendor", "origin"]].copy()
 
 
-#: Decimals kept (as in the plan JSON): solver noise in the last bits must not make the same
-#: plan look different when another process or executor solved it.
-ROUND = 6
-
-
 def plan_summary(plan, skus: pd.DataFrame, workloads: list[str] | None = None) -> dict[str, Any]:
     """The plan's figures as ``{metric: value}`` (NaN for figures a failed plan lacks).
 
-    ``skus`` maps SKU ids to ``vendor`` and ``origin`` (:func:`sku_table`). Numbers are
-    rounded to :data:`ROUND` decimals, like the plan's JSON.
+    ``skus`` maps SKU ids to ``vendor`` and ``origin`` (:func:`sku_table`). Numbers follow
+    the one output policy (:mod:`chipmix.numbers`), like the plan's JSON: solver noise in
+    the last bits must not make the same plan look different when another process solved it.
     """
     return {key: _rounded(value) for key, value in _summary(plan, skus, workloads).items()}
 
@@ -76,10 +74,7 @@ def plan_summary(plan, skus: pd.DataFrame, workloads: list[str] | None = None) -
 def _rounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isfinite(value):
-        value = round(value, ROUND)
-        return 0.0 if value == 0 else value
-    return value
+    return table_number(value)
 
 
 def _summary(plan, skus: pd.DataFrame, workloads: list[str] | None) -> dict[str, Any]:

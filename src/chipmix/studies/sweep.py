@@ -29,8 +29,10 @@ import pandas as pd
 from chipmix.errors import InputError
 from chipmix.inputs.overrides import check_path, split_assignment, typed_value
 from chipmix.inputs.scenario import Scenario
-from chipmix.studies.common import load_base, make_job
-from chipmix.studies.execute import Outcome, Progress, RunInfo, run_variants
+from chipmix.inputs.solver import Status
+from chipmix.pipeline.executor import Progress
+from chipmix.studies.common import dask_option, load_base, make_job
+from chipmix.studies.execute import Outcome, RunInfo, run_variants
 from chipmix.studies.summary import COST_KEYS, top_skus
 
 VARY_LABEL = "--vary"
@@ -151,11 +153,12 @@ def run_sweep(
     *,
     sets: Sequence[str] | None = None,
     workers: int | None = None,
+    dask: Any = None,
     client: Any = None,
     solver: str | None = None,
     time_limit: float | None = None,
     gap: float | None = None,
-    relax: bool = False,
+    relax: bool | None = None,
     diagnose: bool = True,
     progress: Progress | None = None,
 ) -> SweepRun:
@@ -165,7 +168,7 @@ def run_sweep(
                    diagnose=diagnose)
     axes = parse_vary(job.data, vary)
     variants = grid(axes)
-    outcomes, info = run_variants(job, variants, workers=workers, client=client,
+    outcomes, info = run_variants(job, variants, workers=workers, dask=dask_option(dask, client),
                                   progress=progress)
     frame = results_frame(outcomes, variants, axes, [str(p) for p in scenario.periods])
     return SweepRun(frame=frame, axes=axes, info=info, scenario=scenario.name)
@@ -177,11 +180,12 @@ def sweep(
     *,
     sets: Sequence[str] | None = None,
     workers: int | None = None,
+    dask: Any = None,
     client: Any = None,
     solver: str | None = None,
     time_limit: float | None = None,
     gap: float | None = None,
-    relax: bool = False,
+    relax: bool | None = None,
     diagnose: bool = True,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
@@ -197,8 +201,12 @@ def sweep(
         ``key.path=value`` overrides applied to the base first.
     workers
         Processes of the local pool (default: every core; 1 = in this process).
+    dask
+        Run the variants on Dask instead: a scheduler address (``tcp://host:8786``),
+        ``"local"`` (a local cluster of ``workers`` processes) or a
+        ``dask.distributed.Client`` (see :mod:`chipmix.pipeline.executor`).
     client
-        A ``dask.distributed.Client``: run the variants on its cluster instead.
+        Deprecated name of ``dask`` (a Client).
     solver, time_limit, gap, relax
         As for :func:`chipmix.plan`; every variant solves with ``threads=1``.
     diagnose
@@ -216,7 +224,7 @@ def sweep(
         ``message`` (why a variant has no plan). Figures a variant lacks are NaN. The same
         inputs give the same frame whichever executor ran it.
     """
-    return run_sweep(base, vary, sets=sets, workers=workers, client=client, solver=solver,
+    return run_sweep(base, vary, sets=sets, workers=workers, dask=dask, client=client, solver=solver,
                      time_limit=time_limit, gap=gap, relax=relax, diagnose=diagnose,
                      progress=progress).frame
 
@@ -236,7 +244,7 @@ def results_frame(outcomes: Sequence[Outcome], variants: Sequence[Mapping[str, A
     rows = []
     for outcome, variant in zip(outcomes, variants, strict=True):
         r = outcome.row
-        has_plan = r.get("status") in ("optimal", "feasible")
+        has_plan = r.get("status") in Status.with_plan()
         row: dict[str, Any] = {"variant": outcome.index}
         for key in axes:
             row[key] = cell(variant[key])

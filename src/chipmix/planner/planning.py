@@ -1,0 +1,65 @@
+"""``plan(scenario)``: one :class:`~chipmix.pipeline.run.Run`, extracted into a :class:`Plan`.
+
+Phases are timed (load, prepare, build, solve, extract, and diagnose or sensitivity when
+they run); ``chipmix plan --timings`` shows them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from chipmix.inputs.scenario import Scenario
+from chipmix.pipeline.run import Run
+from chipmix.planner.diagnose import diagnose as diagnose_run
+from chipmix.planner.result import Plan, extract
+from chipmix.planner.sensitivity import compute_sensitivity
+from chipmix.solve.files import write_model_files
+
+
+def plan(
+    scenario: Scenario | str | Path,
+    solver: str | None = None,
+    relax: bool | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    threads: int | None = None,
+    diagnose: bool = True,
+    write_lp: str | Path | None = None,
+    write_mps: str | Path | None = None,
+    sensitivity: bool = False,
+) -> Plan:
+    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
+
+    ``solver``, ``relax``, ``time_limit``, ``gap`` and ``threads`` override the scenario's
+    ``solver:`` block (None: the scenario's value). ``write_lp`` / ``write_mps`` export the
+    model before it is solved. With ``sensitivity`` the plan also carries shadow prices and
+    break-even prices (:mod:`chipmix.planner.sensitivity`), computed on LPs with the integer
+    decisions fixed; without a plan it carries a ``diagnosis`` unless ``diagnose`` is False.
+    """
+    started = time.perf_counter()
+    run = Run.for_scenario(scenario, solver=solver, time_limit=time_limit, gap=gap,
+                           threads=threads, relax=relax)
+    timings = {"load": time.perf_counter() - started}
+    run.build()
+    if write_lp or write_mps:
+        model = run.model.relaxed() if run.options.relax else run.model
+        write_model_files(model, lp=write_lp, mps=write_mps)
+    run.solve()
+    timings.update(run.timings)
+    t = time.perf_counter()
+    out = extract(run)
+    timings["extract"] = time.perf_counter() - t
+    if diagnose and not out.ok:
+        t = time.perf_counter()
+        out.diagnosis = diagnose_run(run)
+        timings["diagnose"] = time.perf_counter() - t
+    if sensitivity and out.ok:
+        t = time.perf_counter()
+        out.sensitivity = compute_sensitivity(run)
+        timings["sensitivity"] = time.perf_counter() - t
+    out.timings = timings
+    return out
+
+
+__all__ = ["plan"]
