@@ -1,0 +1,136 @@
+"""Policies: domestic share, vendor cap, budget and power; the plan's shares table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from chipmix.checker.params import Parameters
+from chipmix.checker.report import Checker, fmt, num
+
+
+def basis_amounts(
+    params: Parameters,
+    buy: Mapping[tuple[str, int], float],
+    use: Mapping[tuple[str, str, int], float],
+    t: int,
+) -> dict[str, float]:
+    """Per-SKU amount in period t on the share basis."""
+    out: dict[str, float] = {}
+    if params.share_basis == "spend":
+        for (sku, tau), units in buy.items():
+            price = params.price[(sku, tau)]
+            if tau == t and price is not None:
+                out[sku] = out.get(sku, 0.0) + price * units
+        return out
+    for (sku, _w, tau), units in use.items():
+        if tau == t:
+            weight = params.skus[sku].weight if params.share_basis == "compute" else 1.0
+            out[sku] = out.get(sku, 0.0) + weight * units
+    return out
+
+
+def check_policies(
+    chk: Checker,
+    params: Parameters,
+    buy: Mapping[tuple[str, int], float],
+    use: Mapping[tuple[str, str, int], float],
+    plan_shares: Iterable[Mapping[str, Any]],
+    t_of: Mapping[str, int],
+) -> list[dict[str, Any]]:
+    """Domestic share, vendor cap, budget, power; the plan's shares table. Returns shares."""
+    reported = {}
+    for row in plan_shares:
+        label = str(row.get("period"))
+        if chk.check("shares", label in t_of, f"{label}: period outside the horizon"):
+            reported[t_of[label]] = row
+    shares = []
+    for t, label in enumerate(params.labels):
+        amounts = basis_amounts(params, buy, use, t)
+        total = sum(amounts.values())
+        domestic = sum(a for sku, a in amounts.items() if params.skus[sku].domestic)
+        by_vendor: dict[str, float] = {}
+        for sku, a in amounts.items():
+            vendor = params.skus[sku].vendor
+            by_vendor[vendor] = by_vendor.get(vendor, 0.0) + a
+        _check_share_and_cap(chk, params, t, total, domestic, by_vendor)
+        _check_budget(chk, params, buy, t)
+        _check_power(chk, params, use, t)
+        mine_dom = domestic / total if total > 1e-12 else 0.0
+        mine_vendors = {
+            v: a / total for v, a in sorted(by_vendor.items()) if total > 1e-12 and a > 1e-12
+        }
+        shares.append({"period": label, "domestic": mine_dom, "vendors": mine_vendors})
+        _check_shares_row(chk, params, reported.get(t), label, total, mine_dom, mine_vendors)
+    return shares
+
+
+def _check_share_and_cap(chk: Checker, params: Parameters, t: int, total: float,
+                         domestic: float, by_vendor: Mapping[str, float]) -> None:
+    """domestic ≥ share·total; every vendor ≤ vendor_cap·total (on the share basis)."""
+    basis, label = params.share_basis, params.labels[t]
+    share = params.share[t]
+    if share > 0:
+        chk.check("domestic_share", chk.le(share * total, domestic),
+                  f"{label}: domestic {fmt(domestic)} of {fmt(total)} ({basis} basis) = "
+                  f"{fmt(domestic / total if total else 0.0)} < share {fmt(share)}")
+    cap = params.vendor_cap
+    if cap is not None and cap < 1:
+        for vendor in sorted(by_vendor):
+            amount = by_vendor[vendor]
+            chk.check("vendor_cap", chk.le(amount, cap * total),
+                      f"{vendor} {label}: {fmt(amount)} of {fmt(total)} ({basis} basis) "
+                      f"= {fmt(amount / total if total else 0.0)} > cap {fmt(cap)}")
+
+
+def _check_budget(chk: Checker, params: Parameters, buy: Mapping[tuple[str, int], float],
+                  t: int) -> None:
+    """Σ_k price·buy ≤ budget in period ``t`` (when it has a budget)."""
+    budget = params.budget[t]
+    if budget is None:
+        return
+    capex = 0.0
+    for (sku, tau), units in buy.items():
+        price = params.price[(sku, tau)]
+        if tau == t and price is not None:
+            capex += price * units
+    chk.check("budget", chk.le(capex, budget),
+              f"{params.labels[t]}: capex {fmt(capex)} USD > budget {fmt(budget)} USD")
+
+
+def _check_power(chk: Checker, params: Parameters, use: Mapping[tuple[str, str, int], float],
+                 t: int) -> None:
+    """Σ watts·pue·use ≤ 10^6·power_mw in period ``t`` (when it has a cap)."""
+    power = params.power_mw[t]
+    if power is None:
+        return
+    watts = 0.0
+    for (sku, _w, tau), units in use.items():
+        w = params.skus[sku].watts
+        if tau == t and w is not None:
+            watts += w * params.pue * units
+    chk.check("power", chk.le(watts, 1e6 * power),
+              f"{params.labels[t]}: {fmt(watts / 1e6)} MW in use (pue {fmt(params.pue)}) > "
+              f"cap {fmt(power)} MW")
+
+
+def _check_shares_row(chk: Checker, params: Parameters, row: Mapping[str, Any] | None,
+                      label: str, total: float, mine_dom: float,
+                      mine_vendors: Mapping[str, float]) -> None:
+    """The plan's shares row of one period against the recomputed shares."""
+    if row is None:
+        chk.check("shares", total <= 1e-12,
+                  f"{label}: no row in the shares table (domestic {fmt(mine_dom)})")
+        return
+    theirs = num(row.get("domestic"))
+    chk.check("shares", chk.close(theirs, mine_dom),
+              f"{label}: plan reports domestic {fmt(theirs)}, recomputed {fmt(mine_dom)} "
+              f"({params.share_basis} basis)")
+    their_vendors = {str(v): num(x) for v, x in dict(row.get("vendors") or {}).items()}
+    for vendor in sorted(set(their_vendors) | set(mine_vendors)):
+        a, b = their_vendors.get(vendor, 0.0), mine_vendors.get(vendor, 0.0)
+        chk.check("shares", chk.close(a, b),
+                  f"{vendor} {label}: plan reports vendor share {fmt(a)}, recomputed {fmt(b)}")
+
+
+__all__ = ["basis_amounts", "check_policies"]
