@@ -7,8 +7,10 @@ these tables.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -270,110 +272,20 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
     labels = [str(p) for p in periods]
     serving = set(cap.index.get_level_values("sku")) if len(cap) else set()
     years = period_table["years"].to_numpy()
-    decline = scenario.price_decline_per_year or 0.0
-    licences = scenario.licenses
-    supply_cols: dict[str, list[float]] = {}
-    price_cols: dict[str, list[float]] = {}
-    avail_rows = []
     rows = frame.to_dict("index")  # plain dicts: no pandas lookups in the loop
     sku_info = skus[["server", "watts", "retire_t"]].to_dict("index")
-    bounds = [(p.start, p.end) for p in periods]
+    supply_cols: dict[str, list[float]] = {}
+    price_cols: dict[str, list[float]] = {}
+    avail_rows: list[dict] = []
     for sku in frame.index:
         row = rows[sku]
-        info = sku_info[sku]
-        # the rules' decisions over the whole horizon at once, then cut per period
-        horizon_segments = timeline.segments(sku, bounds[0][0], bounds[-1][1]) if periods else []
-        seg_i = 0
-        catalog_q = row["supply_per_quarter"]
-        catalog_base = math.inf if pd.isna(catalog_q) else float(catalog_q)
-        base = _steps((scenario.supply or {}).get(sku), periods, None)
-        price_points = _steps((scenario.prices or {}).get(sku), periods, None)
-        terms = licences.terms_for(sku)
-        released = release_date(row.get("release"))
-        supplies, prices = [], []
-        for t, period in enumerate(periods):
-            per_period_scale = period.months / 3.0
-            b = base[t] if base[t] is not None else catalog_base * per_period_scale
-            if price_points[t] is not None:
-                list_price = float(price_points[t])
-            elif not math.isnan(row["price_usd"]):
-                list_price = float(row["price_usd"]) * (1.0 - decline) ** years[t]
-            else:
-                list_price = math.nan
-            fraction_sum, supply_sum, fee_days = 0.0, 0.0, 0.0
-            not_yet = not_issued = False
-            statuses, reasons = [], []
-            p_start, p_end = bounds[t]
-            while seg_i < len(horizon_segments) and horizon_segments[seg_i][1] <= p_start:
-                seg_i += 1
-            j = seg_i
-            period_segments = []
-            while j < len(horizon_segments) and horizon_segments[j][0] < p_end:
-                a, b_, decision = horizon_segments[j]
-                period_segments.append((max(a, p_start), min(b_, p_end), decision))
-                j += 1
-            for seg_start, seg_end, decision in period_segments:
-                status = str(decision.status)
-                statuses.append(status)
-                reasons.extend(str(reason) for reason in decision.reasons)
-                if released is not None and seg_start < released:
-                    if seg_end <= released:
-                        not_yet = True
-                        continue
-                    seg_start = released
-                frac = (seg_end - seg_start).days / period.days
-                not_issued |= status == "license" and not decision.issued
-                if status in PURCHASABLE:
-                    allowed, caps, fee = True, [decision.cap], decision.fee or 0.0
-                elif status == "license" and terms.allow and decision.issued:
-                    allowed, caps, fee = (
-                        True,
-                        [decision.cap, terms.cap],
-                        (decision.fee or 0.0) + (terms.fee or 0.0),
-                    )
-                else:
-                    allowed, caps, fee = False, [], 0.0
-                if not allowed:
-                    continue
-                seg_caps = [c * per_period_scale for c in caps if c is not None]
-                seg_base = min([b, *seg_caps])
-                supply_sum += frac * seg_base
-                fraction_sum += frac
-                fee_days += frac * fee
-            fee = fee_days / fraction_sum if fraction_sum > 0 else 0.0
-            unit_price = list_price * (1.0 + fee)
-            supply, why = _cut_supply(
-                t,
-                period,
-                supply_sum,
-                fraction_sum,
-                statuses,
-                reasons,
-                terms,
-                released,
-                not_yet,
-                sku in serving,
-                unit_price,
-                info,
-                not_issued,
-            )
-            supplies.append(supply)
-            prices.append(unit_price)
-            status = _most_restrictive(statuses)
-            cause = why[0] if why else ("" if supply > 0 else next(iter(reasons), status))
-            avail_rows.append(
-                {
-                    "period": labels[t],
-                    "sku": sku,
-                    "status": status,
-                    "supply": supply,
-                    "fee": fee,
-                    "reason": "; ".join(_unique(reasons + why)) or "no control applies",
-                    "cause": cause,
-                }
-            )
-        supply_cols[sku] = supplies
-        price_cols[sku] = prices
+        facts = _SkuFacts(
+            sku=sku, server=sku_info[sku]["server"], watts=sku_info[sku]["watts"],
+            retire_t=sku_info[sku]["retire_t"], serves=sku in serving,
+            terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
+        supplies, prices, avail = _sku_supply(scenario, facts, row, periods, years, timeline)
+        supply_cols[sku], price_cols[sku] = supplies, prices
+        avail_rows.extend({"period": labels[t], "sku": sku, **a} for t, a in enumerate(avail))
     index = pd.Index(labels, name="period")
     supply = pd.DataFrame(supply_cols, index=index)
     price = pd.DataFrame(price_cols, index=index)
@@ -383,54 +295,145 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
     return supply, price, availability
 
 
+@dataclass(frozen=True)
+class _SkuFacts:
+    """What decides one SKU's supply besides the rules: server size, power figure,
+    retirement, whether it serves a workload, its licence terms and release day."""
+
+    sku: str
+    server: int
+    watts: float
+    retire_t: int
+    serves: bool
+    terms: Any
+    released: dt.date | None
+
+
+@dataclass
+class _PeriodCut:
+    """The rules' verdict on one SKU in one period, segment by segment.
+
+    ``supply`` units purchasable (Σ fraction × capped base over purchasable segments),
+    ``fraction`` of the period purchasable, ``fee`` (day-weighted), the segments'
+    ``statuses`` and ``reasons``, ``not_yet`` when a segment ended before the release day,
+    ``not_issued`` when a licence was required while no licences were being issued.
+    """
+
+    supply: float = 0.0
+    fraction: float = 0.0
+    fee: float = 0.0
+    statuses: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    not_yet: bool = False
+    not_issued: bool = False
+
+
+def _sku_supply(scenario, facts: _SkuFacts, row: dict, periods, years, timeline
+                ) -> tuple[list[float], list[float], list[dict]]:
+    """One SKU over the horizon: supply and unit price per period and the availability rows
+    (without period and sku)."""
+    # the rules' decisions over the whole horizon at once, then cut per period
+    segments = timeline.segments(facts.sku, periods[0].start, periods[-1].end) if periods else []
+    catalog_q = row["supply_per_quarter"]
+    catalog_base = math.inf if pd.isna(catalog_q) else float(catalog_q)
+    base = _steps(scenario.supply.get(facts.sku), periods, None)
+    price_points = _steps(scenario.prices.get(facts.sku), periods, None)
+    decline = scenario.price_decline_per_year
+    supplies, prices, avail = [], [], []
+    seg_i = 0
+    for t, period in enumerate(periods):
+        scale = period.months / 3.0  # per quarter -> per period
+        b = base[t] if base[t] is not None else catalog_base * scale
+        if price_points[t] is not None:
+            list_price = float(price_points[t])
+        elif not math.isnan(row["price_usd"]):
+            list_price = float(row["price_usd"]) * (1.0 - decline) ** years[t]
+        else:
+            list_price = math.nan
+        while seg_i < len(segments) and segments[seg_i][1] <= period.start:
+            seg_i += 1
+        cut = _rules_cut(period, segments, seg_i, b, scale, facts)
+        unit_price = list_price * (1.0 + cut.fee)
+        supply, why = _cut_supply(t, period, cut, facts, unit_price)
+        supplies.append(supply)
+        prices.append(unit_price)
+        status = _most_restrictive(cut.statuses)
+        cause = why[0] if why else ("" if supply > 0 else next(iter(cut.reasons), status))
+        avail.append({
+            "status": status,
+            "supply": supply,
+            "fee": cut.fee,
+            "reason": "; ".join(_unique(cut.reasons + why)) or "no control applies",
+            "cause": cause,
+        })
+    return supplies, prices, avail
+
+
+def _rules_cut(period, segments, seg_i: int, base: float, scale: float,
+               facts: _SkuFacts) -> _PeriodCut:
+    """The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), summed."""
+    cut = _PeriodCut()
+    fee_days = 0.0
+    j = seg_i
+    while j < len(segments) and segments[j][0] < period.end:
+        seg_start, seg_end, decision = segments[j]
+        seg_start, seg_end = max(seg_start, period.start), min(seg_end, period.end)
+        j += 1
+        status = str(decision.status)
+        cut.statuses.append(status)
+        cut.reasons.extend(str(reason) for reason in decision.reasons)
+        released = facts.released
+        if released is not None and seg_start < released:
+            if seg_end <= released:
+                cut.not_yet = True
+                continue
+            seg_start = released
+        frac = (seg_end - seg_start).days / period.days
+        cut.not_issued |= status == "license" and not decision.issued
+        if status in PURCHASABLE:
+            caps, fee = [decision.cap], decision.fee or 0.0
+        elif status == "license" and facts.terms.allow and decision.issued:
+            caps = [decision.cap, facts.terms.cap]
+            fee = (decision.fee or 0.0) + (facts.terms.fee or 0.0)
+        else:
+            continue
+        seg_base = min([base, *(c * scale for c in caps if c is not None)])
+        cut.supply += frac * seg_base
+        cut.fraction += frac
+        fee_days += frac * fee
+    cut.fee = fee_days / cut.fraction if cut.fraction > 0 else 0.0
+    return cut
+
+
 NO_WORKLOAD = "serves no workload of this scenario (no figure for its metric, or filtered out)"
 
 
-def _cut_supply(
-    t,
-    period,
-    supply,
-    fraction,
-    statuses,
-    reasons,
-    terms,
-    released,
-    not_yet,
-    serves,
-    unit_price,
-    info,
-    not_issued=False,
-) -> tuple[float, list[str]]:
-    """Final supply of one SKU in one period and why it is cut (most decisive cause first).
-
-    ``info`` holds the SKU's ``server``, ``watts`` and ``retire_t``; ``not_issued`` says a
-    licence was required for some of the period while no licences were being issued.
-    """
-    retire_t = info["retire_t"]
-    server = info["server"]
-    if not serves:
+def _cut_supply(t: int, period, cut: _PeriodCut, facts: _SkuFacts,
+                unit_price: float) -> tuple[float, list[str]]:
+    """Final supply of one SKU in one period and why it is cut (most decisive cause first)."""
+    if not facts.serves:
         return 0.0, [NO_WORKLOAD]
-    if t >= retire_t:
+    if t >= facts.retire_t:
         return 0.0, ["retired by the scenario"]
-    if fraction == 0:
-        if not_yet and released >= period.end:
-            return 0.0, [f"not released until {released:%Y-%m}"]
-        if "license" in statuses and not terms.allow:
+    if cut.fraction == 0:
+        if cut.not_yet and facts.released >= period.end:
+            return 0.0, [f"not released until {facts.released:%Y-%m}"]
+        if "license" in cut.statuses and not facts.terms.allow:
             return 0.0, ["licence required; the scenario's licence policy denies it"]
-        if not_issued:
+        if cut.not_issued:
             return 0.0, ["licence required; no licences are being issued"]
         return 0.0, []  # the deciding rule is the cause
     if math.isnan(unit_price):
         return 0.0, ["no price: set prices or overrides"]
-    if math.isnan(info["watts"]):
+    if math.isnan(facts.watts):
         return 0.0, ["no power figure (tdp_w): set overrides"]
     why = []
-    if fraction < 1:
-        rule = next(iter(reasons), "")
-        why.append(f"purchasable {fraction:.0%} of the period" + (f" ({rule})" if rule else ""))
-    if 0 < supply < server:
-        why.append(f"window of {supply:.1f} units is less than one {server}-card server")
-    return supply, why
+    if cut.fraction < 1:
+        rule = next(iter(cut.reasons), "")
+        why.append(f"purchasable {cut.fraction:.0%} of the period" + (f" ({rule})" if rule else ""))
+    if 0 < cut.supply < facts.server:
+        why.append(f"window of {cut.supply:.1f} units is less than one {facts.server}-card server")
+    return cut.supply, why
 
 
 _ORDER = ["allowed", "notify", "license", "denied"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -123,6 +124,21 @@ class LinearModel:
         cost = np.asarray(cost, dtype=float)
         sizes = [len(c) for c in self._cost]
         self._cost = list(np.split(cost, np.cumsum(sizes)[:-1])) if sizes else []
+        self._frozen = None
+
+    def set_column_bounds(self, name: str, *, lower: Any = None, upper: Any = None) -> None:
+        """Replace the lower and/or upper bounds of column block ``name`` (a value or one per
+        column of the block)."""
+        block = self.col_blocks[name]
+        for attr, value in (("_col_lower", lower), ("_col_upper", upper)):
+            if value is None:
+                continue
+            parts = getattr(self, attr)
+            full = np.concatenate(parts) if parts else np.zeros(0)
+            full[block.start : block.stop] = np.broadcast_to(
+                np.asarray(value, dtype=float), (block.size,))
+            sizes = [len(part) for part in parts]
+            setattr(self, attr, list(np.split(full, np.cumsum(sizes)[:-1])) if sizes else [])
         self._frozen = None
 
     @classmethod

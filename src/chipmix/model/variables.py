@@ -1,0 +1,303 @@
+"""The variables of ``model.md``: one column block per family, with their implied bounds.
+
+- ``buy[sku,period]`` — ``n[k,t] ∈ ℤ≥0`` servers bought (``buy = server·n`` units), one
+  column per SKU and period in which at least a whole server can be bought;
+- ``use[sku,workload,period]`` — units of ``k`` serving ``w`` in ``t``, one column per
+  eligible pair and period with demand;
+- ``port[vendor,workload]`` — ``z[v,w] ∈ {0,1}``, where porting costs money;
+- ``short[workload,period]`` — unmet demand, where the workload has a shortfall penalty.
+
+Each block comes with its :class:`Index` table (one row per column: keys, positions, the
+figures the families and the objective need, and ``col``). Bounds set here are only those
+*implied* by other constraints and never cut an optimum: ``use ≤`` the units that could be in
+service and the units the workload can use (delivery equals demand), ``short ≤ demand``,
+``z ≤ 1``. The purchase bound is the Supply family's (:func:`chipmix.model.families.add_supply`;
+its value ``index.buy.ub`` is computed here because it decides which columns exist), costs are
+the objective's (:func:`chipmix.model.objective.add_objective`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from chipmix.model.data import PlanningData
+from chipmix.model.matrix import INF, LinearModel
+
+
+@dataclass
+class Index:
+    """Column index tables: one DataFrame per variable family with a ``col`` column.
+
+    Attributes
+    ----------
+    buy : sku, t, k_i, supply, server, price, ub (the Supply bound: the smaller of
+        ``ub_hard`` — supply and budget — and ``ub_need`` — the servers any period could
+        use), col.
+    use : sku, workload, t, k_i, w_j, cap, ub, energy_per_unit (USD per unit in use), col.
+    port : vendor, workload, port (USD), col.
+    short : workload, t, w_j, demand, penalty, col.
+    fleet : the Fleet family's terms (:func:`chipmix.model.families.add_fleet`): one row per
+        purchase column and period its units are in service (k_i, t, col, units per server).
+    """
+
+    buy: pd.DataFrame
+    use: pd.DataFrame
+    port: pd.DataFrame
+    short: pd.DataFrame
+    fleet: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"k_i": np.zeros(0, np.int64), "t": np.zeros(0, np.int64),
+         "col": np.zeros(0, np.int64), "server": np.zeros(0)}))
+
+
+def add_variables(model: LinearModel, data: PlanningData, *, keep_idle: bool = False) -> Index:
+    """Every column block (module docstring), in the order buy, use, port, short.
+
+    ``keep_idle`` keeps the purchase columns the need bound would drop (a SKU this scenario
+    could buy but never use) and the porting columns of vendors without use: a stochastic
+    program ties them to other scenarios' decisions (``chipmix.hedge``).
+    """
+    pairs, need_ub = _usable_pairs(data)
+    buy = _add_buy(model, data, _most_units(data, pairs, need_ub), keep_idle)
+    use = _add_use(model, data, pairs, need_ub, _max_fleet(data, buy))
+    port = _add_port(model, data, use, keep_idle)
+    short = _add_short(model, data)
+    return Index(buy=buy, use=use, port=port, short=short)
+
+
+def share_weights(data: PlanningData) -> np.ndarray:
+    """Per SKU (in skus order): its weight in a use-based share (compute: bf16 TFLOPS; units: 1)."""
+    if data.share_basis == "compute":
+        return data.skus["weight"].to_numpy(dtype=float)
+    return np.ones(len(data.skus))
+
+
+def service_window(data: PlanningData, buy: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per purchase column: first and last+1 period its units are in service."""
+    T = len(data.periods)
+    skus = data.skus
+    k_i = buy["k_i"].to_numpy()
+    lead = skus["lead"].to_numpy(dtype=np.int64)[k_i]
+    life = skus["life"].to_numpy(dtype=float)[k_i]
+    retire = skus["retire_t"].to_numpy(dtype=np.int64)[k_i]
+    first = np.minimum(buy["t"].to_numpy() + lead, T)
+    end_of_life = np.where(np.isfinite(life), first + np.nan_to_num(life, posinf=0.0), T)
+    last = np.minimum(np.minimum(retire, T), end_of_life.astype(np.int64))
+    last = np.maximum(last, first)
+    return first, last
+
+
+# -- the need: what demand can use ---------------------------------------------------------------
+
+
+def _usable_pairs(data: PlanningData) -> tuple[pd.DataFrame, np.ndarray]:
+    """Eligible (k, w) pairs whose use can be costed (a SKU without tdp_w is never used), and
+    ``need_ub[p, t]``: the most units of pair p's SKU its workload can use at t (delivery
+    never exceeds demand: see :func:`chipmix.model.families.add_demand`)."""
+    skus = data.skus
+    sku_pos = pd.Series(np.arange(len(skus)), index=skus.index)
+    w_pos = pd.Series(np.arange(len(data.demand.columns)), index=data.demand.columns)
+    pairs = data.cap.reset_index()
+    pairs = pairs[pairs["sku"].map(skus["watts"]).notna().to_numpy()].reset_index(drop=True)
+    pairs["k_i"] = pairs["sku"].map(sku_pos).to_numpy(dtype=np.int64)
+    pairs["w_j"] = pairs["workload"].map(w_pos).to_numpy(dtype=np.int64)
+    demand = data.demand.to_numpy()  # T × W
+    need_ub = demand[:, pairs["w_j"].to_numpy()].T / pairs["cap"].to_numpy()[:, None]
+    return pairs, need_ub
+
+
+def _most_units(data: PlanningData, pairs: pd.DataFrame, need_ub: np.ndarray) -> np.ndarray:
+    """Per SKU: the most units worth owning at once (the peak of its summed need)."""
+    K, T = len(data.skus), len(data.periods)
+    per_sku_need = np.zeros((K, T))
+    np.add.at(per_sku_need, pairs["k_i"].to_numpy(), need_ub)
+    return per_sku_need.max(axis=1) if T else np.zeros(K)
+
+
+# -- n[k,t]: servers bought ----------------------------------------------------------------------
+
+
+def _add_buy(model: LinearModel, data: PlanningData, most_units: np.ndarray,
+             keep_idle: bool) -> pd.DataFrame:
+    """The ``buy`` block and its index; ``ub`` is the Supply bound (applied by add_supply).
+
+    Supply: ``n[k,t] ≤ floor(supply[k,t]/server[k])``, tightened by the budget and by the most
+    units any period could use (demand ÷ cap), never by an arbitrary constant. On the spend
+    basis a share or vendor-cap policy can make buying beyond use pay; the bound then adds
+    the servers such a policy could reward (:func:`_spend_padding_servers`). The index keeps
+    both parts: ``ub_hard`` (supply and budget: the model's own limits) and ``ub_need``
+    (implied by demand: never binding at an optimum of *this* scenario).
+    """
+    skus = data.skus
+    supply = data.supply.to_numpy()  # T × K
+    server = skus["server"].to_numpy(dtype=float)
+    t_idx, k_idx = np.nonzero(supply >= server[None, :])
+    price = data.price.to_numpy()[t_idx, k_idx]
+    hard = np.floor(supply[t_idx, k_idx] / server[k_idx])
+    budget = data.period_table["budget"].to_numpy()[t_idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        budget_servers = np.floor(budget / (price * server[k_idx]) + 1e-9)
+    hard = np.fmin(hard, np.where(np.isnan(budget_servers), INF, budget_servers))
+    need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
+    if data.share_basis == "spend":
+        need_servers = need_servers + _spend_padding_servers(data, t_idx, k_idx, price, need_servers)
+    ub = np.fmin(hard, need_servers)
+    keep = (hard > 0) if keep_idle else (ub > 0)
+    order = np.lexsort((k_idx[keep], t_idx[keep]))
+    buy = pd.DataFrame(
+        {
+            "sku": skus.index.to_numpy()[k_idx[keep]][order],
+            "t": t_idx[keep][order],
+            "k_i": k_idx[keep][order],
+            "supply": supply[t_idx, k_idx][keep][order],
+            "server": server[k_idx[keep]][order].astype(int),
+            "price": price[keep][order],
+            "ub": ub[keep][order],
+            "ub_hard": hard[keep][order],
+            "ub_need": need_servers[keep][order],
+        }
+    )
+    labels = np.asarray(data.labels, dtype=object)
+    block = model.add_columns("buy", (buy["sku"].to_numpy(), labels[buy["t"].to_numpy()]),
+                              integer=True)
+    buy["col"] = np.arange(block.start, block.stop)
+    return buy
+
+
+def _spend_padding_servers(data: PlanningData, t_idx, k_idx, price, need_servers) -> np.ndarray:
+    """Servers beyond use that a spend-basis policy can make worth buying, per candidate.
+
+    On the spend basis a share ``s`` is met by spending on domestic units: at most
+    ``s/(1-s)`` times the most foreign spend worth making in the period (foreign purchases
+    beyond use never help it), i.e. ``s/(1-s)·F[t] / (price·server)`` servers of a domestic
+    SKU. A vendor cap ``c`` can reward spreading spend: at most ``(1/c - 1)`` times the most
+    spend worth making in the period, for any SKU. Zero where no policy applies.
+    """
+    skus = data.skus
+    T = len(data.periods)
+    server = skus["server"].to_numpy(dtype=float)[k_idx]
+    spend = np.where(np.isfinite(price), price * server * need_servers, 0.0)
+    domestic = skus["domestic"].to_numpy(dtype=bool)[k_idx]
+    foreign_spend = np.bincount(t_idx, weights=np.where(domestic, 0.0, spend), minlength=T)
+    total_spend = np.bincount(t_idx, weights=spend, minlength=T)
+    share = data.period_table["share"].to_numpy()
+    partial = (share > 0) & (share < 1)
+    extra = np.where(partial, share / np.where(partial, 1.0 - share, 1.0), 0.0) * foreign_spend
+    cap = data.vendor_cap
+    spread = (1.0 / cap - 1.0) * (total_spend + extra) if cap is not None and 0 < cap < 1 else 0.0
+    budget = np.where(domestic, extra[t_idx], 0.0) + (spread[t_idx] if np.ndim(spread) else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        servers = np.ceil(budget / (price * server) - 1e-9)
+    return np.where(np.isfinite(servers) & (servers > 0), servers, 0.0)
+
+
+# -- use[k,w,t] ------------------------------------------------------------------------------
+
+
+def _max_fleet(data: PlanningData, buy: pd.DataFrame) -> np.ndarray:
+    """K × T: the most units of k that can be in service at t (inventory plus every purchase
+    at its bound; inf where an unbounded purchase is in service)."""
+    K, T = len(data.skus), len(data.periods)
+    skus = data.skus
+    first, last = service_window(data, buy)
+    units = buy["server"].to_numpy() * buy["ub"].to_numpy()
+    unlimited = np.isinf(units)
+    k_b = buy["k_i"].to_numpy()
+    finite = np.zeros((K, T + 1))  # difference arrays: +units at first, −units at last
+    np.add.at(finite, (k_b[~unlimited], first[~unlimited]), units[~unlimited])
+    np.add.at(finite, (k_b[~unlimited], last[~unlimited]), -units[~unlimited])
+    open_ended = np.zeros((K, T + 1), dtype=np.int64)  # windows with unlimited purchases
+    np.add.at(open_ended, (k_b[unlimited], first[unlimited]), 1)
+    np.add.at(open_ended, (k_b[unlimited], last[unlimited]), -1)
+    max_fleet = np.cumsum(finite, axis=1)[:, :T]
+    max_fleet[np.cumsum(open_ended, axis=1)[:, :T] > 0] = INF
+    retire = skus["retire_t"].to_numpy(dtype=np.int64)
+    alive = np.arange(T)[None, :] < retire[:, None]
+    return np.where(alive, max_fleet + skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
+
+
+def _add_use(model: LinearModel, data: PlanningData, pairs: pd.DataFrame, need_ub: np.ndarray,
+             max_fleet: np.ndarray) -> pd.DataFrame:
+    """The ``use`` block: ``use ≤ min(units that can be in service, units the workload can
+    use)``; no column where that is 0 (no demand, or no unit can exist)."""
+    T = len(data.periods)
+    pt = data.period_table
+    p_idx, t_use = np.nonzero(np.ones((len(pairs), T), dtype=bool))
+    k_use = pairs["k_i"].to_numpy()[p_idx]
+    ub_use = np.fmin(max_fleet[k_use, t_use], need_ub[p_idx, t_use])
+    keep = ub_use > 0
+    p_idx, t_use, k_use, ub_use = p_idx[keep], t_use[keep], k_use[keep], ub_use[keep]
+    order = np.lexsort((pairs["workload"].to_numpy()[p_idx], k_use, t_use))
+    p_idx, t_use, k_use, ub_use = (a[order] for a in (p_idx, t_use, k_use, ub_use))
+    watts = data.skus["watts"].to_numpy(dtype=float)[k_use]
+    energy = (
+        watts
+        * (pt["pue"].to_numpy() * pt["hours"].to_numpy() * pt["energy_price"].to_numpy())[t_use]
+        / 1000.0
+    )
+    use = pd.DataFrame(
+        {
+            "sku": pairs["sku"].to_numpy()[p_idx],
+            "workload": pairs["workload"].to_numpy()[p_idx],
+            "t": t_use,
+            "k_i": k_use,
+            "w_j": pairs["w_j"].to_numpy()[p_idx],
+            "cap": pairs["cap"].to_numpy()[p_idx],
+            "ub": ub_use,
+            "energy_per_unit": energy,
+        }
+    )
+    labels = np.asarray(data.labels, dtype=object)
+    block = model.add_columns(
+        "use", (use["sku"].to_numpy(), use["workload"].to_numpy(), labels[t_use]), upper=ub_use)
+    use["col"] = np.arange(block.start, block.stop)
+    return use
+
+
+# -- z[v,w]: porting binaries; short[w,t] --------------------------------------------------------
+
+
+def _add_port(model: LinearModel, data: PlanningData, use: pd.DataFrame,
+              keep_idle: bool) -> pd.DataFrame:
+    """The ``port`` block: one binary per (vendor, workload) with a porting cost whose vendor
+    serves the workload somewhere (every such pair with ``keep_idle``)."""
+    port = data.port.reset_index()
+    if keep_idle:
+        pass  # every pair the scenario could port (a hedge ties z across scenarios)
+    elif len(port) and len(use):
+        vendor = use["sku"].map(data.skus["vendor"])
+        used = pd.MultiIndex.from_arrays([vendor, use["workload"]]).unique()
+        port = port[pd.MultiIndex.from_frame(port[["vendor", "workload"]]).isin(used)]
+    else:
+        port = port.iloc[0:0]
+    port = port.sort_values(["vendor", "workload"]).reset_index(drop=True)
+    block = model.add_columns("port", (port["vendor"].to_numpy(), port["workload"].to_numpy()),
+                              upper=1.0, integer=True)
+    port["col"] = np.arange(block.start, block.stop)
+    return port
+
+
+def _add_short(model: LinearModel, data: PlanningData) -> pd.DataFrame:
+    """The ``short`` block: ``short[w,t] ≤ demand[w,t]`` where the workload has a penalty."""
+    demand = data.demand.to_numpy()  # T × W
+    penalty = data.workloads["penalty"].reindex(data.demand.columns).to_numpy(dtype=float)
+    t_s, w_s = np.nonzero((demand > 0) & ~np.isnan(penalty)[None, :])
+    short = pd.DataFrame(
+        {
+            "workload": data.demand.columns.to_numpy()[w_s],
+            "t": t_s,
+            "w_j": w_s,
+            "demand": demand[t_s, w_s],
+            "penalty": penalty[w_s],
+        }
+    )
+    labels = np.asarray(data.labels, dtype=object)
+    block = model.add_columns("short", (short["workload"].to_numpy(), labels[t_s]),
+                              upper=short["demand"].to_numpy())
+    short["col"] = np.arange(block.start, block.stop)
+    return short
+
+
+__all__ = ["Index", "add_variables", "service_window", "share_weights"]
