@@ -78,10 +78,6 @@ from chipmix.inputs.yamlio import load_yaml
 from chipmix.periods import Period, parse_period, period_range
 from chipmix.resources import rules_dir
 
-KINDS = ("training", "inference")
-METRICS = ("bf16_pflops", "fp8_pflops", "int8_pops", "memory_bw_tbps", "memory_tb")
-BUYERS = ("private", "state_funded", "soe")
-SHARE_BASES = ("compute", "units", "spend")
 #: Longest ``extends`` chain (this file and its bases).
 MAX_EXTENDS = 32
 

@@ -27,7 +27,7 @@ import pandas as pd
 from chipmix.errors import InputError, PlanError, unknown_name_hint
 from chipmix.numbers import rounded
 from chipmix.pipeline.run import Run
-from chipmix.planner.result import extract
+from chipmix.planner.extract import extract
 
 TARGETS = ("domestic_share", "vendor_diversity", "vendor:NAME", "sku:ID")
 

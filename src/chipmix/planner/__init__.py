@@ -2,14 +2,16 @@
 
 - :mod:`.planning` — ``plan()``: one :class:`~chipmix.pipeline.run.Run`, extracted, and
   diagnosed or priced when asked;
-- :mod:`.result` — :class:`Plan` (its JSON of formats.md), ``extract()`` and the report
-  tables computed from a solution vector;
+- :mod:`.result` — :class:`Plan` and its JSON of formats.md;
+- :mod:`.extract` — ``extract()``: a solved run into a Plan, every report table computed
+  from the solution vector;
 - :mod:`.diagnose` — why a run has no plan (capacity check, elastic re-solve);
 - :mod:`.sensitivity` — shadow prices and break-even prices of a solved plan, on the LPs of
   :mod:`.lp`.
 """
 
+from chipmix.planner.extract import extract
 from chipmix.planner.planning import plan
-from chipmix.planner.result import COST_KEYS, Plan, extract
+from chipmix.planner.result import COST_KEYS, Plan
 
 __all__ = ["COST_KEYS", "Plan", "extract", "plan"]

@@ -12,7 +12,8 @@ from pathlib import Path
 from chipmix.inputs.scenario import Scenario
 from chipmix.pipeline.run import Run
 from chipmix.planner.diagnose import diagnose as diagnose_run
-from chipmix.planner.result import Plan, extract
+from chipmix.planner.extract import extract
+from chipmix.planner.result import Plan
 from chipmix.planner.sensitivity import compute_sensitivity
 from chipmix.solve.files import write_model_files
 

@@ -136,69 +136,21 @@ def frontier(
     if not 0 < tolerance < 1:
         raise InputError(field="tolerance", value=tolerance, expected="a number in (0, 1)")
     scenario = load_base(base, sets)
-    first = scenario.horizon.start
-    if start is not None:
-        try:
-            begin = parse_period(start, first.kind)
-        except ValueError as exc:
-            raise InputError(field="--from", value=start, expected=str(exc)) from None
-        if not first <= begin <= scenario.horizon.end:
-            raise InputError(field="--from", value=start,
-                             expected=f"a period in {first}..{scenario.horizon.end}")
-    else:
-        begin = first
-
-    def share_value(s: float) -> Any:
-        return s if begin == first else {str(first): 0.0, str(begin): s}
-
+    begin = _first_period(scenario, start)
     options = dict(solver=solver, time_limit=time_limit)
-    probe_job = make_job(scenario, gap=PROBE_GAP, diagnose=False, label="probe", **options)
-    curve_job = make_job(scenario, gap=gap, label="share", **options)
-    infos: list[RunInfo] = []
-    probe_rows: list[dict[str, Any]] = []
-    periods = [str(p) for p in scenario.periods]
-
+    study = _Study(scenario, begin, probe_job=make_job(scenario, gap=PROBE_GAP, diagnose=False,
+                                                       label="probe", **options),
+                   curve_job=make_job(scenario, gap=gap, label="share", **options))
     with Executor(workers, dask_option(dask, client)) as executor:
-        parallel = max(1, executor.workers)
-
-        def probe(shares: list[float], round_no: int) -> list[bool]:
-            variants = [{SHARE_KEY: share_value(s)} for s in shares]
-            outcomes, info = run_batch(executor, probe_job, variants)
-            infos.append(info)
-            verdicts = []
-            for s, outcome in zip(shares, outcomes, strict=True):
-                status = outcome.row.get("status", "error")
-                if status == "error":  # a bad setting or a dead worker, not infeasibility
-                    raise ChipmixError(f"frontier probe at share {s:g} failed: "
-                                       f"{outcome.row.get('message', '')}")
-                ok = status in Status.with_plan()
-                probe_rows.append({"round": round_no, "required_share": s, "status": status,
-                                   "feasible": ok})
-                verdicts.append(ok)
-            return verdicts
-
-        max_share = _highest_feasible(probe, parallel, tolerance)
+        study.executor = executor
+        max_share = _highest_feasible(study.probe, max(1, executor.workers), tolerance)
         decimals = _decimals(tolerance)
         if max_share is not None and max_share < 1.0:
             # report on the tolerance grid, rounding down: still a share with a plan
             max_share = math.floor(max_share * 10**decimals + 1e-9) / 10**decimals
-        if max_share is None:
-            curve = pd.DataFrame(columns=["required_share", "status", "objective", "premium",
-                                          "is_max"])
-        else:
-            shares = list(dict.fromkeys(round(max_share * i / (steps - 1), decimals)
-                                        for i in range(steps)))
-            variants = [{SHARE_KEY: share_value(s)} for s in shares]
-            outcomes, info = run_batch(executor, curve_job, variants, progress)
-            infos.append(info)
-            curve = results_frame(outcomes, variants, {}, periods)
-            curve.insert(1, "required_share", shares)
-            base_cost = curve["objective"].iloc[0]
-            curve.insert(curve.columns.get_loc("objective") + 1, "premium",
-                         curve["objective"] - base_cost)
-            curve["is_max"] = [s == max_share for s in shares]
-            curve = curve.drop(columns=["variant"])
-    probes = pd.DataFrame(probe_rows, columns=["round", "required_share", "status", "feasible"])
+        curve = study.curve(max_share, steps, decimals, progress)
+    probes = pd.DataFrame(study.probe_rows,
+                          columns=["round", "required_share", "status", "feasible"])
     probes = probes.sort_values(["required_share", "round"], kind="stable").reset_index(drop=True)
     return Frontier(
         scenario=scenario.name,
@@ -208,8 +160,75 @@ def frontier(
         tolerance=tolerance,
         share_basis=scenario.policy.share_basis,
         start=str(begin),
-        info=infos,
+        info=study.infos,
     )
+
+
+def _first_period(scenario: Any, start: str | None) -> Any:
+    """The first period the required share applies to (``--from``), checked."""
+    first = scenario.horizon.start
+    if start is None:
+        return first
+    try:
+        begin = parse_period(start, first.kind)
+    except ValueError as exc:
+        raise InputError(field="--from", value=start, expected=str(exc)) from None
+    if not first <= begin <= scenario.horizon.end:
+        raise InputError(field="--from", value=start,
+                         expected=f"a period in {first}..{scenario.horizon.end}")
+    return begin
+
+
+class _Study:
+    """The probes and the curve of one frontier, on one executor."""
+
+    def __init__(self, scenario: Any, begin: Any, probe_job: Any, curve_job: Any) -> None:
+        self.first, self.begin = scenario.horizon.start, begin
+        self.probe_job, self.curve_job = probe_job, curve_job
+        self.periods = [str(p) for p in scenario.periods]
+        self.executor: Executor | None = None
+        self.infos: list[RunInfo] = []
+        self.probe_rows: list[dict[str, Any]] = []
+
+    def share_value(self, s: float) -> Any:
+        """``policy.domestic_share`` requiring ``s`` from the first period of the study."""
+        return s if self.begin == self.first else {str(self.first): 0.0, str(self.begin): s}
+
+    def probe(self, shares: list[float], round_no: int) -> list[bool]:
+        """Is there any plan at each share? (a status ``error`` is a failure, not a no)."""
+        variants = [{SHARE_KEY: self.share_value(s)} for s in shares]
+        outcomes, info = run_batch(self.executor, self.probe_job, variants)
+        self.infos.append(info)
+        verdicts = []
+        for s, outcome in zip(shares, outcomes, strict=True):
+            status = outcome.row.get("status", "error")
+            if status == "error":  # a bad setting or a dead worker, not infeasibility
+                raise ChipmixError(f"frontier probe at share {s:g} failed: "
+                                   f"{outcome.row.get('message', '')}")
+            ok = status in Status.with_plan()
+            self.probe_rows.append({"round": round_no, "required_share": s, "status": status,
+                                    "feasible": ok})
+            verdicts.append(ok)
+        return verdicts
+
+    def curve(self, max_share: float | None, steps: int, decimals: int,
+              progress: Progress | None) -> pd.DataFrame:
+        """``steps`` shares from 0 to ``max_share`` planned to optimality, with premiums."""
+        if max_share is None:
+            return pd.DataFrame(columns=["required_share", "status", "objective", "premium",
+                                         "is_max"])
+        shares = list(dict.fromkeys(round(max_share * i / (steps - 1), decimals)
+                                    for i in range(steps)))
+        variants = [{SHARE_KEY: self.share_value(s)} for s in shares]
+        outcomes, info = run_batch(self.executor, self.curve_job, variants, progress)
+        self.infos.append(info)
+        curve = results_frame(outcomes, variants, {}, self.periods)
+        curve.insert(1, "required_share", shares)
+        base_cost = curve["objective"].iloc[0]
+        curve.insert(curve.columns.get_loc("objective") + 1, "premium",
+                     curve["objective"] - base_cost)
+        curve["is_max"] = [s == max_share for s in shares]
+        return curve.drop(columns=["variant"])
 
 
 def _highest_feasible(probe, parallel: int, tolerance: float) -> float | None:

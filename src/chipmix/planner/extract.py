@@ -1,0 +1,283 @@
+"""From a solved :class:`~chipmix.pipeline.run.Run` to a :class:`~chipmix.planner.result.Plan`.
+
+Every report table is computed from the solution vector and the column index: purchases,
+allocation, fleet, delivered, shares, ported, costs (nominal and discounted). Solver noise
+(``|x| < 1e-9``) reads as zero everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chipmix.model.variables import service_window
+from chipmix.pipeline.run import Run
+from chipmix.planner.result import Plan
+
+_COLUMNS = {
+    "purchases": ["period", "sku", "servers", "units", "unit_price", "spend"],
+    "allocation": ["period", "sku", "workload", "units"],
+    "fleet": ["period", "sku", "units"],
+    "delivered": ["period", "workload", "demand", "delivered", "shortfall"],
+    "shares": ["period", "domestic", "vendors"],
+    "ported": ["vendor", "workload"],
+}
+
+
+def extract(run: Run) -> Plan:
+    """Turn a solved run into a Plan (reports computed from the solution vector)."""
+    data, result = run.data, run.result
+    common: dict[str, Any] = {
+        "scenario": data.scenario.name, "status": result.status, "periods": data.labels,
+        "availability": _availability(data), "solver": _solver_info(run),
+        "share_basis": data.share_basis, "message": result.message,
+    }
+    if not result.status.has_plan or result.x is None:
+        empty = {name: pd.DataFrame(columns=cols) for name, cols in _COLUMNS.items()}
+        return Plan(objective=None, cost={}, discounted={}, **common, **empty)
+    model, index, relax = run.model, run.index, run.options.relax
+    x = np.where(np.abs(result.x) < 1e-9, 0.0, result.x)
+    buy = _bought(index.buy, model.values(x, "buy"), data.labels, relax)
+    use = index.use.copy()
+    use["units"] = model.values(x, "use")
+    use["units"] = use["units"].where(use["units"].abs() > 1e-9, 0.0)
+    port = index.port.copy()
+    z = model.values(x, "port")
+    port["z"] = z if relax else np.round(z)  # as reported
+    cost, discounted = _costs(data, buy, use, port, index.short, model.values(x, "short"))
+    return Plan(
+        objective=result.objective,
+        cost=cost,
+        discounted=discounted,
+        purchases=_purchases(buy, relax),
+        allocation=_allocation(use, data.labels),
+        fleet=fleet_table(data, buy),
+        delivered=delivered_table(data, use, index, model, x),
+        shares=shares_table(data, use, buy),
+        ported=_ported(port, relax),
+        **common,
+    )
+
+
+def _solver_info(run: Run) -> dict[str, Any]:
+    result, model, relax = run.result, run.model, run.options.relax
+    return {
+        "name": result.solver,
+        "seconds": result.seconds,
+        "gap": result.gap,
+        "variables": model.num_cols,
+        "constraints": model.num_rows,
+        "integers": 0 if relax else model.num_integers,
+        "relaxed": relax,
+        "message": result.message,
+    }
+
+
+def _availability(data) -> pd.DataFrame:
+    availability = data.availability.copy()
+    availability["supply"] = availability["supply"].map(
+        lambda s: None if math.isinf(s) else float(s)
+    )
+    return availability.sort_values(["period", "sku"], key=_period_key(data.labels)).reset_index(
+        drop=True
+    )
+
+
+def _bought(buy_index: pd.DataFrame, servers: np.ndarray, labels: list[str],
+            relax: bool) -> pd.DataFrame:
+    """The purchase columns with servers > 0: servers (whole unless relaxed), units, spend."""
+    buy = buy_index.copy()
+    buy["servers"] = np.round(servers) if not relax else servers
+    buy = buy[buy["servers"] > 1e-9]
+    buy["units"] = buy["servers"] * buy["server"]
+    buy["unit_price"] = buy["price"]
+    buy["spend"] = buy["units"] * buy["price"]
+    buy["period"] = [labels[t] for t in buy["t"]]
+    return buy
+
+
+def _purchases(buy: pd.DataFrame, relax: bool) -> pd.DataFrame:
+    purchases = buy[["period", "sku", "servers", "units", "unit_price", "spend", "t"]]
+    purchases = purchases.sort_values(["t", "sku"]).drop(columns="t").reset_index(drop=True)
+    if not relax:
+        purchases["servers"] = purchases["servers"].astype(int)
+        purchases["units"] = purchases["units"].astype(int)
+    return purchases
+
+
+def _allocation(use: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    used = use[use["units"] > 0]
+    return (
+        pd.DataFrame(
+            {
+                "period": [labels[t] for t in used["t"]],
+                "sku": used["sku"],
+                "workload": used["workload"],
+                "units": used["units"],
+                "t": used["t"],
+            }
+        )
+        .sort_values(["t", "sku", "workload"])
+        .drop(columns="t")
+        .reset_index(drop=True)
+    )
+
+
+def _ported(port: pd.DataFrame, relax: bool) -> pd.DataFrame:
+    """Pairs ported (with the LP's fraction when relaxed)."""
+    if not len(port):
+        return pd.DataFrame(columns=_COLUMNS["ported"])
+    ported = port[port["z"] > 1e-9].copy()
+    ported = ported.rename(columns={"z": "fraction"})[["vendor", "workload", "fraction"]]
+    if not relax:
+        ported = ported.drop(columns="fraction")
+    return ported.reset_index(drop=True)
+
+
+def _costs(data, buy: pd.DataFrame, use: pd.DataFrame, port: pd.DataFrame,
+           short_index: pd.DataFrame, short_values: np.ndarray
+           ) -> tuple[dict[str, float], dict[str, float]]:
+    """Capex, energy, porting, shortfall and totals: nominal (with ``discounted_total``) and
+    discounted."""
+    T = len(data.labels)
+    disc = data.period_table["discount"].to_numpy()
+    capex_t = buy.groupby("t")["spend"].sum().reindex(range(T), fill_value=0.0).to_numpy()
+    energy_t = (
+        (use["units"] * use["energy_per_unit"]).groupby(use["t"]).sum()
+        .reindex(range(T), fill_value=0.0).to_numpy()
+        if len(use) else np.zeros(T)
+    )
+    short = short_index.copy()
+    short["value"] = short_values
+    short["cost"] = short["value"] * short["workload"].map(data.workloads["penalty"])
+    short_t = (
+        short.groupby("t")["cost"].sum().reindex(range(T), fill_value=0.0).to_numpy()
+        if len(short) else np.zeros(T)
+    )
+    porting = float((port["port"] * port["z"]).sum()) if len(port) else 0.0
+    cost = {
+        "capex": float(capex_t.sum()),
+        "energy": float(energy_t.sum()),
+        "porting": porting,
+        "shortfall": float(short_t.sum()),
+    }
+    cost["total"] = sum(cost.values())
+    discounted = {
+        "capex": float((capex_t * disc).sum()),
+        "energy": float((energy_t * disc).sum()),
+        "porting": porting,
+        "shortfall": float((short_t * disc).sum()),
+    }
+    discounted["total"] = sum(discounted.values())
+    cost["discounted_total"] = discounted["total"]
+    return cost, discounted
+
+
+def _period_key(labels):
+    pos = {p: i for i, p in enumerate(labels)}
+
+    def key(col):
+        return col.map(pos) if col.name == "period" else col
+
+    return key
+
+
+def fleet_table(data, buy: pd.DataFrame) -> pd.DataFrame:
+    """Units in service per SKU and period: inventory plus purchases in service."""
+    T, K = len(data.periods), len(data.skus)
+    skus = data.skus
+    fleet = np.zeros((K, T + 1))
+    if len(buy):
+        first, last = service_window(data, buy)
+        np.add.at(fleet, (buy["k_i"].to_numpy(), first), buy["units"].to_numpy(dtype=float))
+        np.add.at(fleet, (buy["k_i"].to_numpy(), last), -buy["units"].to_numpy(dtype=float))
+    fleet = np.cumsum(fleet, axis=1)[:, :T]
+    alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
+    fleet += np.where(alive, skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
+    t_i, k_i = np.nonzero(fleet.T > 1e-9)  # ordered by (t, sku position)
+    units = fleet[k_i, t_i]
+    frame = pd.DataFrame(
+        {
+            "period": np.asarray(data.labels, dtype=object)[t_i],
+            "sku": skus.index.to_numpy()[k_i],
+            "units": units,
+        }
+    )
+    frame = frame.sort_values(["period", "sku"], key=_period_key(data.labels), kind="stable")
+    frame = frame.reset_index(drop=True)
+    rounded = np.round(frame["units"].to_numpy())
+    if len(frame) and np.allclose(frame["units"].to_numpy(), rounded, rtol=0, atol=1e-6):
+        frame["units"] = rounded.astype(int)
+    return frame
+
+
+def delivered_table(data, use, index, model, x) -> pd.DataFrame:
+    """Demand, delivery and shortfall per period and workload (rows with demand or delivery)."""
+    demand = data.demand.to_numpy()  # T × W
+    got = np.zeros_like(demand)
+    if len(use):
+        np.add.at(
+            got,
+            (use["t"].to_numpy(), use["w_j"].to_numpy()),
+            (use["units"] * use["cap"]).to_numpy(),
+        )
+    missing = np.zeros_like(demand)
+    short = index.short
+    if len(short):
+        np.add.at(
+            missing, (short["t"].to_numpy(), short["w_j"].to_numpy()), model.values(x, "short")
+        )
+    t_i, w_i = np.nonzero((demand > 0) | (got > 0))
+    return pd.DataFrame(
+        {
+            "period": np.asarray(data.labels, dtype=object)[t_i],
+            "workload": data.demand.columns.to_numpy()[w_i],
+            "demand": demand[t_i, w_i],
+            "delivered": got[t_i, w_i],
+            "shortfall": missing[t_i, w_i],
+        },
+        columns=["period", "workload", "demand", "delivered", "shortfall"],
+    )
+
+
+def shares_table(data, use, buy) -> pd.DataFrame:
+    """Domestic and per-vendor shares per period on the scenario's basis."""
+    skus = data.skus
+    T, K = len(data.periods), len(skus)
+    amount = np.zeros((T, K))
+    if data.share_basis == "spend":
+        if len(buy):
+            np.add.at(
+                amount,
+                (buy["t"].to_numpy(), buy["k_i"].to_numpy()),
+                buy["spend"].to_numpy(dtype=float),
+            )
+    elif len(use):
+        weight = (
+            skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
+        )
+        k_i = use["k_i"].to_numpy()
+        np.add.at(amount, (use["t"].to_numpy(), k_i), use["units"].to_numpy() * weight[k_i])
+    total = amount.sum(axis=1)
+    domestic = amount[:, skus["domestic"].to_numpy(dtype=bool)].sum(axis=1)
+    vendors = pd.DataFrame(amount.T, index=skus["vendor"].to_numpy()).groupby(level=0).sum()
+    rows = []
+    for t, label in enumerate(data.labels):
+        if total[t] <= 1e-12:
+            rows.append({"period": label, "domestic": 0.0, "vendors": {}})
+            continue
+        by_vendor = vendors[t]
+        rows.append(
+            {
+                "period": label,
+                "domestic": float(domestic[t] / total[t]),
+                "vendors": {v: float(a / total[t]) for v, a in by_vendor.items() if a > 1e-12},
+            }
+        )
+    return pd.DataFrame(rows, columns=["period", "domestic", "vendors"])
+
+
+__all__ = ["delivered_table", "extract", "fleet_table", "shares_table"]
