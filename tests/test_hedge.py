@@ -1,7 +1,7 @@
 """Hedges (issue 11): hand-solved two- and three-stage cases, the one-outcome case, the
 checker on every scenario's plan, and the risk measure.
 
-The hand-solved cases use the planner test helpers (``conftest.py``): cards of 1 PFLOPS at
+The hand-solved cases use the planner test helpers (``helpers.py``): cards of 1 PFLOPS at
 efficiency 1, one card per server, no energy cost, no discounting, no lead time, so a
 scenario's cost is the sum of the prices it pays.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import assert_verified, make_scenario, planner_sku, train
+from helpers import assert_verified, make_scenario, planner_sku, train
 
 import chipmix
 from chipmix.hedging.extensive import cvar

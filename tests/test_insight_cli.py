@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from conftest import planner_scenario_dict, planner_sku, train, write_planner_catalog
+from helpers import planner_scenario_dict, planner_sku, train, write_planner_catalog
 
 from chipmix.cli import main
 

@@ -18,7 +18,7 @@ import copy
 import math
 
 import pytest
-from conftest import make_scenario, planner_scenario_dict, planner_sku, train, write_planner_catalog
+from helpers import make_scenario, planner_scenario_dict, planner_sku, train, write_planner_catalog
 
 import chipmix
 from chipmix.inputs.scenario import Scenario

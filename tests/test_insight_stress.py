@@ -8,7 +8,7 @@ at the dearest SKU's price per PF (1500 USD per PF-quarter).
 from __future__ import annotations
 
 import pytest
-from conftest import make_scenario, planner_rule, planner_sku, train, write_planner_rules
+from helpers import make_scenario, planner_rule, planner_sku, train, write_planner_rules
 
 import chipmix
 from chipmix.errors import InputError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import (
+from helpers import (
     assert_verified,
     make_scenario,
     planner_rule,

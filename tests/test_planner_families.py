@@ -1,7 +1,7 @@
 """Hand-solved planning cases: one per constraint family and feature, with exact optima.
 
 Every case is small enough to solve on paper; the arithmetic is in each test's docstring.
-Default cards (``conftest.planner_sku``): 1 PFLOPS bf16 at efficiency 1, one card per server,
+Default cards (``helpers.planner_sku``): 1 PFLOPS bf16 at efficiency 1, one card per server,
 1000 USD, 100 W; no energy price, no discounting; horizon 2024Q1 (91 days) unless a test says
 otherwise. Each case runs on HiGHS and CBC and is checked by ``chipmix.verify``.
 """
@@ -9,7 +9,7 @@ otherwise. Each case runs on HiGHS and CBC and is checked by ``chipmix.verify``.
 from __future__ import annotations
 
 import pytest
-from conftest import (
+from helpers import (
     availability,
     bought,
     fleet,

@@ -4,7 +4,7 @@ agrees. Hand-solved cases in the style of test_planner_families.py."""
 
 from __future__ import annotations
 
-from conftest import (
+from helpers import (
     availability,
     bought,
     make_scenario,

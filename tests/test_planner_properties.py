@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from conftest import (
+from helpers import (
     assert_verified,
     planner_rule,
     planner_scenario_dict,

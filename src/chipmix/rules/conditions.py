@@ -34,6 +34,7 @@ from chipmix.rules.metrics import (
     BOOL_METRICS,
     METRIC_BOUNDS,
     TEXT_METRICS,
+    fmt_number,
     is_unknown,
     known_metrics,
     missing_inputs,
@@ -59,18 +60,6 @@ _KEYWORDS = ("all", "any", "not")
 COMPARISON_EXPECTED = (
     'a comparison like ">= 4800" (OP one of >= > <= < == !=) or ">= ${param_name}"'
 )
-
-
-def fmt_number(value: Any) -> str:
-    """A number as a short text: 4992.0 -> '4992', 6.04358 -> '6.044', 4707.2 -> '4707.2'."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    r = round(x, 1 if abs(x) >= 100 else 3)
-    return str(int(r)) if r == int(r) else repr(r)
 
 
 @dataclass(frozen=True)

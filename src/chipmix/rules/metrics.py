@@ -80,6 +80,18 @@ def known_metrics() -> frozenset[str]:
     return numeric_metrics() | BOOL_METRICS | TEXT_METRICS
 
 
+def fmt_number(value: Any) -> str:
+    """A number as a short text: 4992.0 -> '4992', 6.04358 -> '6.044', 4707.2 -> '4707.2'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    r = round(x, 1 if abs(x) >= 100 else 3)
+    return str(int(r)) if r == int(r) else repr(r)
+
+
 @dataclass(frozen=True)
 class Interval:
     """The values a figure known only as a bound can take: ``[lo, hi]``, either end open.
@@ -165,8 +177,6 @@ class Interval:
 
     def text(self) -> str:
         """``"< 4800"``, ``"≥ 1600"``, ``"1600–4800"``: for reasons and tables."""
-        from chipmix.rules.conditions import fmt_number
-
         if self.lo <= 0 and not self.lo_open:
             if math.isinf(self.hi):
                 return "≥ 0"
