@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
 
+    from chipmix.pipeline.executor import Executor
     from chipmix.resources import default_scenario_path
     from chipmix.studies.common import load_base, make_job
-    from chipmix.pipeline.executor import Executor
     from chipmix.studies.execute import run_batch
     from chipmix.studies.sweep import grid, parse_vary, results_frame
 

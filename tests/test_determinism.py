@@ -25,6 +25,8 @@ import pytest
 import chipmix
 from chipmix.resources import examples_dir
 
+pytestmark = pytest.mark.slow  # property tests / every example / a browser
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.yaml"))
 CBC_EXAMPLES = [name for name in EXAMPLES if name != "rush-before-ban"]

@@ -49,6 +49,8 @@ from chipmix.errors import ChipmixError  # noqa: E402
 from chipmix.resources import catalogs_dir, examples_dir  # noqa: E402
 from chipmix.solve import Status  # noqa: E402
 
+pytestmark = pytest.mark.slow  # property tests / every example / a browser
+
 EXAMPLES = int(os.environ.get("CHIPMIX_FUZZ_EXAMPLES", "30"))
 BY_HAND = "CHIPMIX_FUZZ_EXAMPLES" in os.environ
 #: Solver time limit written into every mutated scenario [s].

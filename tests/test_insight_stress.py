@@ -114,6 +114,7 @@ def test_shocks_are_learnt_when_they_happen(tmp_path):
     assert row["cost"] == approx(10000 + 1.1 ** -0.5 * 10 * 1500)
 
 
+@pytest.mark.slow
 def test_draws_are_reproducible_and_executor_independent(tmp_path):
     s = make_scenario(
         tmp_path, skus(acme_supply=14), [train({"2024Q1": 10, "2024Q2": 20})], horizon=Q1_Q2,
@@ -136,6 +137,7 @@ def test_draws_are_reproducible_and_executor_independent(tmp_path):
     assert (one.draws["cost"] >= one.baseline["cost"] - 1e-6).all()
 
 
+@pytest.mark.slow
 def test_dask_gives_the_same_draws(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     s = make_scenario(tmp_path, skus(acme_supply=14), [train({"2024Q1": 10, "2024Q2": 20})],

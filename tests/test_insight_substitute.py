@@ -141,6 +141,7 @@ def test_alternatives_reject_unknown_targets(two_vendors):
         parse_objective("max", "domestic")
 
 
+@pytest.mark.slow
 def test_most_domestic_plan_on_the_bundled_default():
     from chipmix.resources import default_scenario_path
 

@@ -169,3 +169,40 @@ def test_the_cycle_finder_finds_cycles():
                                     "chipmix.checker.verifier", "chipmix.cli"])
 def test_the_map_knows_the_core_modules(module):
     assert module in MODULES and (module in OUTSIDE or layer_of(module) is not None)
+
+
+#: third-party modules imported inside functions on purpose (start-up time, optional extras)
+LAZY_LIBRARIES = ("dask", "matplotlib", "openpyxl", "pulp", "highspy", "pyarrow")
+
+
+def _function_imports(module: str) -> list[tuple[str, int, str]]:
+    """(imported module, line, line text) of every import inside a function of ``module``."""
+    path = MODULES[module]
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+    for func in ast.walk(ast.parse(text)):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(func):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            found.extend((name, node.lineno, lines[node.lineno - 1]) for name in names)
+    return sorted(set(found))
+
+
+def test_imports_inside_functions_are_deliberately_lazy():
+    """An import inside a function hides the graph; it is kept only where laziness is the point:
+    the CLI (``chipmix --help`` must not load pandas or a solver), the facade, the optional or
+    heavy libraries above, and lines saying why (``# lazy: ...``)."""
+    hidden = [
+        f"{m}:{line} {name}"
+        for m in MODULES if m not in OUTSIDE and not m.startswith("chipmix.cli")
+        for name, line, text in _function_imports(m)
+        if name.split(".")[0] not in LAZY_LIBRARIES and "# lazy" not in text
+    ]
+    assert not hidden, "move these imports to the top of the module:\n" + "\n".join(hidden)

@@ -171,6 +171,7 @@ def test_killed_in_the_middle_of_writing_leaves_the_old_file(tmp_path):
     assert out.read_text() == OLD  # the kill hit mid-write; the old plan is intact
 
 
+@pytest.mark.slow
 @posix_only
 def test_killed_at_various_points_leaves_the_old_or_the_complete_new_file(tmp_path):
     """SIGKILL at several moments of a real run (start-up, loading, solving, writing, after):

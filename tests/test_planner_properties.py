@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import (
     assert_verified,
     planner_rule,
@@ -31,6 +32,8 @@ from hypothesis import strategies as st
 
 import chipmix
 from chipmix.inputs.scenario import Scenario
+
+pytestmark = pytest.mark.slow  # property tests / every example / a browser
 
 #: 25 examples per property keep the file near 30 s; set CHIPMIX_PROPERTY_EXAMPLES for a
 #: deeper search (e.g. 500 before a release).

@@ -25,6 +25,8 @@ from html_tables import parse, tables
 import chipmix
 from chipmix.present.plan_report import plan_report, scenario_context
 
+pytestmark = pytest.mark.slow  # property tests / every example / a browser
+
 CASE = Path(__file__).parent / "data" / "report_case.yaml"
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 #: Hosts Chromium itself calls (time sync, account checks) despite the flags; never the page.

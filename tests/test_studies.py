@@ -185,6 +185,7 @@ def test_a_bad_variant_is_a_row_not_a_crash(base):
     assert "lots" in frame.loc[2, "message"]
 
 
+@pytest.mark.slow
 def test_process_pool_and_dask_give_identical_results(base):
     import chipmix
 

@@ -58,7 +58,7 @@ def __getattr__(name: str) -> Any:
         module_name, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'chipmix' has no attribute {name!r}") from None
-    import importlib
+    import importlib  # lazy: the facade imports a layer only when a name is used
 
     value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value

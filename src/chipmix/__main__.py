@@ -1,3 +1,5 @@
+"""``python -m chipmix``: the command line (:mod:`chipmix.cli`)."""
+
 import sys
 
 from chipmix.cli import main

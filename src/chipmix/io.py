@@ -1,5 +1,8 @@
-"""Writing files safely: every output goes to a temp file in the target folder and is renamed
-into place, so an interrupted run leaves the old file or none, never half a file."""
+"""Writing files safely.
+
+Every output goes to a temp file in the target folder and is renamed into place, so an
+interrupted run leaves the old file or none, never half a file.
+"""
 
 from __future__ import annotations
 

@@ -40,8 +40,11 @@ def rounded(value: float) -> float:
 
 
 def json_number(value: Any) -> Any:
-    """A value ready for JSON: floats :func:`rounded` (NaN, ±inf → None), numpy scalars as
-    Python numbers; anything else (text, bool, None, int) unchanged."""
+    """A value ready for JSON.
+
+    Floats :func:`rounded` (NaN, ±inf → None), numpy scalars as Python numbers; anything
+    else (text, bool, None, int) unchanged.
+    """
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, np.integer):

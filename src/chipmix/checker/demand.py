@@ -46,21 +46,21 @@ def check_demand(
             where = f"{w} {params.labels[t]}"
             demand = wl.demand[t]
             got = delivered.get((w, t), 0.0)
-            row = rows.get((w, t))
-            short = num(row.get("shortfall")) if row is not None else 0.0
+            reported = rows.get((w, t))
+            short = num(reported.get("shortfall")) if reported is not None else 0.0
             if math.isnan(short):
                 short = 0.0
             shortfall[(w, t)] = short
-            if row is None:
+            if reported is None:
                 chk.check("delivered", not (demand > 0 or got > ABS_TOL),
                           f"{where}: no row in the delivered table (demand {fmt(demand)}, "
                           f"delivered {fmt(got)})")
             else:
-                chk.check("delivered", chk.close(num(row.get("demand")), demand),
-                          f"{where}: plan reports demand {fmt(num(row.get('demand')))}, "
+                chk.check("delivered", chk.close(num(reported.get("demand")), demand),
+                          f"{where}: plan reports demand {fmt(num(reported.get('demand')))}, "
                           f"scenario says {fmt(demand)}")
-                chk.check("delivered", chk.close(num(row.get("delivered")), got),
-                          f"{where}: plan reports delivered {fmt(num(row.get('delivered')))}, "
+                chk.check("delivered", chk.close(num(reported.get("delivered")), got),
+                          f"{where}: plan reports delivered {fmt(num(reported.get('delivered')))}, "
                           f"recomputed {fmt(got)} from the allocation")
             if abs(short) > ABS_TOL:
                 chk.check("shortfall", short >= 0, f"{where}: shortfall {fmt(short)} < 0")

@@ -67,7 +67,7 @@ def check_policies(
 
 def _check_share_and_cap(chk: Checker, params: Parameters, t: int, total: float,
                          domestic: float, by_vendor: Mapping[str, float]) -> None:
-    """domestic ≥ share·total; every vendor ≤ vendor_cap·total (on the share basis)."""
+    """Domestic ≥ share·total; every vendor ≤ vendor_cap·total (on the share basis)."""
     basis, label = params.share_basis, params.labels[t]
     share = params.share[t]
     if share > 0:

@@ -1,5 +1,7 @@
-"""The checker's ledger: :class:`VerifyReport` (what :func:`~chipmix.checker.verify`
-returns) and :class:`Checker`, which counts checks per family and words violations.
+"""The checker's ledger.
+
+:class:`VerifyReport` (what :func:`~chipmix.checker.verify` returns) and :class:`Checker`, which
+counts checks per family and words violations.
 
 Two numbers agree when ``|a - b| <= 1e-6 + tolerance * max(|a|, |b|)``; an inequality
 ``a <= b`` holds when ``a <= b + 1e-6 + tolerance * max(|a|, |b|)``. The absolute part
@@ -90,7 +92,7 @@ class Checker:
         return abs(a - b) <= self.slack(a, b)
 
     def le(self, a: float, b: float) -> bool:
-        """a <= b within tolerance (b may be inf)."""
+        """A <= b within tolerance (b may be inf)."""
         if math.isinf(b) and b > 0:
             return True
         return a <= b + self.slack(a, b)

@@ -19,7 +19,7 @@ from chipmix.errors import ChipmixError
 try:  # typer >= 0.29 vendors click; older typer depends on it
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException
+    from click.exceptions import ClickException  # type: ignore[assignment]
 
 app = typer.Typer(
     name="chipmix",

@@ -95,8 +95,11 @@ def check_command(
         help="Pin a match: catalog SKU = the file's 'Hardware name' (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare the catalogs with Epoch AI's ML hardware CSV: every figure both have that differs
-    beyond the tolerance, and every SKU missing on either side. Exit 1 when any is found."""
+    """Compare the catalogs with Epoch AI's ML hardware CSV.
+
+    Every figure both have that differs beyond the tolerance, and every SKU missing on
+    either side. Exit 1 when any is found.
+    """
     from chipmix.errors import InputError
     from chipmix.inputs.crosscheck import crosscheck
     from chipmix.rules.metrics import derive_metrics
@@ -139,8 +142,11 @@ def volumes_command(
         "--file", help="A volumes CSV (default: the bundled catalogs/market/volumes.csv).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Vendor-level volumes (output, plans, shipments) with their sources: the market data a
-    scenario turns into supply or vendor pools (units x its share / quarters)."""
+    """Vendor-level volumes (output, plans, shipments) with their sources.
+
+    The market data a scenario turns into supply or vendor pools (units x its share /
+    quarters).
+    """
     from rich.markup import escape
     from rich.table import Table
 
@@ -176,8 +182,11 @@ def volumes_command(
 def validate_scenario_command(
     path: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
 ) -> None:
-    """Load a scenario, its catalogs and rule sets, check every reference and derive every
-    planning parameter (as `chipmix plan` would, without solving); print a summary."""
+    """Check a scenario without solving it and print a summary.
+
+    Loads it, its catalogs and rule sets, checks every reference and derives every planning
+    parameter, as `chipmix plan` would.
+    """
     from chipmix.inputs.scenario import load_scenario
     from chipmix.model.data import prepare
 
@@ -204,9 +213,12 @@ def _load(sources: list[str] | None) -> Catalog:
 
 
 def sku_json(catalog: Catalog, sku: str) -> dict[str, Any]:
-    """One SKU as plain data: every FIELDS column (defaults filled, unknown = None),
-    ``sources`` as a list, the ``catalog`` it came from and ``bounds`` ({column: "<4800"} for
-    figures known only as a bound; their column is None)."""
+    """One SKU as plain data.
+
+    Every FIELDS column (defaults filled, unknown = None), ``sources`` as a list, the
+    ``catalog`` it came from and ``bounds`` ({column: "<4800"} for figures known only as a
+    bound; their column is None).
+    """
     from chipmix.inputs.catalog import FIELDS
 
     row = catalog.frame.loc[sku]

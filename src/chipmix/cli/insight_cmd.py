@@ -19,6 +19,7 @@ ScenarioArg = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
     app.command("substitute")(substitute_command)
     app.command("alternatives")(alternatives_command)
     app.command("stress")(stress_command)
@@ -46,8 +47,11 @@ def substitute_command(
         bool, typer.Option("--buyable", help="Only substitutes that can be bought.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
-    """What can replace SKU on each workload: units needed, cost and power per delivered unit,
-    and each substitute's status under the scenario's rules on a date."""
+    """What can replace SKU on each workload.
+
+    Units needed, cost and power per delivered unit, and each substitute's status under the
+    scenario's rules on a date.
+    """
     from chipmix.insight.substitute import substitution_table
 
     result = substitution_table(_scenario(scenario), sku, workload=workload, at=at)

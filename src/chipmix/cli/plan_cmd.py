@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import typer
@@ -11,6 +13,7 @@ from chipmix.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
     app.command("plan")(plan_command)
     app.command("verify")(verify_command)
 
@@ -76,22 +79,16 @@ def plan_command(
     Exit 0 when a plan is found (optimal or within the gap), 1 when none (infeasible, or no
     solution in time: the diagnosis is printed), 2 for bad input.
     """
-    from chipmix.io import write_text
+    from chipmix.cli.report_cmd import check_report_path
+    from chipmix.inputs.scenario import load_scenario
     from chipmix.planner import plan
 
     path = _scenario_path(scenario)
-    import time
-
-    from chipmix.cli.report_cmd import check_report_path
-
     check_report_path(report)
     if output is not None:
         from chipmix.present.plan_export import plan_format
 
         plan_format(output)
-
-    from chipmix.inputs.scenario import load_scenario
-
     started = time.perf_counter()
     loaded = load_scenario(path, sets=sets or None)
     load_seconds = time.perf_counter() - started
@@ -108,6 +105,24 @@ def plan_command(
     )
     result.timings["load"] = load_seconds  # the scenario was loaded here, not in plan()
     text = result.to_json(timings=timings)
+    _write_files(result, loaded, text, chart=chart, report=report, output=output)
+    if as_json:
+        sys.stdout.write(text)
+    else:
+        from chipmix.cli.report import print_plan
+
+        print_plan(result, out, scenario=loaded)
+        if explain and result.ok:
+            from chipmix.cli.explain import print_explain
+
+            print_explain(result, out)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _write_files(result, loaded, text: str, *, chart: Path | None, report: Path | None,
+                 output: Path | None) -> None:
+    """The chart, HTML report and -o file of ``chipmix plan`` (each only when asked)."""
     if chart is not None and result.ok:
         from chipmix.present.charts import plan_chart
 
@@ -120,26 +135,14 @@ def plan_command(
         write_report(report, plan_report(result, scenario_context(loaded)))
     if output is not None:
         if output.suffix.lower() == ".json":
+            from chipmix.io import write_text
+
             write_text(output, text)  # the same text as --json (with --timings' figures)
         else:
             from chipmix.present.plan_export import write_plan
 
             write_plan(result, output, scenario=loaded)
         err.print(f"wrote {output}")
-    if as_json:
-        import sys
-
-        sys.stdout.write(text)
-    else:
-        from chipmix.cli.report import print_plan
-
-        print_plan(result, out, scenario=loaded)
-        if explain and result.ok:
-            from chipmix.cli.explain import print_explain
-
-            print_explain(result, out)
-    if not result.ok:
-        raise typer.Exit(1)
 
 
 def verify_command(

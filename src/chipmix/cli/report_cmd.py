@@ -18,6 +18,7 @@ REPORT_SUFFIXES = (".html", ".htm")
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
     app.command("report")(report_command)
 
 
@@ -29,6 +30,7 @@ def check_report_path(path: Path | None) -> None:
 
 
 def write_report(path: Path, html: str) -> None:
+    """Write the HTML report atomically and say so on stderr."""
     from chipmix.io import write_text
 
     write_text(path, html)

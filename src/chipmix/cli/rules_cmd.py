@@ -244,28 +244,7 @@ def timeline_cmd(
         params=_params(param),
     )
     stop = last + dt.timedelta(days=1)
-    result = []
-    for sku in skus:
-        segments = _split_at_release(
-            timeline.segments(sku, first, stop, by_reason=True), timeline.release(sku)
-        )
-        release = timeline.release(sku)
-        result.append(
-            {
-                "sku": sku,
-                "release": release.isoformat() if release else None,
-                "segments": [
-                    {
-                        "from": a.isoformat(),
-                        "until": b.isoformat(),
-                        "released": None if release is None else a >= release,
-                        **d.to_dict(),
-                    }
-                    for a, b, d in segments
-                ],
-                "changes": [c.to_dict() for c in timeline.changes(sku, first, stop)],
-            }
-        )
+    result = [_timeline_item(timeline, sku, first, stop) for sku in skus]
     floors = [
         {"from": a.isoformat(), "until": b.isoformat(), "floors": [f.to_dict() for f in fl]}
         for a, b, fl in timeline.floor_segments(first, stop)
@@ -277,56 +256,94 @@ def timeline_cmd(
         print_json(_jsonable(result))
         return
     for item in result:
-        table = Table(
-            title=f"{item['sku']} — market {timeline.home}, buyer {timeline.buyer}",
-            title_justify="left",
-        )
-        table.add_column("from", no_wrap=True)
-        table.add_column("until", no_wrap=True)
-        table.add_column("status")
-        table.add_column("why")
-        for seg in item["segments"]:
-            status = _status(seg["status"])
-            terms = _terms(seg["fee"] or 0.0, seg["cap"], seg.get("issued", True))
-            if terms:
-                status += f" ({escape(terms)})"
-            if seg.get("released") is False:
-                status += "\n[dim]pre-release[/]"
-            lines = [
-                f"{r['rule']} / {r['control']}: {r['detail']}"
-                for r in seg["reasons"]
-                if (r["rule"], r["control"]) == (seg["rule"], seg["control"])
-            ][-1:]
-            lines = [escape(line) for line in lines]
-            lines += [
-                f"[dim]also {escape(r['rule'])} / {escape(r['control'])} ({r['status']}): "
-                f"{escape(r['detail'])}[/]"
-                for r in seg["reasons"]
-                if (r["rule"], r["control"]) != (seg["rule"], seg["control"])
-            ]
-            if seg.get("released") is False:
-                lines.insert(0, escape(f"before its release ({item['release']}): not yet on sale"))
-            until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
-            table.add_row(seg["from"], until, status, "\n".join(lines) or "no control applies")
-        out.print(table)
+        _print_timeline(item, timeline)
     if any(seg["floors"] for seg in floors):
-        from chipmix.rules.ruleset import floor_text
+        _print_floors(floors, timeline)
 
-        table = Table(
-            title=f"domestic-share floors — market {timeline.home}, buyer {timeline.buyer}",
-            title_justify="left",
+
+def _timeline_item(timeline: Any, sku: str, first: dt.date, stop: dt.date) -> dict[str, Any]:
+    """One SKU's segments (split at its release) and dated changes, as plain data."""
+    segments = _split_at_release(
+        timeline.segments(sku, first, stop, by_reason=True), timeline.release(sku)
+    )
+    release = timeline.release(sku)
+    return {
+        "sku": sku,
+        "release": release.isoformat() if release else None,
+        "segments": [
+            {
+                "from": a.isoformat(),
+                "until": b.isoformat(),
+                "released": None if release is None else a >= release,
+                **d.to_dict(),
+            }
+            for a, b, d in segments
+        ],
+        "changes": [c.to_dict() for c in timeline.changes(sku, first, stop)],
+    }
+
+
+def _print_timeline(item: dict[str, Any], timeline: Any) -> None:
+    """One SKU's segments as a table: from, until, status with terms, why."""
+    table = Table(
+        title=f"{item['sku']} — market {timeline.home}, buyer {timeline.buyer}",
+        title_justify="left",
+    )
+    table.add_column("from", no_wrap=True)
+    table.add_column("until", no_wrap=True)
+    table.add_column("status")
+    table.add_column("why")
+    for seg in item["segments"]:
+        status = _status(seg["status"])
+        terms = _terms(seg["fee"] or 0.0, seg["cap"], seg.get("issued", True))
+        if terms:
+            status += f" ({escape(terms)})"
+        if seg.get("released") is False:
+            status += "\n[dim]pre-release[/]"
+        until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
+        table.add_row(seg["from"], until, status,
+                      "\n".join(_why_lines(seg, item)) or "no control applies")
+    out.print(table)
+
+
+def _why_lines(seg: dict[str, Any], item: dict[str, Any]) -> list[str]:
+    """The deciding reason, then the other controls that applied (dimmed)."""
+    lines = [
+        f"{r['rule']} / {r['control']}: {r['detail']}"
+        for r in seg["reasons"]
+        if (r["rule"], r["control"]) == (seg["rule"], seg["control"])
+    ][-1:]
+    lines = [escape(line) for line in lines]
+    lines += [
+        f"[dim]also {escape(r['rule'])} / {escape(r['control'])} ({r['status']}): "
+        f"{escape(r['detail'])}[/]"
+        for r in seg["reasons"]
+        if (r["rule"], r["control"]) != (seg["rule"], seg["control"])
+    ]
+    if seg.get("released") is False:
+        lines.insert(0, escape(f"before its release ({item['release']}): not yet on sale"))
+    return lines
+
+
+def _print_floors(floors: list[dict[str, Any]], timeline: Any) -> None:
+    """The buyer's domestic-share floors over time."""
+    from chipmix.rules.ruleset import floor_text
+
+    table = Table(
+        title=f"domestic-share floors — market {timeline.home}, buyer {timeline.buyer}",
+        title_justify="left",
+    )
+    table.add_column("from", no_wrap=True)
+    table.add_column("until", no_wrap=True)
+    table.add_column("floors (rule / floor: share of what, basis)")
+    for seg in floors:
+        until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
+        text = "\n".join(
+            f"{f['rule']} / {f['id']}: {floor_text(f['floor'], f['of'], f['basis'])}"
+            for f in seg["floors"]
         )
-        table.add_column("from", no_wrap=True)
-        table.add_column("until", no_wrap=True)
-        table.add_column("floors (rule / floor: share of what, basis)")
-        for seg in floors:
-            until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
-            text = "\n".join(
-                f"{f['rule']} / {f['id']}: {floor_text(f['floor'], f['of'], f['basis'])}"
-                for f in seg["floors"]
-            )
-            table.add_row(seg["from"], until, escape(text) or "none")
-        out.print(table)
+        table.add_row(seg["from"], until, escape(text) or "none")
+    out.print(table)
 
 
 def _split_at_release(segments: list, release: dt.date | None) -> list:
@@ -350,7 +367,7 @@ def list_cmd(
     from chipmix.rules.ruleset import load_rulesets
 
     sets = sorted(load_rulesets(rules or None), key=lambda rs: (rs.effective, rs.id))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": rs.id,
             "title": rs.title,

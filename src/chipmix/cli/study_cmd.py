@@ -47,6 +47,7 @@ DaskOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
     app.command("compare")(compare_command)
     app.command("sweep")(sweep_command)
     app.command("frontier")(frontier_command)
@@ -252,7 +253,7 @@ def _sweep_table(frame, axes: list[str], limit: int = 60):
         values = dict(zip(frame.columns, row, strict=True))
         status = values["status"]
         style = "green" if status == "optimal" else ("yellow" if status == "feasible" else "red")
-        cells = [str(values["variant"]), *[_plain(values[k]) for k in axes],
+        cells: list[str | Text] = [str(values["variant"]), *[_plain(values[k]) for k in axes],
                  f"[{style}]{status}[/]", _fmt(values["objective"], "USD")]
         if shares:
             cells.append(_fmt(values[shares[-1]], "share"))

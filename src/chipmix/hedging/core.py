@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from chipmix.errors import InputError
 from chipmix.hedging.extensive import (
@@ -35,16 +36,23 @@ from chipmix.hedging.extensive import (
     expected,
     risk_objective,
 )
+from chipmix.hedging.report import hedge_dict, planner_words
 from chipmix.hedging.tree import ScenarioTree
+from chipmix.inputs.scenario import Scenario, load_scenario
+from chipmix.inputs.uncertainty import outcome_data
+from chipmix.model.build import build
+from chipmix.model.data import make_timeline, prepare
+from chipmix.pipeline.executor import run_map
+from chipmix.pipeline.run import Run
+from chipmix.planner import extract
+from chipmix.planner import plan as make_plan
+from chipmix.solve import SolveResult, solve
 
 # -- scenarios -----------------------------------------------------------------------------
 
 
 def scenarios_from_uncertainty(scenario) -> tuple[ScenarioTree, list[Any]]:
     """The tree of the scenario's ``uncertainty:`` block and one derived Scenario per leaf."""
-    from chipmix.inputs.scenario import Scenario
-    from chipmix.inputs.uncertainty import outcome_data
-
     block = scenario.uncertainty
     if block is None:
         raise InputError("no uncertainty: block to hedge against", file=scenario.source,
@@ -74,8 +82,6 @@ class _Inputs:
         self.timelines: dict[str, Any] = {}
 
     def prepare(self, scenario):
-        from chipmix.model.data import make_timeline, prepare
-
         ckey = json.dumps([scenario.catalogs, scenario.overrides], sort_keys=True, default=str)
         if ckey not in self.catalogs:
             self.catalogs[ckey] = scenario.load_catalog()
@@ -98,8 +104,7 @@ def prepare_all(scenarios: Sequence[Any]) -> list[Any]:
 
 
 def make_parts(datas: Sequence[Any], keep_idle: bool) -> list[Part]:
-    from chipmix.model.build import build
-
+    """Build every scenario's model with the ordinary builder (one Part each)."""
     parts = []
     for data in datas:
         model, index = build(data, keep_idle=keep_idle)
@@ -123,27 +128,25 @@ class EvalContext:
 
 def wait_and_see_task(ctx: EvalContext, s: int) -> tuple[str, float]:
     """Scenario ``s`` planned alone, with hindsight: (status, optimal cost)."""
-    from chipmix.model.build import build
-    from chipmix.solve import solve
-
     model, _ = build(ctx.datas[s])
     result = solve(model, ctx.options)
-    return result.status.value, (float(result.objective) if result.status.has_plan
+    return result.status.value, (result.plan_objective() if result.status.has_plan
                                  else math.nan)
 
 
 def recourse_task(ctx: EvalContext, item: tuple[list[int], Fixed]) -> dict[str, Any]:
-    """The scenarios ``members`` re-planned with ``fixed`` decisions pinned (one extensive
-    form over them; a single scenario is its own model): status and cost per member."""
-    from chipmix.solve import solve
+    """Re-plan the scenarios ``members`` with ``fixed`` decisions pinned.
 
+    One extensive form over them (a single scenario is its own model); returns the status
+    and the cost per member.
+    """
     members, fixed = item
     parts = make_parts([ctx.datas[s] for s in members], keep_idle=True)
     tree = ctx.tree.subtree(members)
     weight = ctx.weight if len(members) == len(ctx.tree) else 0.0
     ext = build_extensive(parts, tree, weight=weight, alpha=ctx.alpha, fixed=fixed)
     result = solve(ext.model, ctx.options)
-    costs = ext.scenario_costs(result.x) if result.status.has_plan else \
+    costs = ext.scenario_costs(result.plan_x()) if result.status.has_plan else \
         np.full(len(members), math.nan)
     return {"members": list(members), "status": result.status.value,
             "costs": [float(c) for c in costs], "notes": ext.notes}
@@ -212,14 +215,18 @@ class Hedge:
 
     @property
     def evpi(self) -> float | None:
-        if not self.ok or self.wait_and_see is None:
+        expected_cost = self.expected_cost
+        if expected_cost is None or self.wait_and_see is None:
             return None
-        return self.expected_cost - self.wait_and_see
+        return expected_cost - self.wait_and_see
 
     @property
     def value_of_hedging(self) -> float | None:
-        """``E[deterministic] − E[hedge]`` (weight 0); with a CVaR weight, the same difference
-        in the hedge's objective ``(1 − ω)·E + ω·CVaR``."""
+        """``E[deterministic] − E[hedge]`` (weight 0).
+
+        With a CVaR weight, the same difference in the hedge's objective ``(1 − ω)·E +
+        ω·CVaR``.
+        """
         det = self.deterministic.get("objective")
         if not self.ok or det is None or (isinstance(det, float) and math.isnan(det)):
             return None
@@ -229,8 +236,6 @@ class Hedge:
     @property
     def here_and_now(self):
         """Purchases made before the first outcome is known (shared by every scenario)."""
-        import pandas as pd
-
         cols = ["period", "sku", "servers", "units"]
         if not self.ok or not self.results:
             return pd.DataFrame(columns=cols)
@@ -240,10 +245,11 @@ class Hedge:
 
     @property
     def purchases(self):
-        """Every scenario's purchases: scenario, probability, period, sku, servers, units,
-        unit_price, spend, here_and_now."""
-        import pandas as pd
+        """Every scenario's purchases.
 
+        Scenario, probability, period, sku, servers, units, unit_price, spend,
+        here_and_now.
+        """
         frames = []
         labels = {self.periods[t] for t in self.here_and_now_periods}
         for r in self.results:
@@ -259,10 +265,11 @@ class Hedge:
 
     @property
     def costs(self):
-        """Per scenario: probability, the hedge's cost and its parts, shortfall (metric units
-        × periods), the cost with hindsight and the deterministic plan's."""
-        import pandas as pd
+        """Per scenario.
 
+        Probability, the hedge's cost and its parts, shortfall (metric units × periods),
+        the cost with hindsight and the deterministic plan's.
+        """
         rows = []
         for r in self.results:
             d = r.plan.discounted
@@ -282,15 +289,19 @@ class Hedge:
     # -- JSON -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The hedge JSON of formats.md (plus extensions: periods, reveals, per-scenario
-        ``wait_and_see`` and ``deterministic`` costs, notes)."""
-        from chipmix.hedging.report import hedge_dict
+        """The hedge JSON of formats.md (plus extensions.
 
+        Periods, reveals, per-scenario ``wait_and_see`` and ``deterministic`` costs,
+        notes).
+        """
         return hedge_dict(self)
 
     def to_json(self, timings: bool = False) -> str:
-        """JSON text of :meth:`to_dict`; without ``timings`` no wall-clock figure is included,
-        so the same inputs give byte-identical text."""
+        """JSON text of :meth:`to_dict`.
+
+        Without ``timings`` no wall-clock figure is included, so the same inputs give
+        byte-identical text.
+        """
         d = self.to_dict()
         if not timings:
             d.pop("timings", None)
@@ -299,8 +310,6 @@ class Hedge:
 
     def summary(self) -> list[str]:
         """The hedge in a planner's words (:mod:`chipmix.hedging.report`)."""
-        from chipmix.hedging.report import planner_words
-
         return planner_words(self)
 
 
@@ -325,8 +334,6 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
         (:func:`chipmix.pipeline.executor.run_map`).
     draws, seed, reveal, test_draws : a sampled hedge (:mod:`chipmix.hedging.sampled`).
     """
-    from chipmix.inputs.scenario import Scenario, load_scenario
-
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -340,7 +347,7 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     t = time.perf_counter()
     sampled = None
     if draws is not None:
-        from chipmix.hedging.sampled import sampled_scenarios
+        from chipmix.hedging.sampled import sampled_scenarios  # lazy: only a sampled hedge needs it
 
         sampled = sampled_scenarios(scenario, draws=draws, seed=seed, reveal=reveal)
         tree, derived = sampled.tree, sampled.scenarios
@@ -351,7 +358,7 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     out = solve_tree(scenario, tree, derived, datas, options, weight=weight, alpha=alpha,
                      workers=workers, dask=dask, timings=timings)
     if sampled is not None and out.ok:
-        from chipmix.hedging.sampled import out_of_sample
+        from chipmix.hedging.sampled import out_of_sample  # lazy: only a sampled hedge needs it
 
         t = time.perf_counter()
         out.sampled = out_of_sample(scenario, sampled, out, options, test_draws=test_draws,
@@ -373,11 +380,6 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
                options, *, weight: float, alpha: float, workers: int = 1, dask: Any = None,
                timings: dict[str, float] | None = None) -> Hedge:
     """Solve the extensive form of ``tree`` and run the evaluations (module docstring)."""
-    from chipmix.pipeline.executor import run_map
-    from chipmix.pipeline.run import Run
-    from chipmix.planner import extract
-    from chipmix.solve import SolveResult, solve
-
     timings = timings if timings is not None else {}
     t = time.perf_counter()
     parts = make_parts(datas, keep_idle=len(tree) > 1)
@@ -408,10 +410,11 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
             f": alone, these have none either: {', '.join(bad)}" if bad else
             " (each scenario has a plan alone: the shared decisions cannot serve them all)"))
         return out
-    costs = ext.scenario_costs(result.x)
+    x = result.plan_x()
+    costs = ext.scenario_costs(x)
     for s, leaf in enumerate(tree.scenarios):
         part = parts[s]
-        part_result = SolveResult(result.status, result.solver, x=ext.part_x(result.x, s),
+        part_result = SolveResult(result.status, result.solver, x=ext.part_x(x, s),
                                   objective=float(costs[s]), gap=result.gap,
                                   seconds=result.seconds, message=result.message)
         plan = extract(Run(scenario=part.data.scenario, options=options, data=part.data,
@@ -430,11 +433,11 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
 
 def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hedge,
                    workers: int, dask: Any) -> dict[str, Any]:
-    """The base scenario's own plan, its here-and-now purchases and porting fixed, the rest
-    re-planned in every scenario (independent solves per tree component)."""
-    from chipmix.pipeline.executor import run_map
-    from chipmix.planner import plan as make_plan
+    """Evaluate the base scenario's own plan in every scenario of the tree.
 
+    Its here-and-now purchases and porting are fixed, the rest is re-planned in every
+    scenario (independent solves per tree component).
+    """
     base_plan = make_plan(base, solver=options.name, time_limit=options.time_limit,
                           gap=options.gap, threads=options.threads, diagnose=False)
     head = out.here_and_now_periods

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.model.matrix import INF, LinearModel
@@ -42,8 +43,11 @@ class Part:
 
 @dataclass
 class Fixed:
-    """Decisions pinned in every scenario: servers per ``(sku, t)`` for periods ``periods``
-    (absent = 0) and the ported ``(vendor, workload)`` pairs (others not ported)."""
+    """Decisions pinned in every scenario.
+
+    Servers per ``(sku, t)`` for periods ``periods`` (absent = 0) and the ported ``(vendor,
+    workload)`` pairs (others not ported).
+    """
 
     periods: set[int]
     servers: dict[tuple[str, int], float]
@@ -203,9 +207,12 @@ def _add_cvar(model: LinearModel, parts: Sequence[Part], offsets: Sequence[int],
                    np.concatenate(cols), np.concatenate(vals), lower=np.asarray(rhs))
 
 
-def cvar(costs: Sequence[float], probabilities: Sequence[float], alpha: float) -> float:
-    """CVaR_alpha of a discrete distribution: ``min_η η + E[max(0, cost − η)]/(1 − α)``,
-    the mean of the worst ``1 − α`` of probability mass (exact, by sorting)."""
+def cvar(costs: ArrayLike, probabilities: ArrayLike, alpha: float) -> float:
+    """CVaR_alpha of a discrete distribution.
+
+    ``min_η η + E[max(0, cost − η)]/(1 − α)``, the mean of the worst ``1 − α`` of
+    probability mass (exact, by sorting).
+    """
     c = np.asarray(costs, dtype=float)
     p = np.asarray(probabilities, dtype=float)
     if not len(c):
@@ -217,11 +224,12 @@ def cvar(costs: Sequence[float], probabilities: Sequence[float], alpha: float) -
     return float((take * c).sum() / tail) if tail > 0 else float(c[0])
 
 
-def expected(values: Sequence[float], probabilities: Sequence[float]) -> float:
+def expected(values: ArrayLike, probabilities: ArrayLike) -> float:
+    """The probability-weighted mean of ``values``."""
     return float(np.dot(np.asarray(values, dtype=float), np.asarray(probabilities, dtype=float)))
 
 
-def risk_objective(costs: Sequence[float], probabilities: Sequence[float], weight: float,
+def risk_objective(costs: ArrayLike, probabilities: ArrayLike, weight: float,
                    alpha: float) -> float:
     """``(1 − ω)·E[cost] + ω·CVaR_α(cost)``."""
     e = expected(costs, probabilities)

@@ -103,19 +103,22 @@ def _buys(frame, labels: Sequence[str]) -> str:
     order = {p: i for i, p in enumerate(labels)}
     parts = []
     for sku, rows in frame.groupby("sku", sort=False):
-        periods = sorted(set(rows["period"]), key=order.get)
+        periods = sorted(set(rows["period"]), key=lambda p: order[p])
         when = periods[0] if len(periods) == 1 else f"{periods[0]}-{periods[-1]}"
         parts.append((order[periods[0]], sku, f"{int(rows['units'].sum()):,} {sku} ({when})"))
     return ", ".join(text for _, _, text in sorted(parts))
 
 
 def _recourse(frame, before: set[str], labels: Sequence[str]) -> str:
-    """``switch to huawei-ascend-910c from 2025Q2 (1,000 units), buy 800 more nvidia-h20
-    (2024Q3-2025Q1)``: SKUs not bought before are a switch."""
+    """Word a scenario's recourse purchases; SKUs not bought before are a switch.
+
+    ``switch to huawei-ascend-910c from 2025Q2 (1,000 units), buy 800 more nvidia-h20
+    (2024Q3-2025Q1)``.
+    """
     order = {p: i for i, p in enumerate(labels)}
     parts = []
     for sku, rows in frame.groupby("sku", sort=False):
-        periods = sorted(set(rows["period"]), key=order.get)
+        periods = sorted(set(rows["period"]), key=lambda p: order[p])
         n = int(rows["units"].sum())
         if sku in before:
             when = periods[0] if len(periods) == 1 else f"{periods[0]}-{periods[-1]}"

@@ -36,7 +36,7 @@ class ScenarioTree:
 
     scenarios: list[TreeScenario]
     periods: list[str]
-    signatures: list[list[Hashable]]
+    signatures: Sequence[Sequence[Hashable]]
     reveals: dict[str, str] = field(default_factory=dict)  # event -> period it is known from
 
     def __post_init__(self) -> None:
@@ -75,8 +75,11 @@ class ScenarioTree:
         return list(range(self.first_reveal)) if len(self) > 1 else list(range(len(self.periods)))
 
     def components(self, start: int) -> list[list[int]]:
-        """Scenarios still linked by non-anticipativity from period ``start`` on: with every
-        decision before ``start`` fixed, each component is an independent problem."""
+        """Scenarios still linked by non-anticipativity from period ``start`` on.
+
+        With every decision before ``start`` fixed, each component is an independent
+        problem.
+        """
         parent = list(range(len(self)))
 
         def find(i: int) -> int:

@@ -22,12 +22,14 @@ import datetime as dt
 import io
 import math
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import pandas as pd
 import pydantic
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -291,8 +293,8 @@ class Accelerator(BaseModel):
             if problem:
                 raise ValueError(f"{name}: got {value!r}; expected {problem}")
         for name, bound in self.bounds.items():
-            spec = FIELDS.get(name)
-            if spec is None or not spec.bounds:
+            bound_spec = FIELDS.get(name)
+            if bound_spec is None or not bound_spec.bounds:
                 raise ValueError(f"bounds: column {name!r} does not take a bound")
             if not isinstance(bound, Bound):
                 raise ValueError(f"bounds.{name}: got {bound!r}; expected a Bound")
@@ -334,8 +336,9 @@ def _value_problem(spec: Field, value: Any) -> str | None:
 
 
 def parse_cell(spec: Field, text: str) -> Any:
-    """Parse one cell's text for ``spec``; empty text → None; a bound (``<4800``) in a column
-    that takes one → a :class:`Bound`.
+    """Parse one cell's text for ``spec``.
+
+    Empty text → None; a bound (``<4800``) in a column that takes one → a :class:`Bound`.
 
     Raises ValueError whose message is the expectation (e.g. ``a number >= 0``).
     """
@@ -484,8 +487,6 @@ class Catalog:
         holds, per row, ``{column: Bound}`` for figures known only as a bound (their column
         is NaN) or None. Treat it as read-only (it is cached).
         """
-        import pandas as pd
-
         rows = [_frame_row(r) for r in self.records]
         columns = [name for name in FIELDS if name != "id"]
         frame = pd.DataFrame(rows, columns=["id", *columns], dtype=object)
@@ -643,16 +644,22 @@ def _bundled_hint(name: str) -> str:
 
 
 def load_catalog(source: str | Path, *, base_dir: str | Path | None = None) -> Catalog:
-    """Load one catalog: a bundled name (``nvidia``, ``china``, alias ``domestic``) or a
-    ``.csv`` / ``.xlsx`` path (relative paths resolve against ``base_dir``)."""
+    """Load one catalog.
+
+    A bundled name (``nvidia``, ``china``, alias ``domestic``) or a ``.csv`` / ``.xlsx``
+    path (relative paths resolve against ``base_dir``).
+    """
     return _load_file(*resolve_source(source, base_dir))
 
 
 def load_catalogs(
     sources: Iterable[str | Path], *, base_dir: str | Path | None = None
 ) -> Catalog:
-    """Load several catalogs into one; an id present in two of them is an InputError naming
-    both files. A catalog named twice (e.g. ``china`` and ``domestic``) is loaded once."""
+    """Load several catalogs into one.
+
+    An id present in two of them is an InputError naming both files. A catalog named twice
+    (e.g. ``china`` and ``domestic``) is loaded once.
+    """
     files: dict[Path, str] = {}
     for source in sources:
         label, path = resolve_source(source, base_dir)
@@ -753,8 +760,6 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     openpyxl directly rather than pandas: pandas turns an error cell (``#DIV/0!``) and a
     formula without a saved value into an empty cell, i.e. *unknown*, without a word.
     """
-    import zipfile
-
     expected = "an .xlsx workbook (the first sheet is read)"
     try:
         with zipfile.ZipFile(path) as archive:
@@ -765,7 +770,7 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     if unpacked > MAX_FILE_BYTES:
         raise InputError(f"workbook too large unpacked ({unpacked} bytes)", file=path,
                          expected=f"a workbook below {MAX_FILE_BYTES // 2**20} MiB unpacked")
-    import openpyxl
+    import openpyxl  # lazy: openpyxl only for .xlsx catalogs
 
     try:
         values_book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -802,8 +807,6 @@ def _read_xlsx(path: Path) -> list[list[str]]:
 
 
 def _xlsx_text(value: Any) -> str:
-    import datetime as dt
-
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -20,6 +20,7 @@ counts (``MXC500`` for ``c500``). The tokens are a heuristic; ``aliases``
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
 import io
 import math
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from chipmix.errors import InputError
-from chipmix.inputs.catalog import Catalog, release_date
+from chipmix.inputs.catalog import Bound, Catalog, release_date
 from chipmix.inputs.yamlio import read_text
 
 NAME, MAKER, RELEASE = "Hardware name", "Manufacturer", "Release date"
@@ -143,7 +144,7 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
-def _date(text: str):
+def _date(text: str) -> dt.date | None:
     return release_date(text[:7]) if re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", text) else None
 
 
@@ -246,7 +247,8 @@ def _best_match(sku: str, vendor: str, name: str, rows: list[dict[str, str]],
     return min(candidates)[2] if candidates else None
 
 
-def _ours(catalog: Catalog, sku: str, metric: str, metrics: Mapping[str, Any]):
+def _ours(catalog: Catalog, sku: str, metric: str, metrics: Mapping[str, Any]
+          ) -> float | Bound | None:
     """The catalog's figure for ``metric``: a number, a Bound, or None."""
     record = catalog.get(sku)
     if metric == "fp16_bf16":
@@ -255,9 +257,10 @@ def _ours(catalog: Catalog, sku: str, metric: str, metrics: Mapping[str, Any]):
     if metric == "tpp" and metrics.get("tpp") is not None:
         value = metrics["tpp"]
         if not (isinstance(value, float) and math.isnan(value)):
-            return value
+            return float(value)
     bound = record.bound(metric)
-    return bound if bound is not None else getattr(record, metric)
+    figure: float | None = getattr(record, metric)
+    return bound if bound is not None else figure
 
 
 def _compare(result: CrossCheck, catalog: Catalog, sku: str, row: Mapping[str, str],
@@ -272,7 +275,7 @@ def _compare(result: CrossCheck, catalog: Catalog, sku: str, row: Mapping[str, s
         if ours is None:
             result.only_in_file.append(f"{sku}: {label} {theirs:g} in the file, empty here")
             continue
-        if hasattr(ours, "admits"):  # a bound: the file's number must satisfy it
+        if isinstance(ours, Bound):  # a bound: the file's number must satisfy it
             if not ours.admits(theirs):
                 result.differences.append(Difference(
                     "figure", sku, hardware, label, ours.cell(), theirs,

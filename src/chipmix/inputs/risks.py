@@ -22,6 +22,8 @@ scenario by :func:`check_risks` (``chipmix stress`` calls it).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -109,23 +111,27 @@ class SupplyRisk(_RiskModel):
         missing = [name for name in need if getattr(self, name) is None]
         if missing:
             raise ValueError(f"{self.dist} needs {', '.join(need)} (missing {', '.join(missing)})")
+        low: float | None = self.low
+        high: float | None = self.high
         if self.dist == "beta":
-            low = 0.0 if self.low is None else self.low
-            high = 1.0 if self.high is None else self.high
-        else:
-            low, high = self.low, self.high
+            low = 0.0 if low is None else low
+            high = 1.0 if high is None else high
         if low is not None and high is not None and low > high:
             raise ValueError(f"low ≤ high (got low {low}, high {high})")
-        if self.dist == "triangular" and not (self.low <= self.mode <= self.high):
-            raise ValueError(f"low ≤ mode ≤ high (got {self.low}, {self.mode}, {self.high})")
+        if self.dist == "triangular":
+            assert low is not None and high is not None and self.mode is not None  # needed
+            if not low <= self.mode <= high:
+                raise ValueError(f"low ≤ mode ≤ high (got {low}, {self.mode}, {high})")
         return self
 
     def bounds(self) -> tuple[float, float]:
         """(low, high) of the factor's range."""
         if self.dist == "fixed":
+            assert self.value is not None  # required for fixed (validated)
             return float(self.value), float(self.value)
         if self.dist == "beta":
             return (0.0 if self.low is None else self.low, 1.0 if self.high is None else self.high)
+        assert self.low is not None and self.high is not None  # required (validated)
         return float(self.low), float(self.high)
 
 
@@ -147,8 +153,11 @@ class RevokeRisk(_RiskModel):
 
 
 class BanEarlierRisk(_RiskModel):
-    """With ``probability``, the SKU's baseline ban (the final run of periods where it cannot
-    be bought, within the horizon) starts ``by_periods`` periods sooner."""
+    """With ``probability``, the SKU's baseline ban starts ``by_periods`` periods sooner.
+
+    The baseline ban is the final run of periods where it cannot be bought, within the
+    horizon.
+    """
 
     probability: Probability = Field(description="chance the ban comes early in a draw")
     by_periods: Annotated[int, BeforeValidator(_number), Field(ge=1)] = Field(
@@ -183,7 +192,8 @@ class Risks(_RiskModel):
                 for sku in getattr(self, section)]
 
 
-def check_risks(risks: Risks, skus, workloads, *, file=None) -> None:
+def check_risks(risks: Risks, skus: Iterable[str], workloads: Iterable[str], *,
+                file: str | Path | None = None) -> None:
     """Every SKU and workload a ``risks:`` block names exists (InputError otherwise)."""
     skus, workloads = list(skus), list(workloads)
     for section, sku in risks.skus():

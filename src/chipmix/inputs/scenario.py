@@ -31,7 +31,7 @@ the base's key (back to the default). Cycles are errors naming the chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import (
     Annotated,
@@ -271,10 +271,13 @@ def _currency_code(value: Any) -> str:
 
 
 class CurrencySpec(StrictModel):
-    """The currency of the scenario's own money: ``prices``, ``policy.budget``,
-    ``policy.energy_price``, the workloads' ``shortfall_penalty``, ``porting`` and
-    ``risks.shortfall_penalty``; reports show money in it. Catalogs stay in USD (their
-    ``price_usd`` and sources), and so do the plan JSON and the data exports."""
+    """The currency of the scenario's own money.
+
+    ``prices``, ``policy.budget``, ``policy.energy_price``, the workloads'
+    ``shortfall_penalty``, ``porting`` and ``risks.shortfall_penalty``; reports show money
+    in it. Catalogs stay in USD (their ``price_usd`` and sources), and so do the plan JSON
+    and the data exports.
+    """
 
     code: Annotated[str, BeforeValidator(_currency_code)] = Field(
         "USD", description="ISO 4217 code, e.g. CNY")
@@ -432,7 +435,7 @@ class Scenario(StrictModel):
         return self._catalog
 
     def in_usd(self) -> Scenario:
-        """This scenario with its own money converted to USD (``self`` when it is in USD).
+        """The scenario with its own money converted to USD (``self`` when it is in USD).
 
         Converts ``prices``, ``policy.budget``, ``policy.energy_price``, the workloads'
         ``shortfall_penalty``, ``porting`` and ``risks.shortfall_penalty`` by
@@ -565,6 +568,7 @@ def _with_base(data: Any, folder: Path, label: str | None,
         raise InputError("not a scenario", file=label, value=data,
                          expected="a mapping of scenario keys (name, horizon, workloads, ...)")
     data = _absolute_paths(dict(data), folder)
+    assert isinstance(data, dict)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -584,8 +588,7 @@ def _is_rules_path(entry: str) -> bool:
 
 
 def _absolute_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Resolve path entries of ``catalogs``, ``rules`` and the uncertainty outcomes' ``rules``
-    against ``folder``."""
+    """Resolve path entries of ``catalogs``, ``rules`` and outcomes' ``rules`` in ``folder``."""
     for key, is_path in (("catalogs", looks_like_path), ("rules", _is_rules_path)):
         entries = data.get(key)
         if isinstance(entries, list):
@@ -604,7 +607,7 @@ def _absolute_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     return data
 
 
-def _resolved(entries: list[Any], folder: Path, is_path) -> list[Any]:
+def _resolved(entries: list[Any], folder: Path, is_path: Callable[[str], bool]) -> list[Any]:
     return [str((folder / e).resolve()) if isinstance(e, str) and is_path(e) else e
             for e in entries]
 
@@ -682,8 +685,11 @@ def _bundled_rule_ids() -> list[str]:
 
 
 def _rule_entry_known(entry: str, folder: Path, known: list[str]) -> bool:
-    """A path (checked elsewhere), ``bundled``, a bundled id, or a file or folder next to the
-    scenario named bare."""
+    """Tell whether ``entry`` names a known rule set.
+
+    A path (checked elsewhere), ``bundled``, a bundled id, or a file or folder next to the
+    scenario named bare.
+    """
     return (_is_rules_path(entry) or entry == "bundled" or entry in known
             or (folder / entry).exists())
 
@@ -713,9 +719,11 @@ def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -
 
 
 def _check_uncertainty(scenario: Scenario, label: str | None) -> None:
-    """Every outcome of the ``uncertainty:`` block derives a valid scenario: its rule sets
-    exist and its ``set`` overrides resolve (paths and values), each checked like the scenario
-    itself with the outcome's key path in the message."""
+    """Every outcome of the ``uncertainty:`` block derives a valid scenario.
+
+    Its rule sets exist and its ``set`` overrides resolve (paths and values), each checked
+    like the scenario itself with the outcome's key path in the message.
+    """
     block = scenario.uncertainty
     if block is None:
         return
@@ -773,8 +781,11 @@ def as_input_error(exc: ValidationError, root: type[BaseModel], *, file: str | P
 
 
 def _most_useful(errors: list[Any]) -> Any:
-    """The error to report: a misspelt key (``workload:``) rather than the required key it
-    leaves missing (``workloads``), else the first."""
+    """The error to report.
+
+    A misspelt key (``workload:``) rather than the required key it leaves missing
+    (``workloads``), else the first.
+    """
     missing = [(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "missing"]
     for error in errors:
         if error["type"] == "extra_forbidden" and error["loc"]:

@@ -51,8 +51,11 @@ class Problem(ValueError):
 
 
 def not_bool(value: Any) -> Any:
-    """Numbers only: YAML's true/false, .nan and .inf are refused (pydantic would take them),
-    and so is a magnitude above :data:`~chipmix.inputs.yamlio.MAX_NUMBER` (a typo or a unit slip)."""
+    """Numbers only.
+
+    YAML's true/false, .nan and .inf are refused (pydantic would take them), and so is a
+    magnitude above :data:`~chipmix.inputs.yamlio.MAX_NUMBER` (a typo or a unit slip).
+    """
     if isinstance(value, bool):
         raise Problem("a number")
     if isinstance(value, float) and not math.isfinite(value):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
@@ -57,7 +57,7 @@ _Gap = Annotated[float, BeforeValidator(not_bool), Field(ge=0, allow_inf_nan=Fal
 _Threads = Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=MAX_THREADS)]
 
 #: field -> (what it is, with its CLI flag; what is expected; the check)
-_CHECKS = {
+_CHECKS: dict[str, tuple[str, str, Callable[[float], bool]]] = {
     "time_limit": ("time limit (--time-limit)", "a number of seconds > 0",
                    lambda v: math.isfinite(v) and v > 0),
     "gap": ("relative gap (--gap)", "a number >= 0, e.g. 0.001",

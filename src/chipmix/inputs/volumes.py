@@ -34,8 +34,10 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 @dataclass(frozen=True)
 class Volume:
-    """One sourced volume figure: ``units`` of ``vendor``'s ``products`` over
-    ``[start, end]`` (months, inclusive)."""
+    """One sourced volume figure.
+
+    ``units`` of ``vendor``'s ``products`` over ``[start, end]`` (months, inclusive).
+    """
 
     vendor: str
     start: str
@@ -67,12 +69,15 @@ class Volume:
 
 
 def bundled_volumes_path() -> Path:
+    """The bundled vendor volumes (``catalogs/market/volumes.csv``)."""
     return catalogs_dir() / "market" / "volumes.csv"
 
 
 def load_volumes(path: str | Path | None = None) -> list[Volume]:
-    """Read and validate a volumes CSV (default: the bundled one); InputError names the file,
-    row, column, value and what was expected."""
+    """Read and validate a volumes CSV (default.
+
+    The bundled one); InputError names the file, row, column, value and what was expected.
+    """
     path = Path(path) if path is not None else bundled_volumes_path()
     if not path.is_file():
         raise InputError("file not found", file=path, expected="a volumes CSV")
@@ -95,7 +100,8 @@ def load_volumes(path: str | Path | None = None) -> list[Volume]:
             continue
         row = dict(zip(header, [c.strip() for c in cells], strict=False))
 
-        def bad(column: str, expected: str, row=row, number=number) -> InputError:
+        def bad(column: str, expected: str, row: dict[str, str] = row,
+                number: int = number) -> InputError:
             return InputError(file=path, location=f"row {number}", field=f"column '{column}'",
                               value=row.get(column, ""), expected=expected)
 

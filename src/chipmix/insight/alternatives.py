@@ -187,7 +187,7 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
     if not optimal.ok:
         raise PlanError(f"no cost-optimal plan to start from: status {first.status.value}"
                         + (f" ({first.message})" if first.message else ""))
-    optimum = float(first.objective)
+    optimum = first.plan_objective()
     limit = (1.0 + slack) * optimum
 
     model, index, data = run.model.copy(), run.index, run.data  # the same model, extended
@@ -218,7 +218,7 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
         model.add_rows(f"near_optimal_hold_{i}", [(o.target,)], np.zeros(len(nzg), dtype=np.int64),
                        nzg, g[nzg], lower=lo, upper=hi)
         rows.append({"sense": o.sense, "target": o.target, "measure": measures.measure(o.target),
-                     "optimal": rounded(measures.value(o.target, first.x))})
+                     "optimal": rounded(measures.value(o.target, first.plan_x()))})
     full_cost = np.zeros(model.num_cols)
     full_cost[: len(cost)] = cost
     model.set_cost(full_cost)
@@ -226,10 +226,10 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
     if not final.status.has_plan:
         raise PlanError(f"final cost stage found no plan: {final.status.value}")
     plan = extract(run.with_model(model, final))
-    total = float(cost @ final.x[: len(cost)]) + model.objective_offset
+    total = float(cost @ final.plan_x()[: len(cost)]) + model.objective_offset
     plan.objective = total
     for row in rows:
-        row["alternative"] = rounded(measures.value(row["target"], final.x))
+        row["alternative"] = rounded(measures.value(row["target"], final.plan_x()))
     plan.message = (f"near-optimal alternative: {', '.join(o.label for o in objectives)} "
                     f"at most {slack:.1%} above the optimum {optimum:,.0f}")
     return Alternative(plan=plan, optimal=optimal, slack=slack, optimum=optimum, limit=limit,
@@ -244,7 +244,10 @@ def _stage_vector(model, measures: _Measures, o: Objective) -> np.ndarray:
     labels = measures.data.labels
     block = model.add_columns("near_optimal_top_vendor", [(p,) for p in labels])
     vendors = sorted(set(measures.vendor))
-    keys, r, c, v = [], [], [], []
+    keys: list[tuple[str, str]] = []
+    r: list[int] = []
+    c: list[int] = []
+    v: list[float] = []
     for vendor in vendors:
         mine = measures.vendor == vendor
         for t in range(T):

@@ -92,7 +92,7 @@ def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
         if not math.isnan(workloads.at[w, "penalty"]):
             continue
         if w in given or "default" in given:
-            value = float(given.get(w, given.get("default")))
+            value = float(given[w] if w in given else given["default"])
             source = "risks.shortfall_penalty"
         else:
             skus = [k for (k, ww) in data.cap.index if ww == w]
@@ -174,8 +174,11 @@ def _risk_notes(data, risks) -> list[str]:
 
 
 def _ban_period(data, sku: str) -> int | None:
-    """First period of the final run of periods where ``sku`` cannot be bought (a whole server),
-    after a period where it could; None when it can be bought to the end (or never)."""
+    """First period of the final run of periods where ``sku`` cannot be bought.
+
+    That is, where not even a whole server can be bought after a period where it could;
+    None when it can be bought to the end (or never).
+    """
     server = float(data.skus.at[sku, "server"])
     buyable = data.supply[sku].to_numpy(dtype=float) >= server
     if not buyable.any() or buyable[-1]:
@@ -198,9 +201,11 @@ def _factor(risk, rng: np.random.Generator) -> float:
 
 @dataclass(frozen=True)
 class Shock:
-    """One shock of a draw: from period index ``start`` on, ``sku``'s supply is multiplied by
-    ``factor`` (0 = cut to nothing, unlimited supply included; other factors act on finite
-    supply only)."""
+    """One shock of a draw.
+
+    From period index ``start`` on, ``sku``'s supply is multiplied by ``factor`` (0 = cut to
+    nothing, unlimited supply included; other factors act on finite supply only).
+    """
 
     sku: str
     start: int
@@ -290,8 +295,10 @@ def shock_period(data, supply: pd.DataFrame) -> int:
 def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
            fixed: dict[tuple[str, int], float] | None = None,
            ported: set[tuple[str, str]] | None = None) -> tuple[dict[str, Any], dict, set]:
-    """Re-plan with ``supply``: purchases before ``t_shock`` fixed at ``fixed`` (default: the
-    plan's), porting in ``ported`` (default: the plan's) kept.
+    """Re-plan with ``supply``.
+
+    Purchases before ``t_shock`` fixed at ``fixed`` (default: the plan's), porting in
+    ``ported`` (default: the plan's) kept.
 
     Returns the draw's figures and the new purchases and porting (to carry to a later stage).
     """
@@ -317,7 +324,7 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
         row.update(cost=math.nan, capex=math.nan, shortfall_cost=math.nan,
                    **{f"shortfall:{w}": math.nan for w in workloads})
         return row, fixed, paid
-    x = result.x
+    x = result.plan_x()
     disc = data.period_table["discount"].to_numpy()
     short = index.short
     s_val = x[short["col"].to_numpy(dtype=np.int64)] if len(short) else np.zeros(0)
@@ -329,7 +336,7 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     capex = float((n * buy["server"].to_numpy() * buy["price"].to_numpy()).sum())
     per_w = pd.Series(s_val, index=short["workload"].to_numpy()).groupby(level=0).sum() \
         if len(short) else pd.Series(dtype=float)
-    row.update(cost=float(result.objective), capex=capex, shortfall_cost=s_cost,
+    row.update(cost=result.plan_objective(), capex=capex, shortfall_cost=s_cost,
                **{f"shortfall:{w}": float(per_w.get(w, 0.0)) for w in workloads})
     bought = {(k, int(t)): float(v) for k, t, v in zip(buy["sku"], buy["t"], n, strict=True)
               if v > 0}
@@ -372,8 +379,11 @@ def run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
 
 
 def tail_stats(values) -> dict[str, float]:
-    """mean, P90, P99 (linear interpolation), CVaR95 (mean of the worst 5 % of draws, at least
-    one) and the worst value; NaN draws (no plan) are left out."""
+    """Mean, P90, P99, CVaR95 and the worst value; NaN draws (no plan) are left out.
+
+    Percentiles interpolate linearly; CVaR95 is the mean of the worst 5 % of draws (at least
+    one).
+    """
     v = np.sort(np.asarray(values, dtype=float))
     v = v[~np.isnan(v)]
     if not len(v):
@@ -464,9 +474,11 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
     frame = pd.DataFrame(rows)
     workloads = list(setup.data.workloads.index)
     metrics = {w: setup.data.workloads.at[w, "metric"] for w in workloads}
+    baseline = setup.baseline
+    assert baseline is not None  # set by prepare_stress
     return StressResult(scenario=scenario.name, seed=int(seed), draws=frame,
-                        baseline=setup.baseline, workloads=workloads, metrics=metrics,
-                        notes=list(setup.baseline.get("notes", [])))
+                        baseline=baseline, workloads=workloads, metrics=metrics,
+                        notes=list(baseline.get("notes", [])))
 
 
 __all__ = [

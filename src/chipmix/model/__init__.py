@@ -1,2 +1,5 @@
-"""The planning model: parameter tables (:mod:`.data`), one sparse matrix (:mod:`.matrix`),
-and the builder with one ``add_<family>`` per constraint family (:mod:`.build`)."""
+"""The planning model.
+
+Parameter tables (:mod:`.data`), one sparse matrix (:mod:`.matrix`), and the builder with one
+``add_<family>`` per constraint family (:mod:`.build`).
+"""

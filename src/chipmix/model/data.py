@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError
-from chipmix.inputs.catalog import release_date
+from chipmix.inputs.catalog import Catalog, release_date
 from chipmix.inputs.scenario import Scenario
 from chipmix.periods import Period, step_values, years_from_start
-from chipmix.rules import Timeline, load_rulesets
+from chipmix.rules import RuleSet, Timeline, load_rulesets
 
 #: workload metric -> (catalog columns tried in order, divisor, takes efficiency)
 METRICS: dict[str, tuple[tuple[str, ...], float, bool]] = {
@@ -76,7 +77,8 @@ class PlanningData:
         return [str(p) for p in self.periods]
 
 
-def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
+def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeline | None = None
+            ) -> PlanningData:
     """Derive every model parameter from the scenario (see docs/planning-model.md).
 
     ``catalog`` and ``timeline`` may be passed when already built for this scenario (a hedge
@@ -115,13 +117,14 @@ def prepare(scenario: Scenario, catalog=None, timeline=None) -> PlanningData:
     )
 
 
-def make_timeline(scenario: Scenario, frame: pd.DataFrame, rulesets=None):
-    """The export-control timeline of the scenario's rule sets (or of ``rulesets``, already
-    loaded) over catalog ``frame``, and the number of rule sets.
+def make_timeline(scenario: Scenario, frame: pd.DataFrame,
+                  rulesets: list[RuleSet] | None = None) -> tuple[Timeline, int]:
+    """The export-control timeline over catalog ``frame``, and the number of rule sets.
+
+    The rule sets are the scenario's, or ``rulesets`` when already loaded.
 
     A bad rule parameter or buyer is reported at the scenario's key (``rule_params``).
     """
-
     if rulesets is None:
         rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
     try:
@@ -145,7 +148,8 @@ def make_timeline(scenario: Scenario, frame: pd.DataFrame, rulesets=None):
     return timeline, len(rulesets)
 
 
-def _steps(points, periods, before):
+def _steps(points: Mapping[Period, Any] | None, periods: list[Period], before: Any
+           ) -> list[Any]:
     return step_values(dict(points or {}), periods, before=before)
 
 
@@ -209,7 +213,8 @@ def _sku_table(scenario: Scenario, frame: pd.DataFrame, periods: list[Period]) -
     return table
 
 
-def _workload_tables(scenario: Scenario, periods: list[Period]):
+def _workload_tables(scenario: Scenario, periods: list[Period]
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     demand = {}
     for w in scenario.workloads:
@@ -254,7 +259,7 @@ def _capability(scenario: Scenario, frame: pd.DataFrame, workloads: pd.DataFrame
     return pd.Series(list(out.values()), index=index, dtype=float, name="cap")
 
 
-def _eligible(frame: pd.DataFrame, wrow) -> pd.Series:
+def _eligible(frame: pd.DataFrame, wrow: pd.Series) -> pd.Series:
     ok = pd.Series(True, index=frame.index)
     if wrow["min_memory_gb"] is not None and not pd.isna(wrow["min_memory_gb"]):
         ok &= frame["memory_gb"].astype(float).ge(float(wrow["min_memory_gb"])).fillna(False)
@@ -267,7 +272,9 @@ def _eligible(frame: pd.DataFrame, wrow) -> pd.Series:
     return ok.astype(bool)
 
 
-def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timeline):
+def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFrame, cap: pd.Series,
+                      periods: list[Period], period_table: pd.DataFrame, timeline: Timeline
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """supply[k,t] (units), price[k,t] (USD incl. fees) and the availability table."""
     labels = [str(p) for p in periods]
     serving = set(cap.index.get_level_values("sku")) if len(cap) else set()
@@ -276,7 +283,7 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
     sku_info = skus[["server", "watts", "retire_t"]].to_dict("index")
     supply_cols: dict[str, list[float]] = {}
     price_cols: dict[str, list[float]] = {}
-    avail_rows: list[dict] = []
+    avail_rows: list[dict[str, Any]] = []
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
@@ -297,8 +304,11 @@ def _supply_and_price(scenario, frame, skus, cap, periods, period_table, timelin
 
 @dataclass(frozen=True)
 class _SkuFacts:
-    """What decides one SKU's supply besides the rules: server size, power figure,
-    retirement, whether it serves a workload, its licence terms and release day."""
+    """What decides one SKU's supply besides the rules.
+
+    Server size, power figure, retirement, whether it serves a workload, its licence terms
+    and release day.
+    """
 
     sku: str
     server: int
@@ -328,10 +338,13 @@ class _PeriodCut:
     not_issued: bool = False
 
 
-def _sku_supply(scenario, facts: _SkuFacts, row: dict, periods, years, timeline
-                ) -> tuple[list[float], list[float], list[dict]]:
-    """One SKU over the horizon: supply and unit price per period and the availability rows
-    (without period and sku)."""
+def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], periods: list[Period],
+                years: np.ndarray, timeline: Timeline
+                ) -> tuple[list[float], list[float], list[dict[str, Any]]]:
+    """One SKU over the horizon.
+
+    Supply and unit price per period and the availability rows (without period and sku).
+    """
     # the rules' decisions over the whole horizon at once, then cut per period
     segments = timeline.segments(facts.sku, periods[0].start, periods[-1].end) if periods else []
     catalog_q = row["supply_per_quarter"]
@@ -369,7 +382,8 @@ def _sku_supply(scenario, facts: _SkuFacts, row: dict, periods, years, timeline
     return supplies, prices, avail
 
 
-def _rules_cut(period, segments, seg_i: int, base: float, scale: float,
+def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
+               base: float, scale: float,
                facts: _SkuFacts) -> _PeriodCut:
     """The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), summed."""
     cut = _PeriodCut()
@@ -408,7 +422,7 @@ def _rules_cut(period, segments, seg_i: int, base: float, scale: float,
 NO_WORKLOAD = "serves no workload of this scenario (no figure for its metric, or filtered out)"
 
 
-def _cut_supply(t: int, period, cut: _PeriodCut, facts: _SkuFacts,
+def _cut_supply(t: int, period: Period, cut: _PeriodCut, facts: _SkuFacts,
                 unit_price: float) -> tuple[float, list[str]]:
     """Final supply of one SKU in one period and why it is cut (most decisive cause first)."""
     if not facts.serves:
@@ -416,7 +430,7 @@ def _cut_supply(t: int, period, cut: _PeriodCut, facts: _SkuFacts,
     if t >= facts.retire_t:
         return 0.0, ["retired by the scenario"]
     if cut.fraction == 0:
-        if cut.not_yet and facts.released >= period.end:
+        if cut.not_yet and facts.released is not None and facts.released >= period.end:
             return 0.0, [f"not released until {facts.released:%Y-%m}"]
         if "license" in cut.statuses and not facts.terms.allow:
             return 0.0, ["licence required; the scenario's licence policy denies it"]
@@ -446,7 +460,7 @@ def _most_restrictive(statuses: list[str]) -> str:
     return max(known, key=_ORDER.index)
 
 
-def _unique(items):
+def _unique(items: Iterable[str]) -> list[str]:
     seen, out = set(), []
     for item in items:
         if item not in seen:

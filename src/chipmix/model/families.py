@@ -17,16 +17,21 @@ from chipmix.model.variables import Index, service_window, share_weights
 
 
 def add_supply(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Supply: ``buy[k,t] = server[k]·n[k,t] ≤ supply[k,t]``, as the column bound
-    ``n[k,t] ≤ floor(supply[k,t]/server[k])`` tightened by the budget and the need
-    (``index.buy.ub``, see :func:`chipmix.model.variables.add_variables`)."""
+    """Supply.
+
+    ``buy[k,t] = server[k]·n[k,t] ≤ supply[k,t]``, as the column bound ``n[k,t] ≤
+    floor(supply[k,t]/server[k])`` tightened by the budget and the need (``index.buy.ub``,
+    see :func:`chipmix.model.variables.add_variables`).
+    """
     if len(index.buy):
         model.set_column_bounds("buy", upper=index.buy["ub"].to_numpy())
 
 
 def add_fleet(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Fleet: ``fleet[k,t] = inv[k] + Σ server[k]·n[k,τ]`` over ``τ`` with
-    ``τ + lead[k] ≤ t < τ + lead[k] + life[k]`` (and ``t < retire[k]``).
+    """Fleet.
+
+    ``fleet[k,t] = inv[k] + Σ server[k]·n[k,τ]`` over ``τ`` with ``τ + lead[k] ≤ t < τ +
+    lead[k] + life[k]`` (and ``t < retire[k]``).
 
     The fleet is an expression, not a variable: its purchase terms (one per purchase column
     and period its units are in service) go to ``index.fleet``, and Allocation substitutes
@@ -48,9 +53,12 @@ def add_fleet(model: LinearModel, data: PlanningData, index: Index) -> None:
 
 
 def add_allocation(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Allocation: ``Σ_w use[k,w,t] ≤ fleet[k,t]``, with the fleet substituted:
-    ``Σ_w use[k,w,t] − Σ_τ server[k]·n[k,τ] ≤ inv[k]`` (one row per SKU and period where k
-    has use; from ``retire[k]`` on k has no use at all)."""
+    """Allocation.
+
+    ``Σ_w use[k,w,t] ≤ fleet[k,t]``, with the fleet substituted: ``Σ_w use[k,w,t] − Σ_τ
+    server[k]·n[k,τ] ≤ inv[k]`` (one row per SKU and period where k has use; from
+    ``retire[k]`` on k has no use at all).
+    """
     use, fleet = index.use, index.fleet
     if not len(use):
         return
@@ -151,7 +159,8 @@ def add_porting(model: LinearModel, data: PlanningData, index: Index) -> None:
     )
 
 
-def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_t: np.ndarray):
+def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_t: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows (t), cols, vals of Σ (member[k] − s[t])·weight·x over the basis' variables.
 
     ``member`` is 1/0 per SKU in ``data.skus`` order.
@@ -168,7 +177,7 @@ def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_
 
 
 def add_domestic_share(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Domestic share, per period t with share[t] > 0, on the scenario's basis:
+    """Domestic share, per period t with share[t] > 0, on the scenario's basis.
 
     compute: Σ_{k∈D,w} bf16[k]·use[k,w,t] ≥ share[t]·Σ_{k,w} bf16[k]·use[k,w,t]
     units:   Σ_{k∈D,w} use[k,w,t]         ≥ share[t]·Σ_{k,w} use[k,w,t]
@@ -194,8 +203,10 @@ def add_domestic_share(model: LinearModel, data: PlanningData, index: Index) -> 
 
 
 def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Vendor cap, per vendor v and period t, on the share basis:
-    Σ_{k of v} weight·x[k,t] ≤ vendor_cap·Σ_k weight·x[k,t]   ⇔   Σ (1[k of v] − cap)·weight·x ≤ 0.
+    """Vendor cap, per vendor v and period t, on the share basis.
+
+    Σ_{k of v} weight·x[k,t] ≤ vendor_cap·Σ_k weight·x[k,t]   ⇔   Σ (1[k of v] −
+    cap)·weight·x ≤ 0.
     """
     cap = data.vendor_cap
     if cap is None or cap >= 1:
@@ -203,7 +214,10 @@ def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None
     T = len(data.periods)
     x = index.buy if data.share_basis == "spend" else index.use
     vendors = sorted(set(x["sku"].map(data.skus["vendor"]))) if len(x) else []
-    keys, rows, cols, vals = [], [], [], []
+    keys: list[tuple[str, str]] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
     for v in vendors:
         member = (data.skus["vendor"] == v).to_numpy(dtype=float)
         t, c, coef = _share_terms(data, index, member, np.full(T, cap))

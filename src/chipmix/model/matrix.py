@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 INF = float("inf")
 
@@ -27,9 +28,11 @@ class Block:
     arrays (one per key part); the tuples are only made when someone asks for them.
     """
 
-    def __init__(self, name: str, start: int, keys) -> None:
+    def __init__(self, name: str, start: int, keys: Any) -> None:
         self.name = name
         self.start = start
+        self._columns: tuple[np.ndarray, ...] | None
+        self._keys: list[tuple[Any, ...]] | None
         if isinstance(keys, tuple) and (not keys or isinstance(keys[0], np.ndarray)):
             self._columns = keys
             self._keys = None
@@ -40,8 +43,10 @@ class Block:
             self.size = len(self._keys)
 
     @property
-    def keys(self) -> list[tuple]:
+    def keys(self) -> list[tuple[Any, ...]]:
+        """The keys as tuples, one per column or row (made on first use)."""
         if self._keys is None:
+            assert self._columns is not None
             self._keys = list(zip(*(c.tolist() for c in self._columns), strict=True))
         return self._keys
 
@@ -78,10 +83,11 @@ class LinearModel:
     num_cols: int = 0
     num_rows: int = 0
     objective_offset: float = 0.0
-    _frozen: dict | None = None
+    _frozen: dict[str, np.ndarray] | None = None
 
     # -- building ---------------------------------------------------------------------------
-    def add_columns(self, name, keys, *, lower=0.0, upper=INF, cost=0.0, integer=False) -> Block:
+    def add_columns(self, name: str, keys: Any, *, lower: ArrayLike = 0.0, upper: ArrayLike = INF,
+                    cost: ArrayLike = 0.0, integer: bool = False) -> Block:
         """Add one block of variables; returns it (``block.start + i`` is key ``i``'s column)."""
         block = Block(name, self.num_cols, keys)
         n = block.size
@@ -94,7 +100,8 @@ class LinearModel:
         self._frozen = None
         return block
 
-    def add_rows(self, name, keys, rows, cols, vals, *, lower=-INF, upper=INF) -> Block:
+    def add_rows(self, name: str, keys: Any, rows: ArrayLike, cols: ArrayLike, vals: ArrayLike, *,
+                 lower: ArrayLike = -INF, upper: ArrayLike = INF) -> Block:
         """Add one block of constraints from COO triplets.
 
         ``rows`` index into ``keys`` (0-based within the block), ``cols`` are global column
@@ -112,7 +119,7 @@ class LinearModel:
         self._frozen = None
         return block
 
-    def add_coefficients(self, rows, cols, vals) -> None:
+    def add_coefficients(self, rows: ArrayLike, cols: ArrayLike, vals: ArrayLike) -> None:
         """Add entries to existing rows (global row and column indices), e.g. elastic slacks."""
         self._a_row.append(np.asarray(rows, dtype=np.int64))
         self._a_col.append(np.asarray(cols, dtype=np.int64))
@@ -127,8 +134,10 @@ class LinearModel:
         self._frozen = None
 
     def set_column_bounds(self, name: str, *, lower: Any = None, upper: Any = None) -> None:
-        """Replace the lower and/or upper bounds of column block ``name`` (a value or one per
-        column of the block)."""
+        """Replace the lower and/or upper bounds of column block ``name``.
+
+        Each is a value or one value per column of the block.
+        """
         block = self.col_blocks[name]
         for attr, value in (("_col_lower", lower), ("_col_upper", upper)):
             if value is None:
@@ -143,9 +152,10 @@ class LinearModel:
 
     @classmethod
     def stack(cls, parts: Sequence[tuple[str, LinearModel]],
-              cost_weights: Sequence[float] | None = None) -> LinearModel:
-        """Models side by side, block-diagonally: ``min Σ_i w_i·c_i·x_i`` subject to each
-        model's own rows on its own columns.
+              cost_weights: Sequence[float] | np.ndarray | None = None) -> LinearModel:
+        """Models side by side, block-diagonally.
+
+        ``min Σ_i w_i·c_i·x_i`` subject to each model's own rows on its own columns.
 
         ``parts`` are ``(prefix, model)``; model ``i``'s blocks are renamed ``prefix + name``
         and its columns and rows follow those of model ``i − 1``
@@ -193,12 +203,12 @@ class LinearModel:
         return out
 
     # -- reading ----------------------------------------------------------------------------
-    def arrays(self) -> dict:
+    def arrays(self) -> dict[str, np.ndarray]:
         """Finished arrays: bounds, cost, integrality and the matrix in CSC and CSR form."""
         if self._frozen is not None:
             return self._frozen
 
-        def cat(parts, dtype):
+        def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
             return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
         rows = cat(self._a_row, np.int64)

@@ -70,7 +70,8 @@ def add_variables(model: LinearModel, data: PlanningData, *, keep_idle: bool = F
 def share_weights(data: PlanningData) -> np.ndarray:
     """Per SKU (in skus order): its weight in a use-based share (compute: bf16 TFLOPS; units: 1)."""
     if data.share_basis == "compute":
-        return data.skus["weight"].to_numpy(dtype=float)
+        weights: np.ndarray = data.skus["weight"].to_numpy(dtype=float)
+        return weights
     return np.ones(len(data.skus))
 
 
@@ -93,9 +94,12 @@ def service_window(data: PlanningData, buy: pd.DataFrame) -> tuple[np.ndarray, n
 
 
 def _usable_pairs(data: PlanningData) -> tuple[pd.DataFrame, np.ndarray]:
-    """Eligible (k, w) pairs whose use can be costed (a SKU without tdp_w is never used), and
-    ``need_ub[p, t]``: the most units of pair p's SKU its workload can use at t (delivery
-    never exceeds demand: see :func:`chipmix.model.families.add_demand`)."""
+    """Eligible (k, w) pairs whose use can be costed, and ``need_ub[p, t]``.
+
+    A SKU without tdp_w is never used. ``need_ub[p, t]`` is the most units of pair p's SKU
+    its workload can use at t (delivery never exceeds demand: see
+    :func:`chipmix.model.families.add_demand`).
+    """
     skus = data.skus
     sku_pos = pd.Series(np.arange(len(skus)), index=skus.index)
     w_pos = pd.Series(np.arange(len(data.demand.columns)), index=data.demand.columns)
@@ -166,7 +170,8 @@ def _add_buy(model: LinearModel, data: PlanningData, most_units: np.ndarray,
     return buy
 
 
-def _spend_padding_servers(data: PlanningData, t_idx, k_idx, price, need_servers) -> np.ndarray:
+def _spend_padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.ndarray,
+                           price: np.ndarray, need_servers: np.ndarray) -> np.ndarray:
     """Servers beyond use that a spend-basis policy can make worth buying, per candidate.
 
     On the spend basis a share ``s`` is met by spending on domestic units: at most
@@ -187,7 +192,8 @@ def _spend_padding_servers(data: PlanningData, t_idx, k_idx, price, need_servers
     extra = np.where(partial, share / np.where(partial, 1.0 - share, 1.0), 0.0) * foreign_spend
     cap = data.vendor_cap
     spread = (1.0 / cap - 1.0) * (total_spend + extra) if cap is not None and 0 < cap < 1 else 0.0
-    budget = np.where(domestic, extra[t_idx], 0.0) + (spread[t_idx] if np.ndim(spread) else 0.0)
+    spread_k = spread[t_idx] if isinstance(spread, np.ndarray) else 0.0
+    budget = np.where(domestic, extra[t_idx], 0.0) + spread_k
     with np.errstate(divide="ignore", invalid="ignore"):
         servers = np.ceil(budget / (price * server) - 1e-9)
     return np.where(np.isfinite(servers) & (servers > 0), servers, 0.0)
@@ -197,8 +203,11 @@ def _spend_padding_servers(data: PlanningData, t_idx, k_idx, price, need_servers
 
 
 def _max_fleet(data: PlanningData, buy: pd.DataFrame) -> np.ndarray:
-    """K × T: the most units of k that can be in service at t (inventory plus every purchase
-    at its bound; inf where an unbounded purchase is in service)."""
+    """K × T.
+
+    The most units of k that can be in service at t (inventory plus every purchase at its
+    bound; inf where an unbounded purchase is in service).
+    """
     K, T = len(data.skus), len(data.periods)
     skus = data.skus
     first, last = service_window(data, buy)
@@ -220,8 +229,11 @@ def _max_fleet(data: PlanningData, buy: pd.DataFrame) -> np.ndarray:
 
 def _add_use(model: LinearModel, data: PlanningData, pairs: pd.DataFrame, need_ub: np.ndarray,
              max_fleet: np.ndarray) -> pd.DataFrame:
-    """The ``use`` block: ``use ≤ min(units that can be in service, units the workload can
-    use)``; no column where that is 0 (no demand, or no unit can exist)."""
+    """The ``use`` block.
+
+    ``use ≤ min(units that can be in service, units the workload can use)``; no column where
+    that is 0 (no demand, or no unit can exist).
+    """
     T = len(data.periods)
     pt = data.period_table
     p_idx, t_use = np.nonzero(np.ones((len(pairs), T), dtype=bool))
@@ -261,8 +273,11 @@ def _add_use(model: LinearModel, data: PlanningData, pairs: pd.DataFrame, need_u
 
 def _add_port(model: LinearModel, data: PlanningData, use: pd.DataFrame,
               keep_idle: bool) -> pd.DataFrame:
-    """The ``port`` block: one binary per (vendor, workload) with a porting cost whose vendor
-    serves the workload somewhere (every such pair with ``keep_idle``)."""
+    """The ``port`` block.
+
+    One binary per (vendor, workload) with a porting cost whose vendor serves the workload
+    somewhere (every such pair with ``keep_idle``).
+    """
     port = data.port.reset_index()
     if keep_idle:
         pass  # every pair the scenario could port (a hedge ties z across scenarios)

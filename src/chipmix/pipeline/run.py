@@ -22,11 +22,9 @@ right-hand sides changed, or extended by rows) and its result.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,34 +37,40 @@ from chipmix.model.matrix import LinearModel
 from chipmix.solve import SolveResult, solve
 
 
-@dataclass
 class Run:
     """The stages of one planning run (see the module docstring).
+
+    ``data``, ``model``, ``index`` and ``result`` are made on first use (or by
+    :meth:`prepare`, :meth:`build`, :meth:`solve`, which also say when): reading
+    ``run.result`` of a fresh run prepares, builds and solves it.
 
     Attributes
     ----------
     scenario : the validated scenario.
     options : the solver settings of every solve of this run.
-    data, model, index, result : what :meth:`prepare`, :meth:`build` and :meth:`solve`
-        made (None until then).
-    timings : wall-clock seconds per stage (``prepare``, ``build``, ``solve``).
+    timings : wall-clock seconds per stage done (``prepare``, ``build``, ``solve``).
     """
 
-    scenario: Scenario
-    options: SolverOptions
-    data: PlanningData | None = None
-    model: LinearModel | None = None
-    index: Index | None = None
-    result: SolveResult | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+    def __init__(self, scenario: Scenario, options: SolverOptions, *,
+                 data: PlanningData | None = None, model: LinearModel | None = None,
+                 index: Index | None = None, result: SolveResult | None = None) -> None:
+        self.scenario = scenario
+        self.options = options
+        self._data = data
+        self._model = model
+        self._index = index
+        self._result = result
+        self.timings: dict[str, float] = {}
 
     # -- starting -------------------------------------------------------------------------
     @classmethod
     def for_scenario(cls, scenario: Scenario | str | Path, *, solver: str | None = None,
                      time_limit: float | None = None, gap: float | None = None,
                      threads: int | None = None, relax: bool | None = None) -> Run:
-        """A run of ``scenario`` (a Scenario or the path of its YAML) with the scenario's
-        solver settings, overridden by every argument that is not None."""
+        """A run of ``scenario`` (a Scenario or the path of its YAML).
+
+        Its solver settings are the scenario's, overridden by every argument that is not None.
+        """
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         options = scenario.solver.with_overrides(name=solver, time_limit=time_limit, gap=gap,
@@ -82,41 +86,76 @@ class Run:
     def prepare(self, *, catalog: Any = None, timeline: Any = None) -> Run:
         """Derive the planning data (optionally from an already loaded catalog / timeline)."""
         with self._timed("prepare"):
-            self.data = prepare(self.scenario, catalog=catalog, timeline=timeline)
+            self._data = prepare(self.scenario, catalog=catalog, timeline=timeline)
         return self
 
     def build(self) -> Run:
         """Build the model and its column index (preparing first if needed)."""
-        if self.data is None:
-            self.prepare()
+        data = self.data
         with self._timed("build"):
-            self.model, self.index = build(self.data)
-            self.model.arrays()  # the finished matrix is part of building
+            self._model, self._index = build(data)
+            self._model.arrays()  # the finished matrix is part of building
         return self
 
     def solve(self) -> Run:
         """Solve the model (building first if needed); the result is kept in ``result``."""
-        if self.model is None:
-            self.build()
+        model = self.model
         with self._timed("solve"):
-            self.result = solve(self.model, self.options)
+            self._result = solve(model, self.options)
         return self
 
     def execute(self) -> Run:
         """Every stage not done yet: prepare, build, solve."""
-        return self.solve() if self.result is None else self
+        return self.solve() if self._result is None else self
+
+    @property
+    def data(self) -> PlanningData:
+        """The planning data (prepared on first use)."""
+        if self._data is None:
+            self.prepare()
+        assert self._data is not None
+        return self._data
+
+    @property
+    def model(self) -> LinearModel:
+        """The model (built on first use)."""
+        if self._model is None:
+            self.build()
+        assert self._model is not None
+        return self._model
+
+    @property
+    def index(self) -> Index:
+        """The model's column index (built with the model)."""
+        if self._index is None:
+            self.build()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def result(self) -> SolveResult:
+        """The solver's result (solved on first use)."""
+        if self._result is None:
+            self.solve()
+        assert self._result is not None
+        return self._result
 
     # -- derived runs -------------------------------------------------------------------------
     def solve_model(self, model: LinearModel, options: SolverOptions | None = None
                     ) -> SolveResult:
-        """Solve another model over this run's columns (a changed or extended copy of
-        ``self.model``); this run is left as it is."""
+        """Solve another model over this run's columns; this run is left as it is.
+
+        ``model`` is a changed or extended copy of ``self.model``.
+        """
         return solve(model, options or self.options)
 
     def with_model(self, model: LinearModel, result: SolveResult | None = None) -> Run:
-        """A run with the same scenario, options, data and column index, another model of the
-        same columns (possibly extended) and, optionally, its result."""
-        return dataclasses.replace(self, model=model, result=result, timings={})
+        """A run like this one with another model of the same columns and its result.
+
+        Scenario, options, data and column index are shared; the model may be extended.
+        """
+        return Run(self.scenario, self.options, data=self.data, model=model, index=self.index,
+                   result=result)
 
     def with_data(self, data: PlanningData, options: SolverOptions | None = None) -> Run:
         """A new run from changed data (not built yet)."""
@@ -124,8 +163,7 @@ class Run:
 
     def require_plan(self) -> SolveResult:
         """The result, which must hold a plan (PlanError otherwise)."""
-        result = self.execute().result
-        assert result is not None
+        result = self.result
         if not result.status.has_plan or result.x is None:
             raise PlanError(f"no plan for '{self.scenario.name}': status {result.status.value}"
                             + (f" ({result.message})" if result.message else ""))

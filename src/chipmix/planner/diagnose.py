@@ -10,6 +10,7 @@ which period, by how much, and what binds around it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ UNITS = {
 def capacity_check(data, index) -> list[dict]:
     """Demand no allowed SKU mix could meet even buying every unit of supply."""
     use = index.use
-    findings = []
+    findings: list[dict[str, Any]] = []
     if not len(data.demand.columns):
         return findings
     best = (use["ub"] * use["cap"]).groupby([use["t"], use["workload"]]).sum() if len(use) else None

@@ -140,8 +140,10 @@ def _ported(port: pd.DataFrame, relax: bool) -> pd.DataFrame:
 def _costs(data, buy: pd.DataFrame, use: pd.DataFrame, port: pd.DataFrame,
            short_index: pd.DataFrame, short_values: np.ndarray
            ) -> tuple[dict[str, float], dict[str, float]]:
-    """Capex, energy, porting, shortfall and totals: nominal (with ``discounted_total``) and
-    discounted."""
+    """Capex, energy, porting, shortfall and totals.
+
+    Nominal (with ``discounted_total``) and discounted.
+    """
     T = len(data.labels)
     disc = data.period_table["discount"].to_numpy()
     capex_t = buy.groupby("t")["spend"].sum().reindex(range(T), fill_value=0.0).to_numpy()

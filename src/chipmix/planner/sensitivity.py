@@ -248,8 +248,11 @@ class _PriceColumns:
 
 
 def _entry_factor(cols: np.ndarray, prices: _PriceColumns) -> tuple[float, int]:
-    """The largest price factor at which one of ``cols`` has a negative reduced cost, and its
-    column (``(nan, -1)`` when no positive price makes any of them worth buying)."""
+    """The largest price factor at which one of ``cols`` pays, and its column.
+
+    That is, at which its reduced cost is negative; ``(nan, -1)`` when no positive price makes
+    any of them worth buying.
+    """
     best, best_col = math.nan, -1
     for col in cols:
         p, q = prices.split(int(col))
@@ -262,8 +265,11 @@ def _entry_factor(cols: np.ndarray, prices: _PriceColumns) -> tuple[float, int]:
 
 def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bool = False
                ) -> list[dict[str, Any]]:
-    """Per purchasable SKU: the unit price at which it would enter the mix (not bought) or the
-    price up to which the mix keeps it (bought). See docs/insight.md for the method."""
+    """Per purchasable SKU.
+
+    The unit price at which it would enter the mix (not bought) or the price up to which the
+    mix keeps it (bought). See docs/insight.md for the method.
+    """
     buy = index.buy
     if not len(buy):
         return []
@@ -313,11 +319,11 @@ def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bo
             continue
         if session is None:
             session = LPSession(pur_model)
-        f = _price_headroom(session, prices, group, pur)
+        headroom = _price_headroom(session, prices, group, pur)
         first = group[group["planned"] > 1e-9].iloc[0]
         row = {"sku": sku, "bought": True, "period": labels[int(first["t"])],
                "unit_price": json_number(first["price"])}
-        if f is None:
+        if headroom is None:
             row.update(break_even_price=None, change=None,
                        note=f"the mix keeps it at {MAX_PRICE_FACTOR:g}× its price")
         elif lp_units <= 1e-6:
@@ -325,7 +331,8 @@ def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bo
                        note="bought only to round out whole servers: the LP with continuous "
                             "servers buys none, so any price rise may drop it")
         else:
-            row.update(break_even_price=json_number(f * first["price"]), change=json_number(f - 1.0), note="")
+            row.update(break_even_price=json_number(headroom * first["price"]),
+                       change=json_number(headroom - 1.0), note="")
         rows.append(row)
     return rows
 

@@ -15,6 +15,7 @@ extension is an InputError), atomically (a temp file beside it renamed into plac
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ def chart_format(path: str | Path) -> str:
 def _figure(width: float, height: float):
     # a bare Figure renders through the Agg/SVG canvases without pyplot: no display, no
     # global backend switch in the caller's session
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: matplotlib costs start-up time
 
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
@@ -185,8 +186,10 @@ def _stacked_bars(ax, x, table: pd.DataFrame, names: Sequence[str],
 
 
 def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Three panels from :func:`chipmix.compare`'s frame: cost by category (M USD), units
-    bought by vendor, domestic share per period (%)."""
+    """Three panels from :func:`chipmix.compare`'s frame.
+
+    Cost by category (M USD), units bought by vendor, domestic share per period (%).
+    """
     chart_format(path)
     names = [c for c in frame.columns if c != "unit" and " vs " not in c]
     if not names:
@@ -274,8 +277,6 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _wrap(text: str, width: int = 16) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width, break_on_hyphens=True)) or text
 
 
@@ -286,8 +287,10 @@ def _wrap(text: str, width: int = 16) -> str:
 def sweep_chart(frame: pd.DataFrame, path: str | Path, *, x: str | None = None,
                 y: str = "objective", varied: Sequence[str] | None = None,
                 title: str | None = None) -> Path:
-    """``y`` (default: the discounted objective, M USD) against the varied key ``x``, one
-    line per combination of the other varied keys; variants without a plan are left out.
+    """``y`` (default.
+
+    The discounted objective, M USD) against the varied key ``x``, one line per combination
+    of the other varied keys; variants without a plan are left out.
 
     ``varied`` names the varied columns (default: the columns between ``variant`` and
     ``status``, as :func:`chipmix.sweep` lays them out); ``x`` defaults to the first numeric

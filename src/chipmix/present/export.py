@@ -81,7 +81,8 @@ def write_table(frame_or_tables: pd.DataFrame | Mapping[str, pd.DataFrame],
             tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
                            + "\n", encoding="utf-8")
         elif fmt == "csv":
-            next(iter(tables.values())).map(_cell_text_if_nested).to_csv(
+            first: pd.DataFrame = next(iter(tables.values()))
+            first.map(_cell_text_if_nested).to_csv(
                 tmp, index=False, encoding="utf-8")
         elif fmt == "parquet":
             _for_parquet(next(iter(tables.values()))).to_parquet(tmp, index=False,
@@ -89,6 +90,7 @@ def write_table(frame_or_tables: pd.DataFrame | Mapping[str, pd.DataFrame],
         else:
             with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
                 for sheet, frame in zip(_sheet_names(tables), tables.values(), strict=True):
+                    assert isinstance(frame, pd.DataFrame)
                     frame.map(_cell_text_if_nested).to_excel(writer, sheet_name=sheet,
                                                              index=False)
     return Path(path)

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from typing_extensions import TypeIs
+
 #: What a figure that does not exist reads as (a share of an empty fleet, a missing value).
 DASH = "—"
 
@@ -72,7 +74,8 @@ def currency_of(obj: Any) -> Currency:
     return Currency(str(getattr(value, "code", "USD")), float(getattr(value, "per_usd", 1.0)))
 
 
-def _missing(value: Any) -> bool:
+def _missing(value: Any) -> TypeIs[None]:
+    """True for None, NaN and anything that is not a number (shown as a dash)."""
     if value is None:
         return True
     try:

@@ -91,8 +91,11 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px
 
 @dataclass
 class Col:
-    """A table column: ``key`` in the row dicts, ``header`` (with its unit), ``fmt`` for the
-    text, ``num`` right-aligns and writes ``data-value``."""
+    """A table column.
+
+    ``key`` in the row dicts, ``header`` (with its unit), ``fmt`` for the text, ``num``
+    right-aligns and writes ``data-value``.
+    """
 
     key: str
     header: str
@@ -103,6 +106,7 @@ class Col:
 
 
 def data_attr(value: Any) -> str:
+    """The ``data-value`` text of a table cell ('' for none)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -147,15 +151,18 @@ def table(table_id: str, columns: Sequence[Col], rows: Iterable[Mapping[str, Any
 
 
 def section(section_id: str, title: str, *parts: str) -> str:
+    """An ``<section>`` with its heading."""
     return f'<section id="{escape(section_id)}"><h2>{escape(title)}</h2>{"".join(parts)}</section>'
 
 
 def para(text: str, klass: str = "") -> str:
+    """A paragraph of escaped text."""
     cls = f' class="{klass}"' if klass else ""
     return f"<p{cls}>{escape(text)}</p>"
 
 
 def figure(svg_text: str, caption: str = "") -> str:
+    """An inline SVG chart with its caption."""
     cap = f'<figcaption class="note">{escape(caption)}</figcaption>' if caption else ""
     return f"<figure>{svg_text}{cap}</figure>"
 
@@ -188,7 +195,10 @@ def link(url: str, *, short: bool = False) -> str:
 
 def chipmix_version() -> str:
     """The installed chipmix's version (the package metadata; no import of the facade)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import (  # lazy: read once, when a report is written
+        PackageNotFoundError,
+        version,
+    )
 
     try:
         return version("chipmix")
@@ -216,6 +226,7 @@ def page(title: str, body: Iterable[str], *, subtitle: str = "") -> str:
 
 
 def status_badge(status: str) -> str:
+    """The plan status as a coloured badge."""
     klass = "" if status == "optimal" else ("warn" if status == "feasible" else "bad")
     return f'<span class="status {klass}" id="status">{escape(status)}</span>'
 

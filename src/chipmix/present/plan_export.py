@@ -27,6 +27,9 @@ from typing import Any
 import pandas as pd
 
 from chipmix.errors import InputError
+from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.io import atomic_path, write_text
+from chipmix.present.export import check_table_path
 
 PLAN_FORMATS = (".json", ".xlsx", ".csv", ".parquet")
 
@@ -63,15 +66,17 @@ def plan_format(path: str | Path) -> str:
                          expected="a .json (plan JSON), .xlsx (a sheet per table), .csv or "
                                   ".parquet (tidy long form) file name")
     if suffix == ".parquet":
-        from chipmix.present.export import check_table_path
 
         check_table_path(path)  # pyarrow installed
     return suffix[1:]
 
 
 def sku_info(plan: Any, scenario: Any = None) -> pd.DataFrame:
-    """``vendor`` and ``origin`` per SKU id: the plan's own columns, the scenario's catalogs,
-    else the bundled catalogs (the id's first word as a last resort)."""
+    """``vendor`` and ``origin`` per SKU id.
+
+    The plan's own columns, the scenario's catalogs, else the bundled catalogs (the id's
+    first word as a last resort).
+    """
     skus = sorted({*plan.purchases.get("sku", []), *plan.fleet.get("sku", []),
                    *plan.availability.get("sku", [])})
     frame = None
@@ -79,7 +84,6 @@ def sku_info(plan: Any, scenario: Any = None) -> pd.DataFrame:
         if scenario is not None:
             frame = scenario.load_catalog().frame
         else:
-            from chipmix.inputs.catalog import bundled_names, load_catalogs
 
             frame = load_catalogs(bundled_names()).frame
     except Exception:  # labels are not worth failing an export for
@@ -277,9 +281,7 @@ def _header(column: str, table: str) -> tuple[str, str | None]:
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path,
                    summary: pd.DataFrame) -> None:
     """The ``.xlsx`` workbook (atomically): units in headers, frozen header rows, formats."""
-    from openpyxl.utils import get_column_letter
-
-    from chipmix.io import atomic_path
+    from openpyxl.utils import get_column_letter  # lazy: openpyxl only for .xlsx
 
     sheets = {"summary": summary, **tables}
     with atomic_path(path) as tmp:
@@ -314,7 +316,6 @@ def write_plan(plan: Any, path: str | Path, scenario: Any = None) -> Path:
     path = Path(path)
     fmt = plan_format(path)
     if fmt == "json":
-        from chipmix.io import write_text
 
         write_text(path, plan.to_json())
         return path
@@ -326,7 +327,6 @@ def write_plan(plan: Any, path: str | Path, scenario: Any = None) -> Path:
         write_workbook(plan_tables(plan, scenario), path, summary_frame(plan, scenario))
         return path
     frame = tidy(plan, scenario)
-    from chipmix.io import atomic_path
 
     with atomic_path(path) as tmp:
         if fmt == "csv":

@@ -10,12 +10,18 @@ scenario's assumptions and sources (from ``context``, see :func:`scenario_contex
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+import numpy as np
+
+from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.periods import step_values
 from chipmix.present import svg
+from chipmix.present.charts import _colors
 from chipmix.present.formatting import (
     DASH,
     Currency,
@@ -39,16 +45,17 @@ from chipmix.present.html import (
     table,
 )
 from chipmix.present.plan_export import METRIC_UNITS
+from chipmix.rules import load_rulesets
 
 
 def scenario_context(scenario: Any) -> dict[str, Any]:
-    """What a report needs from the scenario besides the plan: assumptions, sources, SKU
-    vendors and origins, power per card, the policy's requirements and caps per period.
+    """What a report needs from the scenario besides the plan.
+
+    Assumptions, sources, SKU vendors and origins, power per card, the policy's requirements
+    and caps per period.
 
     Plain data (JSON-ready); :func:`plan_report` works without it, with less to say.
     """
-    from chipmix.periods import step_values
-
     periods = list(scenario.periods)
     labels = [str(p) for p in periods]
     policy = scenario.policy
@@ -73,7 +80,6 @@ def scenario_context(scenario: Any) -> dict[str, Any]:
             "notes": _clean(row.get("notes")) or "",
         }
     try:
-        from chipmix.rules import load_rulesets
 
         rulesets = load_rulesets(scenario.rules, base_dir=scenario.base_dir)
     except Exception:  # the plan ran, so this does not fail; a report never dies of it
@@ -125,6 +131,7 @@ def scenario_context(scenario: Any) -> dict[str, Any]:
 
 
 def metric_unit(metric: str | None) -> str:
+    """The unit of a workload metric, in words."""
     return METRIC_UNITS.get(metric or "", "metric units")
 
 
@@ -132,7 +139,6 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     try:
-        import numpy as np
 
         if isinstance(value, np.generic):
             return value.item()
@@ -144,7 +150,6 @@ def _clean(value: Any) -> Any:
 def _plan_dict(plan: Any) -> dict[str, Any]:
     if isinstance(plan, Mapping):
         return dict(plan)
-    import json
 
     return json.loads(plan.to_json())  # as written to a file: no wall-clock figures
 
@@ -154,15 +159,16 @@ def _plan_dict(plan: Any) -> dict[str, Any]:
 
 
 def _vendor_colors(names: Sequence[str]) -> dict[str, str]:
-    from chipmix.present.charts import _colors
-
     return _colors(list(names))
 
 
 def _lookup_vendors(skus: Iterable[str], context: Mapping[str, Any] | None,
                     plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """vendor / origin / domestic per SKU: the plan's own ``skus`` table, the context's
-    catalog, else the bundled catalogs (a plan JSON read without its scenario)."""
+    """Vendor / origin / domestic per SKU.
+
+    The plan's own ``skus`` table, the context's catalog, else the bundled catalogs (a plan
+    JSON read without its scenario).
+    """
     known: dict[str, dict[str, Any]] = {}
     for row in plan.get("skus") or []:
         known[row["sku"]] = dict(row)
@@ -172,7 +178,6 @@ def _lookup_vendors(skus: Iterable[str], context: Mapping[str, Any] | None,
     missing = [s for s in skus if s not in known]
     if missing:
         try:
-            from chipmix.inputs.catalog import bundled_names, load_catalogs
 
             frame = load_catalogs(bundled_names()).frame
             for sku in missing:
@@ -525,8 +530,11 @@ def _shares(d, ctx) -> str:
 
 
 def caps_table(d: Mapping[str, Any], ctx: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Power (MW) and capex per period against the caps: the plan's ``usage`` when it has
-    one, else computed from the allocation and the context (watts per card, PUE, caps)."""
+    """Power (MW) and capex per period against the caps.
+
+    The plan's ``usage`` when it has one, else computed from the allocation and the context
+    (watts per card, PUE, caps).
+    """
     if d.get("usage"):
         return [dict(r) for r in d["usage"]]
     periods = d.get("periods") or []
@@ -643,7 +651,7 @@ def sku_verdicts(d: Mapping[str, Any], sens: Mapping[str, Any] | None = None
     by_sku: dict[str, list[Mapping[str, Any]]] = {}
     for r in d.get("availability") or []:
         by_sku.setdefault(r["sku"], []).append(r)
-    break_even = {}
+    break_even: dict[str, Mapping[str, Any]] = {}
     for r in (sens or {}).get("break_even") or []:
         break_even.setdefault(r["sku"], r)
     out = []

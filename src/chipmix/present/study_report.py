@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from chipmix.present import svg
+from chipmix.present.export import to_records
 from chipmix.present.formatting import (
     DASH,
     USD,
@@ -27,14 +28,15 @@ from chipmix.present.plan_report import _is_num, _vendor_colors
 
 
 def _frame_rows(frame) -> list[dict[str, Any]]:
-    from chipmix.present.export import to_records
-
     return to_records(frame)
 
 
 def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix compare") -> str:
-    """The report of :func:`chipmix.compare`'s frame: status, cost by category, units by
-    vendor, domestic share per period, shortfall per workload — one column per scenario."""
+    """The report of :func:`chipmix.compare`'s frame.
+
+    Status, cost by category, units by vendor, domestic share per period, shortfall per
+    workload — one column per scenario.
+    """
     names = [c for c in frame.columns if c != "unit" and " vs " not in c]
     cur = currency
 
@@ -51,8 +53,8 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
 
     status = {n: str(frame.at["status", n]) if "status" in frame.index else "" for n in names}
     body = []
-    best = min((n for n in names if value("cost.discounted_total", n) is not None),
-               key=lambda n: value("cost.discounted_total", n), default=None)
+    totals = {n: c for n in names if (c := value("cost.discounted_total", n)) is not None}
+    best = min(totals, key=totals.__getitem__, default=None)
     lead = f"{len(names)} scenarios compared; the first, {names[0]}, is the reference."
     if best is not None:
         lead += (f" Cheapest: {best} at {money(value('cost.discounted_total', best), cur)} "
@@ -67,9 +69,9 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
               "shortfall": svg.SHORT}
     series = [svg.Series(c, [(value(f"cost.{c}", n) or 0) / divisor or None for n in names],
                          colors[c], hatch=c == "shortfall") for c in costs]
-    series.append(svg.Series("discounted total", [None if value("cost.discounted_total", n)
+    series.append(svg.Series("discounted total", [None if (c := value("cost.discounted_total", n))
                                                   is None else
-                                                  value("cost.discounted_total", n) / divisor
+                                                  c / divisor
                                                   for n in names], svg.CAP, kind="line"))
     cost_chart = svg.chart("chart-compare-cost", names, series, title="Cost by category",
                            y_label=f"{label} (nominal)")
@@ -84,7 +86,7 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
     share_rows = [m for m in frame.index if str(m).startswith("domestic_share.")]
     periods = [m.split(".", 1)[1] for m in share_rows]
     share_chart = svg.chart("chart-compare-share", periods,
-                            [svg.Series(n, [None if value(m, n) is None else value(m, n) * 100
+                            [svg.Series(n, [None if (v := value(m, n)) is None else v * 100
                                             for m in share_rows],
                                         svg.PALETTE[i % len(svg.PALETTE)], kind="line",
                                         dash=i > 0) for i, n in enumerate(names)],
@@ -163,8 +165,8 @@ def sweep_report(frame, axes: Sequence[str], *, scenario: str = "sweep",
         for i, (key, values) in enumerate(groups.items()):
             name = ", ".join(f"{o.split('.')[-1]}={_short(v)}" for o, v in
                              zip(others, key, strict=True)) or "minimum cost"
-            series.append(svg.Series(name, [None if values.get(v) is None else
-                                            values[v] / divisor for v in xs],
+            series.append(svg.Series(name, [None if (y := values.get(v)) is None else
+                                            y / divisor for v in xs],
                                      svg.PALETTE[i % len(svg.PALETTE)], kind="line",
                                      dash=i % 2 == 1))
         charts.append(figure(svg.chart(f"chart-sweep-{k}", [_short(v) for v in xs], series,

@@ -26,9 +26,12 @@ CAP = "#222222"  # caps and requirements: a dark dashed line
 
 @dataclass
 class Series:
-    """One series: ``bar`` (stacked with the other bars), ``line`` or ``step`` (a cap or a
-    requirement that holds over a whole period). ``hatch`` draws bars striped (idle cards,
-    shortfall); ``dash`` draws lines dashed. ``None`` values are gaps."""
+    """One series.
+
+    ``bar`` (stacked with the other bars), ``line`` or ``step`` (a cap or a requirement that
+    holds over a whole period). ``hatch`` draws bars striped (idle cards, shortfall);
+    ``dash`` draws lines dashed. ``None`` values are gaps.
+    """
 
     name: str
     values: Sequence[float | None]
@@ -67,7 +70,6 @@ def chart(
     x_label: str = "",
 ) -> str:
     """An ``<svg>`` element (as text) with axes, bars, lines and a legend."""
-    fmt = y_format or compact
     n = max(1, len(categories))
     rows = _legend_rows([(i, s) for i, s in enumerate(series) if s.legend], width - 80)
     legend_h = 20 * len(rows) + (6 if rows else 0)
@@ -76,10 +78,58 @@ def chart(
     top_pad = 38 + legend_h
     left, right, bottom = 78, 16, label_h + (18 if x_label else 0) + 8
     plot_w, plot_h = width - left - right, height - top_pad - bottom
+    total_height: float = height
     if plot_h < 80:
-        height += 80 - plot_h
+        total_height += 80 - plot_h
         plot_h = 80
+    ticks = nice_ticks(_data_top(categories, series, y_max))
+    frame = _Frame(chart_id, y_format or compact, left, top_pad, plot_w, plot_h,
+                   slot=plot_w / n, y_top=ticks[-1] or 1.0)
+    out: list[str] = [
+        f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {total_height}" '
+        f'width="{width}" height="{total_height}" role="img" aria-labelledby="{chart_id}-t" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" '
+        f'font-size="13">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        "<defs>",
+    ]
+    out += _patterns(chart_id, series)
+    out.append("</defs>")
+    out.append(f'<text x="{left}" y="18" font-size="15" font-weight="600">{escape(title)}</text>')
+    out += _legend(frame, rows)
+    out += _y_axis(frame, ticks, y_label)
+    out += _bars(frame, categories, series)
+    for s in series:
+        if s.kind != "bar":
+            out += _line(frame, categories, s)
+    out += _x_axis(frame, categories, rotate, x_label, total_height)
+    out.append("</svg>")
+    return "".join(out)
 
+
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area of one chart: where values go and how they read."""
+
+    chart_id: str
+    fmt: Callable[[float], str]
+    left: float
+    top_pad: float
+    plot_w: float
+    plot_h: float
+    slot: float
+    y_top: float
+
+    def y(self, v: float) -> float:
+        return self.top_pad + self.plot_h - self.plot_h * (v / self.y_top)
+
+    def fill(self, i: int, s: Series) -> str:
+        return f"url(#{self.chart_id}-h{i})" if s.hatch else s.color
+
+
+def _data_top(categories: Sequence[str], series: Sequence[Series], y_max: float | None
+              ) -> float:
+    """The largest value to show: the tallest bar stack or line point (or ``y_max``)."""
     bars = [s for s in series if s.kind == "bar"]
     stack_top = [sum(max(0.0, v or 0.0) for v in (b.values[i] for b in bars)
                      if v is not None) for i in range(len(categories))]
@@ -87,22 +137,11 @@ def chart(
     top = max([*stack_top, *line_top, 0.0])
     if y_max is not None:
         top = max(top, y_max) if top > y_max else y_max
-    ticks = nice_ticks(top)
-    y_top = ticks[-1] or 1.0
+    return top
 
-    def y(v: float) -> float:
-        return top_pad + plot_h - plot_h * (v / y_top)
 
-    slot = plot_w / n
-    bar_w = min(56.0, slot * 0.7)
-    out: list[str] = [
-        f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-labelledby="{chart_id}-t" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" '
-        f'font-size="13">',
-        f'<title id="{chart_id}-t">{escape(title)}</title>',
-        "<defs>",
-    ]
+def _patterns(chart_id: str, series: Sequence[Series]) -> list[str]:
+    out = []
     for i, s in enumerate(series):
         if s.hatch:
             out.append(
@@ -111,16 +150,18 @@ def chart(
                 f'<rect width="6" height="6" fill="{s.color}" fill-opacity="0.25"/>'
                 f'<rect width="2.5" height="6" fill="{s.color}"/></pattern>'
             )
-    out.append("</defs>")
-    out.append(f'<text x="{left}" y="18" font-size="15" font-weight="600">{escape(title)}</text>')
-    # legend
+    return out
+
+
+def _legend(frame: _Frame, rows: list[list[tuple[int, Series]]]) -> list[str]:
+    out = []
     ly = 38
     for row in rows:
-        lx = left
+        lx = frame.left
         for i_s, s in row:
-            fill = f"url(#{chart_id}-h{i_s})" if s.hatch else s.color
             if s.kind == "bar":
-                out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{fill}"/>')
+                out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" '
+                           f'fill="{frame.fill(i_s, s)}"/>')
             else:
                 dash = ' stroke-dasharray="5 3"' if s.dash else ""
                 out.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 14}" y2="{ly - 4}" '
@@ -128,18 +169,30 @@ def chart(
             out.append(f'<text x="{lx + 18}" y="{ly}">{escape(s.name)}</text>')
             lx += _legend_width(s)
         ly += 20
-    # grid and y axis
+    return out
+
+
+def _y_axis(frame: _Frame, ticks: Sequence[float], y_label: str) -> list[str]:
+    """Grid lines, tick labels and the rotated axis title."""
+    out = []
+    left = frame.left
     for t in ticks:
-        yy = y(t)
-        out.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{left + plot_w}" y2="{yy:.1f}" '
+        yy = frame.y(t)
+        out.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{left + frame.plot_w}" y2="{yy:.1f}" '
                    f'stroke="#dddddd" stroke-width="1"/>')
         out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" '
-                   f'fill="#444444">{escape(fmt(t))}</text>')
-    out.append(f'<text transform="translate(16 {top_pad + plot_h / 2:.1f}) rotate(-90)" '
-               f'text-anchor="middle" fill="#444444">{escape(y_label)}</text>')
-    # bars
+                   f'fill="#444444">{escape(frame.fmt(t))}</text>')
+    out.append(f'<text transform="translate(16 {frame.top_pad + frame.plot_h / 2:.1f}) '
+               f'rotate(-90)" text-anchor="middle" fill="#444444">{escape(y_label)}</text>')
+    return out
+
+
+def _bars(frame: _Frame, categories: Sequence[str], series: Sequence[Series]) -> list[str]:
+    """Stacked bars, one stack per category."""
+    out = []
+    bar_w = min(56.0, frame.slot * 0.7)
     for i, cat in enumerate(categories):
-        cx = left + slot * (i + 0.5)
+        cx = frame.left + frame.slot * (i + 0.5)
         base = 0.0
         for j, s in enumerate(series):
             if s.kind != "bar":
@@ -147,55 +200,64 @@ def chart(
             v = s.values[i]
             if v is None or v <= 0:
                 continue
-            y0, y1 = y(base), y(base + v)
-            fill = f"url(#{chart_id}-h{j})" if s.hatch else s.color
+            y0, y1 = frame.y(base), frame.y(base + v)
             out.append(
                 f'<rect x="{cx - bar_w / 2:.1f}" y="{y1:.1f}" width="{bar_w:.1f}" '
-                f'height="{max(0.0, y0 - y1):.1f}" fill="{fill}" data-series="{escape(s.name)}" '
+                f'height="{max(0.0, y0 - y1):.1f}" fill="{frame.fill(j, s)}" '
+                f'data-series="{escape(s.name)}" '
                 f'data-category="{escape(cat)}" data-value="{v!r}">'
-                f"<title>{escape(cat)} · {escape(s.name)}: {escape(fmt(v))}</title></rect>"
+                f"<title>{escape(cat)} · {escape(s.name)}: {escape(frame.fmt(v))}</title></rect>"
             )
             base += v
-    # lines and steps
-    for s in series:
-        if s.kind == "bar":
+    return out
+
+
+def _line(frame: _Frame, categories: Sequence[str], s: Series) -> list[str]:
+    """A line or step series: polylines between gaps (None), a point per value."""
+    out = []
+    left, slot, y = frame.left, frame.slot, frame.y
+    dash = ' stroke-dasharray="6 4"' if s.dash else ""
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, v in enumerate(s.values):
+        if v is None:
+            segments.append([])
             continue
-        dash = ' stroke-dasharray="6 4"' if s.dash else ""
-        segments: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(s.values):
-            if v is None:
-                segments.append([])
-                continue
-            if s.kind == "step":
-                segments[-1] += [(left + slot * i, y(v)), (left + slot * (i + 1), y(v))]
-            else:
-                segments[-1].append((left + slot * (i + 0.5), y(v)))
-        for seg in segments:
-            if len(seg) >= 2:
-                pts = " ".join(f"{px:.1f},{py:.1f}" for px, py in seg)
-                out.append(f'<polyline points="{pts}" fill="none" stroke="{s.color}" '
-                           f'stroke-width="2"{dash}/>')
-        for i, v in enumerate(s.values):
-            if v is None:
-                continue
-            cx = left + slot * (i + 0.5)
-            r = 2.5 if s.kind == "step" else 3.5
-            opacity = ' fill-opacity="0"' if s.kind == "step" else ""
-            out.append(
-                f'<circle cx="{cx:.1f}" cy="{y(v):.1f}" r="{r}" fill="{s.color}"{opacity} '
-                f'data-series="{escape(s.name)}" data-category="{escape(categories[i])}" '
-                f'data-value="{v!r}"><title>{escape(categories[i])} · {escape(s.name)}: '
-                f"{escape(fmt(v))}</title></circle>"
-            )
-    # x axis
-    out.append(f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" '
-               f'y2="{top_pad + plot_h}" stroke="#444444"/>')
-    step = max(1, math.ceil(n / 40))
+        if s.kind == "step":
+            segments[-1] += [(left + slot * i, y(v)), (left + slot * (i + 1), y(v))]
+        else:
+            segments[-1].append((left + slot * (i + 0.5), y(v)))
+    for seg in segments:
+        if len(seg) >= 2:
+            pts = " ".join(f"{px:.1f},{py:.1f}" for px, py in seg)
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{s.color}" '
+                       f'stroke-width="2"{dash}/>')
+    for i, v in enumerate(s.values):
+        if v is None:
+            continue
+        cx = left + slot * (i + 0.5)
+        r = 2.5 if s.kind == "step" else 3.5
+        opacity = ' fill-opacity="0"' if s.kind == "step" else ""
+        out.append(
+            f'<circle cx="{cx:.1f}" cy="{y(v):.1f}" r="{r}" fill="{s.color}"{opacity} '
+            f'data-series="{escape(s.name)}" data-category="{escape(categories[i])}" '
+            f'data-value="{v!r}"><title>{escape(categories[i])} · {escape(s.name)}: '
+            f"{escape(frame.fmt(v))}</title></circle>"
+        )
+    return out
+
+
+def _x_axis(frame: _Frame, categories: Sequence[str], rotate: bool, x_label: str,
+            height: float) -> list[str]:
+    """The axis line, category labels (every one up to 40, rotated when crowded), title."""
+    left, plot_w, bottom = frame.left, frame.plot_w, frame.top_pad + frame.plot_h
+    out = [f'<line x1="{left}" y1="{bottom}" x2="{left + plot_w}" '
+           f'y2="{bottom}" stroke="#444444"/>']
+    step = max(1, math.ceil(max(1, len(categories)) / 40))
     for i, cat in enumerate(categories):
         if i % step:
             continue
-        cx = left + slot * (i + 0.5)
-        yy = top_pad + plot_h + 14
+        cx = left + frame.slot * (i + 0.5)
+        yy = bottom + 14
         if rotate:
             out.append(f'<text transform="translate({cx:.1f} {yy - 4}) rotate(-40)" '
                        f'text-anchor="end" fill="#444444">{escape(cat)}</text>')
@@ -205,8 +267,7 @@ def chart(
     if x_label:
         out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
                    f'fill="#444444">{escape(x_label)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    return out
 
 
 def _legend_width(s: Series) -> float:

@@ -6,13 +6,12 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from chipmix.inputs.catalog import bundled_catalogs, load_catalogs
-from chipmix.rules.conditions import fmt_number
-from chipmix.rules.metrics import METRIC_BOUNDS, is_unknown, numeric_metrics
+from chipmix.rules.metrics import METRIC_BOUNDS, fmt_number, is_unknown, numeric_metrics
 from chipmix.rules.ruleset import RuleSet, load_rulesets
 from chipmix.rules.timeline import Timeline, UnknownPolicy, as_date
 
@@ -65,7 +64,7 @@ def _rulesets(rules: Any) -> list[RuleSet]:
     if isinstance(rules, Iterable) and not isinstance(rules, (str, Path)):
         rules = list(rules)
         if rules and all(isinstance(r, RuleSet) for r in rules):
-            return rules
+            return cast(list[RuleSet], rules)
     return load_rulesets(rules)
 
 
@@ -99,6 +98,7 @@ def margin(timeline: Timeline, sku: str, day: dt.date) -> str | None:
                 limit = cmp.resolve(params)
                 if not limit > 0:
                     continue
+                assert value is not None  # unknown figures were skipped
                 rel = (float(value) - limit) / limit
                 if best is not None and abs(rel) >= best[0]:
                     continue

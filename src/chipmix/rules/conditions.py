@@ -93,7 +93,7 @@ class Condition:
         return ()
 
     def walk(self) -> Iterator[Condition]:
-        """This node and every node below it."""
+        """Every node from this one down (this node first)."""
         yield self
         for child in self.children():
             yield from child.walk()
@@ -111,6 +111,8 @@ class Condition:
 
 @dataclass(frozen=True, eq=False)
 class All(Condition):
+    """True when every part is (``all: [...]``)."""
+
     parts: tuple[Condition, ...]
 
     def children(self) -> tuple[Condition, ...]:
@@ -136,6 +138,8 @@ class All(Condition):
 
 @dataclass(frozen=True, eq=False)
 class Any_(Condition):  # ``Any`` is taken by typing
+    """True when some part is (``any: [...]``)."""
+
     parts: tuple[Condition, ...]
 
     def children(self) -> tuple[Condition, ...]:
@@ -161,6 +165,8 @@ class Any_(Condition):  # ``Any`` is taken by typing
 
 @dataclass(frozen=True, eq=False)
 class Not(Condition):
+    """The negation of its part (``not: ...``)."""
+
     part: Condition
 
     def children(self) -> tuple[Condition, ...]:
@@ -227,6 +233,7 @@ class Compare(_Leaf):
                 return Outcome(None, (fact + suffix,), missing)
             symbol = SYMBOLS[self.op if decided else NEGATION[self.op]]
             return Outcome(decided, (f"{known} ⇒ {symbol} {fmt_number(limit)}{suffix}",))
+        assert value is not None  # an unknown value returned above
         ok = OPS[self.op](float(value), limit)
         symbol = SYMBOLS[self.op if ok else NEGATION[self.op]]
         fact = f"{self.metric} {fmt_number(value)} {symbol} {fmt_number(limit)}"

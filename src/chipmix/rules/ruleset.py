@@ -164,10 +164,12 @@ def floor_text(floor: float, of: str, basis: str) -> str:
 
 @dataclass(frozen=True)
 class ShareFloor:
-    """A rule's domestic-share floor: from the rule set's effective date, the buyer types in
-    ``buyers`` (None = every buyer) must keep at least ``floor`` of what ``of`` measures
-    (``purchases``: the period's buys; ``fleet``: every unit installed; ``use``: units serving
-    workloads) domestic, counted in ``basis`` (``units``, ``compute`` or ``spend``).
+    """A rule's domestic-share floor.
+
+    From the rule set's effective date, the buyer types in ``buyers`` (None = every buyer)
+    must keep at least ``floor`` of what ``of`` measures (``purchases``: the period's buys;
+    ``fleet``: every unit installed; ``use``: units serving workloads) domestic, counted in
+    ``basis`` (``units``, ``compute`` or ``spend``).
     """
 
     id: str
@@ -339,38 +341,11 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
         raise r.error("id", value=rid, expected="a slug like us-2023-10 (letters, digits, . _ -)")
     title = r.text(data["title"], "title")
     authority = r.text(data["authority"], "authority", "who imposes it, e.g. US or CN").upper()
-    effective = r.date(data["effective"], "effective")
-    announced = None if data.get("announced") is None else r.date(data["announced"], "announced")
-    if announced is not None and announced > effective:
-        raise r.error(
-            "announced",
-            value=announced.isoformat(),
-            expected=f"a date on or before effective {effective.isoformat()} (the day the "
-            "measure became public)",
-        )
-    until = None if data.get("until") is None else r.date(data["until"], "until")
-    if until is not None and until <= effective:
-        raise r.error(
-            "until",
-            value=until.isoformat(),
-            expected=f"a date after effective {effective.isoformat()}",
-        )
+    effective, announced, until = _parse_dates(r, data)
     replaces = r.texts(data.get("replaces") or [], "replaces", "a list of rule-set ids")
     if rid in replaces:
         raise r.error("replaces", value=rid, expected="ids of other rule sets")
-    applies_to = tuple(
-        c.upper()
-        for c in r.texts(
-            data["applies_to"], "applies_to", "a list of ISO country codes, e.g. [CN, MO]"
-        )
-    )
-    for i, code in enumerate(applies_to):
-        if not _COUNTRY.match(code):
-            raise r.error(
-                f"applies_to[{i}]", value=code, expected="an ISO 3166 alpha-2 code like CN"
-            )
-    if not applies_to:
-        raise r.error("applies_to", value=[], expected="at least one market, e.g. [CN]")
+    applies_to = _parse_markets(r, data["applies_to"])
     confidence = r.text(data["confidence"], "confidence", " | ".join(CONFIDENCE)).lower()
     if confidence not in CONFIDENCE:
         raise r.error(
@@ -390,25 +365,7 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
         if items_raw is None
         else parse_condition(items_raw, path="items", file=file, params=params)
     )
-    if "controls" not in data and "domestic_share" not in data:
-        raise r.error("controls", message="missing key", expected=_REQUIRED_HELP["controls"])
-    controls_raw = data.get("controls")
-    if controls_raw is None:
-        controls_raw = []
-    if not isinstance(controls_raw, list):
-        raise r.error("controls", value=controls_raw, expected="a list of controls (may be [])")
-    controls = tuple(
-        _parse_control(r, c, f"controls[{i}]", params) for i, c in enumerate(controls_raw)
-    )
-    seen: dict[str, int] = {}
-    for i, c in enumerate(controls):
-        if c.id in seen:
-            raise r.error(
-                f"controls[{i}].id",
-                value=c.id,
-                expected=f"a unique control id (controls[{seen[c.id]}] has it)",
-            )
-        seen[c.id] = i
+    controls = _parse_controls(r, data, params)
     floors = _parse_floors(r, data.get("domestic_share"))
     return RuleSet(
         id=rid,
@@ -429,6 +386,68 @@ def parse_ruleset(data: Any, *, file: str | Path | None = None) -> RuleSet:
         announced=announced,
         domestic_share=floors,
     )
+
+
+def _parse_dates(r: _Reader, data: Mapping[str, Any]) -> tuple[dt.date, dt.date | None,
+                                                                dt.date | None]:
+    """``effective``, ``announced`` (on or before it) and ``until`` (after it)."""
+    effective = r.date(data["effective"], "effective")
+    announced = None if data.get("announced") is None else r.date(data["announced"], "announced")
+    if announced is not None and announced > effective:
+        raise r.error(
+            "announced",
+            value=announced.isoformat(),
+            expected=f"a date on or before effective {effective.isoformat()} (the day the "
+            "measure became public)",
+        )
+    until = None if data.get("until") is None else r.date(data["until"], "until")
+    if until is not None and until <= effective:
+        raise r.error(
+            "until",
+            value=until.isoformat(),
+            expected=f"a date after effective {effective.isoformat()}",
+        )
+    return effective, announced, until
+
+
+def _parse_markets(r: _Reader, raw: Any) -> tuple[str, ...]:
+    """``applies_to``: one or more ISO 3166 alpha-2 codes, upper-cased."""
+    applies_to = tuple(
+        c.upper()
+        for c in r.texts(raw, "applies_to", "a list of ISO country codes, e.g. [CN, MO]")
+    )
+    for i, code in enumerate(applies_to):
+        if not _COUNTRY.match(code):
+            raise r.error(
+                f"applies_to[{i}]", value=code, expected="an ISO 3166 alpha-2 code like CN"
+            )
+    if not applies_to:
+        raise r.error("applies_to", value=[], expected="at least one market, e.g. [CN]")
+    return applies_to
+
+
+def _parse_controls(r: _Reader, data: Mapping[str, Any], params: Any) -> tuple[Control, ...]:
+    """``controls`` (may be empty when the rule set has ``domestic_share`` floors); unique ids."""
+    if "controls" not in data and "domestic_share" not in data:
+        raise r.error("controls", message="missing key", expected=_REQUIRED_HELP["controls"])
+    controls_raw = data.get("controls")
+    if controls_raw is None:
+        controls_raw = []
+    if not isinstance(controls_raw, list):
+        raise r.error("controls", value=controls_raw, expected="a list of controls (may be [])")
+    controls = tuple(
+        _parse_control(r, c, f"controls[{i}]", params) for i, c in enumerate(controls_raw)
+    )
+    seen: dict[str, int] = {}
+    for i, c in enumerate(controls):
+        if c.id in seen:
+            raise r.error(
+                f"controls[{i}].id",
+                value=c.id,
+                expected=f"a unique control id (controls[{seen[c.id]}] has it)",
+            )
+        seen[c.id] = i
+    return controls
 
 
 _REQUIRED_HELP = {

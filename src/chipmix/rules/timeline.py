@@ -16,11 +16,12 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
 from chipmix.errors import InputError, unknown_name_hint
+from chipmix.inputs.catalog import release_date
 from chipmix.inputs.yamlio import MAX_NUMBER
 from chipmix.rules.conditions import OneOf, Outcome
 from chipmix.rules.metrics import derive_metrics
@@ -138,8 +139,11 @@ class _Fold:
 
 @dataclass(frozen=True)
 class Floor:
-    """A domestic-share floor in force for the timeline's buyer: ``floor`` of ``of`` (purchases
-    | fleet | use), counted in ``basis`` (units | compute | spend), from rule set ``rule``."""
+    """A domestic-share floor in force for the timeline's buyer.
+
+    ``floor`` of ``of`` (purchases | fleet | use), counted in ``basis`` (units | compute |
+    spend), from rule set ``rule``.
+    """
 
     rule: str
     id: str
@@ -162,7 +166,8 @@ def as_date(value: Any, what: str = "date") -> dt.date:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, pd.Timestamp):
-        return value.date()
+        day: dt.date = value.date()
+        return day
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value.strip())
@@ -211,7 +216,8 @@ class Timeline:
     ) -> None:
         items = list(rulesets)
         self.rulesets: list[RuleSet] = (
-            items if all(isinstance(r, RuleSet) for r in items) else load_rulesets(items)
+            cast(list[RuleSet], items) if all(isinstance(r, RuleSet) for r in items)
+            else load_rulesets(items)
         )
         if not isinstance(home, str) or not home.strip():
             raise InputError(field="home", value=home, expected="a market code like CN")
@@ -352,7 +358,7 @@ class Timeline:
             decision = self._fold(row, in_force, self.unknown_policy)
             if decision.unknown:
                 # report missing columns only when filling them in could change the terms
-                other = "lenient" if self.unknown_policy == "strict" else "strict"
+                other: UnknownPolicy = "lenient" if self.unknown_policy == "strict" else "strict"
                 if self._fold(row, in_force, other).terms == decision.terms:
                     decision = replace(decision, unknown=())
             self._cache[key] = decision
@@ -430,8 +436,6 @@ class Timeline:
 
     def release(self, sku: str) -> dt.date | None:
         """The first day ``sku`` can be bought (its catalog ``release``), or None if unknown."""
-        from chipmix.inputs.catalog import release_date
-
         return release_date(self._row(sku).get("release"))
 
     def released(self, sku: str, day: dt.date | str) -> bool | None:
@@ -520,7 +524,8 @@ class Timeline:
             issued=issued,
         )
 
-    def _outcome(self, row: Mapping[str, Any], rs: RuleSet, i: int, params: Mapping[str, Any]):
+    def _outcome(self, row: Mapping[str, Any], rs: RuleSet, i: int,
+                 params: Mapping[str, Any]) -> Outcome:
         """A control's condition (``i``) or the rule set's ``items`` scope (``i = -1``) on a row.
 
         The outcome depends on the row, the buyer and the parameters, never on the date, so
@@ -528,7 +533,7 @@ class Timeline:
         """
         cache = self.__dict__.setdefault("_outcomes", {})
         key = (row["sku"], rs.id, i)
-        out = cache.get(key)
+        out: Outcome | None = cache.get(key)
         if out is None:
             if i < 0:
                 out = rs.items.evaluate(row, params) if rs.items is not None else Outcome(True)

@@ -11,6 +11,7 @@ import numpy as np
 
 from chipmix.errors import SolverError
 from chipmix.inputs.solver import SOLVERS, SolverOptions, Status
+from chipmix.model.matrix import LinearModel
 from chipmix.solve.highs import solve_highs
 from chipmix.solve.pulp_adapter import solve_pulp
 from chipmix.solve.result import SolveResult
@@ -30,7 +31,7 @@ SOLVER_INFINITY = 1e20
 BAD_SCALING = 1e12
 
 
-def check_numbers(model) -> list[str]:
+def check_numbers(model: LinearModel) -> list[str]:
     """Refuse a model no solver can be trusted with; return warnings about its scaling.
 
     Raises SolverError naming the first variable or constraint with a NaN, an infinite cost
@@ -69,7 +70,7 @@ def check_numbers(model) -> list[str]:
     return warnings
 
 
-def _solve_empty(model, name: str) -> SolveResult:
+def _solve_empty(model: LinearModel, name: str) -> SolveResult:
     """No variables (e.g. no demand): nothing to decide; feasible iff every row admits 0."""
     a = model.arrays()
     if np.all(a["row_lower"] <= 0.0) and np.all(a["row_upper"] >= 0.0):
@@ -86,7 +87,7 @@ def _too_big(what: str, value: float) -> str:
             "demands or server sizes in the scenario and its catalogs")
 
 
-def solve(model, options: SolverOptions) -> SolveResult:
+def solve(model: LinearModel, options: SolverOptions) -> SolveResult:
     """Solve ``model`` with the adapter ``options.name``.
 
     The model's numbers are checked first (:func:`check_numbers`); scaling warnings are

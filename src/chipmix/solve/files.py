@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chipmix.io import atomic_path
+from chipmix.model.matrix import LinearModel
 from chipmix.solve.highs import write_model
 from chipmix.solve.pulp_adapter import write_lp
 
 
-def write_model_files(model, lp: str | Path | None = None, mps: str | Path | None = None) -> None:
+def write_model_files(model: LinearModel, lp: str | Path | None = None,
+                      mps: str | Path | None = None) -> None:
     """Export the model: MPS through HiGHS (readable names), LP through PuLP."""
     if mps:
         with atomic_path(mps) as tmp, _removed_on_error(tmp.with_suffix(".mps")) as real:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from chipmix.errors import SolverError
 from chipmix.inputs.solver import SolverOptions, Status
+from chipmix.model.matrix import LinearModel
 from chipmix.solve.result import SolveResult
 from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
 
@@ -15,16 +18,17 @@ from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
 _FEASIBLE_POINT = 2
 
 
-def load_highspy():
+def load_highspy() -> Any:
+    """The ``highspy`` module, or a SolverError saying how to install it."""
     try:
-        import highspy
+        import highspy  # lazy: HiGHS loads a native library
     except ImportError as exc:
         raise SolverError("HiGHS is not installed (import highspy failed: "
                           f"{exc}); pip install highspy, or use --solver cbc") from None
     return highspy
 
 
-def to_highs_lp(model, highspy, names: bool = False):
+def to_highs_lp(model: LinearModel, highspy: Any, names: bool = False) -> Any:
     """A ``highspy.HighsLp`` holding the model's arrays (column-wise matrix)."""
     a = model.arrays()
     lp = highspy.HighsLp()
@@ -55,7 +59,7 @@ def to_highs_lp(model, highspy, names: bool = False):
 _scheduler: dict[str, object] = {"started": False, "threads": None}
 
 
-def prepare_scheduler(highspy, threads: int | None) -> None:
+def prepare_scheduler(highspy: Any, threads: int | None) -> None:
     """Make a run with ``threads`` possible in this process.
 
     HiGHS starts one scheduler per process with the first run's thread count; a later run
@@ -69,7 +73,8 @@ def prepare_scheduler(highspy, threads: int | None) -> None:
         _scheduler.update(started=True, threads=threads)
 
 
-def make_highs(model, options: SolverOptions, names: bool = False):
+def make_highs(model: LinearModel, options: SolverOptions, names: bool = False
+               ) -> tuple[Any, Any]:
     """A configured, silent ``highspy.Highs`` with the model passed in."""
     highspy = load_highspy()
     prepare_scheduler(highspy, int(options.threads) if options.threads else None)
@@ -96,7 +101,7 @@ def make_highs(model, options: SolverOptions, names: bool = False):
     return h, highspy
 
 
-def read_status(h, highspy, run_status=None) -> tuple[Status, str]:
+def read_status(h: Any, highspy: Any, run_status: Any = None) -> tuple[Status, str]:
     """Our :class:`Status` and a message from a HiGHS object after ``run()``.
 
     A plan is reported only when HiGHS holds a primal-feasible point; a time limit (or any
@@ -122,7 +127,7 @@ def read_status(h, highspy, run_status=None) -> tuple[Status, str]:
     return Status.NO_SOLUTION, f"{text}: no feasible plan found"
 
 
-def solve_highs(model, options: SolverOptions) -> SolveResult:
+def solve_highs(model: LinearModel, options: SolverOptions) -> SolveResult:
     """Solve with highspy; read the status from HiGHS's model status and solution status."""
     h, highspy = make_highs(model, options)
     is_mip = bool(model.arrays()["integer"].any()) and not options.relax
@@ -154,7 +159,8 @@ def solve_highs(model, options: SolverOptions) -> SolveResult:
     return result
 
 
-def _tell_infeasible_from_unbounded(h, highspy, model, options) -> tuple[Status, str]:
+def _tell_infeasible_from_unbounded(h: Any, highspy: Any, model: LinearModel,
+                                    options: SolverOptions) -> tuple[Status, str]:
     """HiGHS's presolve may say only "infeasible or unbounded": find out which.
 
     First the same model without presolve; if still undecided, the feasibility problem
@@ -175,7 +181,8 @@ def _tell_infeasible_from_unbounded(h, highspy, model, options) -> tuple[Status,
     return Status.NO_SOLUTION, "infeasible or unbounded (HiGHS could not tell which)"
 
 
-def write_model(model, path, options: SolverOptions | None = None) -> None:
+def write_model(model: LinearModel, path: str | Path,
+                options: SolverOptions | None = None) -> None:
     """Write the model as MPS (or LP, by extension) through HiGHS, names included."""
     h, _ = make_highs(model, options or SolverOptions(), names=True)
     with stdout_to_stderr():

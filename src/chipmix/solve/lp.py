@@ -33,8 +33,10 @@ class LPSolution:
 
 
 class LPSession:
-    """One HiGHS instance holding an LP; costs and coefficients can be changed and re-solved
-    (warm-started from the last basis)."""
+    """One HiGHS instance holding an LP.
+
+    Costs and coefficients can be changed and re-solved (warm-started from the last basis).
+    """
 
     def __init__(self, model: LinearModel) -> None:
         self.model = model

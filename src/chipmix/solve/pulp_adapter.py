@@ -13,26 +13,30 @@ import re
 import tempfile
 import time
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from chipmix.errors import SolverError
 from chipmix.inputs.solver import SolverOptions, Status
+from chipmix.model.matrix import LinearModel
 from chipmix.solve.highs import load_highspy, prepare_scheduler, read_status, solve_highs
 from chipmix.solve.result import SolveResult
 from chipmix.solve.stdout import stdout_to_stderr
 
 
-def _load_pulp():
+def _load_pulp() -> Any:
     try:
-        import pulp
+        import pulp  # lazy: PuLP only for cbc, highs-pulp and LP export
     except ImportError as exc:
         raise SolverError(f"PuLP is not installed (import pulp failed: {exc}); pip install "
                           "pulp, or use --solver highs") from None
     return pulp
 
 
-def to_pulp(model, relax: bool = False, readable: bool = False):
+def to_pulp(model: LinearModel, relax: bool = False, readable: bool = False
+            ) -> tuple[Any, list[Any], list[Any]]:
     """An ``LpProblem`` equal to the model, and its variables in column order.
 
     With ``readable`` the variables carry the model's names (``buy_nvidia_h800_2023Q4_``
@@ -99,9 +103,12 @@ def _unique_names(labels: list[str]) -> list[str]:
     return out
 
 
-def _cbc(pulp, kwargs):
-    """CBC: PuLP's bundled binary (PULP_CBC_CMD, deprecated in PuLP 3.3 but still shipped),
-    else a CBC on the PATH or from the ``cbcbox`` package (COIN_CMD)."""
+def _cbc(pulp: Any, kwargs: dict[str, Any]) -> Any:
+    """CBC.
+
+    PuLP's bundled binary (PULP_CBC_CMD, deprecated in PuLP 3.3 but still shipped), else a
+    CBC on the PATH or from the ``cbcbox`` package (COIN_CMD).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         bundled = getattr(pulp, "PULP_CBC_CMD", None)
@@ -115,10 +122,10 @@ def _cbc(pulp, kwargs):
                       "pip install 'pulp[cbc]' or use --solver highs")
 
 
-def _solver(options: SolverOptions, tmpdir: str):
+def _solver(options: SolverOptions, tmpdir: str) -> Any:
     pulp = _load_pulp()
 
-    kwargs = {"msg": False}
+    kwargs: dict[str, Any] = {"msg": False}
     if options.time_limit:
         kwargs["timeLimit"] = float(options.time_limit)
     if options.gap is not None:
@@ -155,7 +162,7 @@ _MESSAGES = {
 }
 
 
-def solve_pulp(model, options: SolverOptions) -> SolveResult:
+def solve_pulp(model: LinearModel, options: SolverOptions) -> SolveResult:
     """Solve through PuLP; the status comes from ``sol_status``, never ``LpStatus`` alone."""
     pulp = _load_pulp()
 
@@ -208,8 +215,10 @@ _CBC_BOUND = re.compile(r"^Lower bound:\s*(\S+)", re.MULTILINE)
 
 
 def _cbc_bound(log: str, objective: float) -> tuple[float | None, float | None]:
-    """CBC's lower bound and relative gap ``|objective - bound| / |objective|`` (HiGHS's
-    definition) from its log; ``(None, None)`` when the log does not say."""
+    """CBC's lower bound and relative gap from its log; ``(None, None)`` when it does not say.
+
+    The gap is ``|objective - bound| / |objective|`` (HiGHS's definition).
+    """
     found_obj, found_bound = _CBC_OBJECTIVE.findall(log), _CBC_BOUND.findall(log)
     if not found_obj or not found_bound:
         return None, None
@@ -224,7 +233,8 @@ def _cbc_bound(log: str, objective: float) -> tuple[float | None, float | None]:
     return bound, gap
 
 
-def _from_pulp_highs(prob, variables, model, options: SolverOptions, is_mip: bool,
+def _from_pulp_highs(prob: Any, variables: list[Any], model: LinearModel,
+                     options: SolverOptions, is_mip: bool,
                      seconds: float) -> SolveResult:
     """HiGHS through PuLP: read the status from the highspy object PuLP kept.
 
@@ -251,7 +261,7 @@ def _from_pulp_highs(prob, variables, model, options: SolverOptions, is_mip: boo
     return result
 
 
-def write_lp(model, path) -> None:
+def write_lp(model: LinearModel, path: str | Path) -> None:
     """Write the model in LP format through PuLP (readable variable names)."""
     prob, _, _ = to_pulp(model, readable=True)
     tmp = f"{path}.tmp-{os.getpid()}"

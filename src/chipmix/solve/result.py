@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chipmix.errors import PlanError
 from chipmix.inputs.solver import Status
 
 
@@ -41,3 +42,16 @@ class SolveResult:
     seconds: float = 0.0
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def plan_x(self) -> np.ndarray:
+        """The solution vector of a result that holds a plan (PlanError otherwise)."""
+        if not self.status.has_plan or self.x is None:
+            raise PlanError(f"the solver found no plan: {self.status.value}"
+                            + (f" ({self.message})" if self.message else ""))
+        return self.x
+
+    def plan_objective(self) -> float:
+        """The objective of a result that holds a plan (PlanError otherwise)."""
+        self.plan_x()
+        assert self.objective is not None
+        return float(self.objective)

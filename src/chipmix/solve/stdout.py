@@ -10,14 +10,19 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 _REDIRECT_LOCK = threading.Lock()
-_redirect_state: dict = {"depth": 0, "saved": []}
+_redirect_state: dict[str, Any] = {"depth": 0, "saved": []}
 
 
 def _stdout_fds() -> list[int]:
-    """File descriptors a C library's "stdout" may reach: fd 1, and sys.stdout's own fd when
-    it differs (e.g. a test harness that captures into a file)."""
+    """File descriptors a C library's "stdout" may reach.
+
+    Fd 1, and sys.stdout's own fd when it differs (e.g. a test harness that captures into a
+    file).
+    """
     fds = [1]
     try:
         fd = sys.stdout.fileno()
@@ -29,7 +34,7 @@ def _stdout_fds() -> list[int]:
 
 
 @contextlib.contextmanager
-def _redirect_stdout_fds(to_stderr: bool):
+def _redirect_stdout_fds(to_stderr: bool) -> Iterator[None]:
     """Point the stdout file descriptors at stderr (or /dev/null) for the block.
 
     Reference-counted under a lock: threads that solve at once share one redirection, and
@@ -70,7 +75,7 @@ def _redirect_stdout_fds(to_stderr: bool):
                 _redirect_state["saved"] = []
 
 
-def stdout_to_stderr():
+def stdout_to_stderr() -> contextlib.AbstractContextManager[None]:
     """Send everything written to stdout's file descriptors to stderr (solver chatter).
 
     Keeps stdout clean for ``--json`` even when a C library prints directly to fd 1.
@@ -78,7 +83,7 @@ def stdout_to_stderr():
     return _redirect_stdout_fds(to_stderr=True)
 
 
-def quiet_stdout():
+def quiet_stdout() -> contextlib.AbstractContextManager[None]:
     """Discard everything written to stdout's file descriptors (a C library's banner)."""
     return _redirect_stdout_fds(to_stderr=False)
 
@@ -91,7 +96,7 @@ def _dup_devnull(fd: int) -> None:
         os.close(null)
 
 
-def _has_fileno(stream) -> bool:
+def _has_fileno(stream: Any) -> bool:
     try:
         stream.fileno()
         return True

@@ -94,12 +94,11 @@ _ONE_THREAD = True
 
 
 def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
-
     label = f"{job.label} {index}"
     data = apply_overrides(job.data, overrides, schema=Scenario, label=label) if overrides else job.data
     scenario = Scenario.from_dict(data, base_dir=job.base_dir, source_name=label)
-    options = dict(solver=job.solver, time_limit=job.time_limit, gap=job.gap, relax=job.relax,
-                   diagnose=job.diagnose)
+    options: dict[str, Any] = dict(solver=job.solver, time_limit=job.time_limit, gap=job.gap,
+                                   relax=job.relax, diagnose=job.diagnose)
     global _ONE_THREAD
     plan = None
     if _ONE_THREAD:

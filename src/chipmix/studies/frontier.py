@@ -137,7 +137,7 @@ def frontier(
         raise InputError(field="tolerance", value=tolerance, expected="a number in (0, 1)")
     scenario = load_base(base, sets)
     begin = _first_period(scenario, start)
-    options = dict(solver=solver, time_limit=time_limit)
+    options: dict[str, Any] = dict(solver=solver, time_limit=time_limit)
     study = _Study(scenario, begin, probe_job=make_job(scenario, gap=PROBE_GAP, diagnose=False,
                                                        label="probe", **options),
                    curve_job=make_job(scenario, gap=gap, label="share", **options))
@@ -197,6 +197,7 @@ class _Study:
     def probe(self, shares: list[float], round_no: int) -> list[bool]:
         """Is there any plan at each share? (a status ``error`` is a failure, not a no)."""
         variants = [{SHARE_KEY: self.share_value(s)} for s in shares]
+        assert self.executor is not None
         outcomes, info = run_batch(self.executor, self.probe_job, variants)
         self.infos.append(info)
         verdicts = []
@@ -220,6 +221,7 @@ class _Study:
         shares = list(dict.fromkeys(round(max_share * i / (steps - 1), decimals)
                                     for i in range(steps)))
         variants = [{SHARE_KEY: self.share_value(s)} for s in shares]
+        assert self.executor is not None
         outcomes, info = run_batch(self.executor, self.curve_job, variants, progress)
         self.infos.append(info)
         curve = results_frame(outcomes, variants, {}, self.periods)

@@ -45,8 +45,10 @@ MAX_RANGE = 10_000
 
 def expand_range(spec: str, *, label: str = VARY_LABEL, location: str | None = None
                  ) -> list[int | float] | None:
-    """``"a:b:step"`` → the inclusive values, computed in decimal (``0:1:0.1`` gives 0.3, not
-    0.30000000000000004); None when ``spec`` is not a range."""
+    """``"a:b:step"`` → the inclusive values; None when ``spec`` is not a range.
+
+    Computed in decimal: ``0:1:0.1`` gives 0.3, not 0.30000000000000004.
+    """
     match = _RANGE.match(spec)
     if not match:
         return None
