@@ -99,8 +99,19 @@ def test_time_limit_without_a_point_is_no_solution(solver):
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_time_limit_with_a_point_is_feasible_with_its_gap(solver):
+    """A time limit reached with an integer point is FEASIBLE with its gap, never OPTIMAL.
+
+    The knapsack is far from proven in seconds, but on a loaded machine the solver may not
+    even reach its first point within a short limit (NO_SOLUTION, tested above): the limit
+    doubles until the run stops with a point, so the test asserts what a stop *with a point*
+    reports, whatever the machine's load.
+    """
     model = knapsack()
-    result = solve(model, options(solver, time_limit=0.5))
+    for limit in (0.5, 1.0, 2.0, 4.0, 8.0):
+        result = solve(model, options(solver, time_limit=limit))
+        assert result.status != Status.OPTIMAL, result.message
+        if result.status != Status.NO_SOLUTION:
+            break
     assert result.status == Status.FEASIBLE, result.message
     assert "not proven optimal" in result.message
     assert result.gap is not None and result.gap > 1e-4  # worse than asked for: not optimal
