@@ -85,6 +85,9 @@ class SolverOptions(StrictModel):
         None, description="solver threads; null = the solver's default")
     relax: bool = Field(
         False, description="solve the LP relaxation (integrality dropped: fractional servers)")
+    presolve: bool = Field(
+        True, description="merge interchangeable workloads and identical SKUs before solving "
+                          "(exact: chipmix.model.presolve); false = solve the full model")
 
     @model_validator(mode="before")
     @classmethod
@@ -100,13 +103,15 @@ class SolverOptions(StrictModel):
 
     def with_overrides(self, *, name: str | None = None, time_limit: float | None = None,
                        gap: float | None = None, threads: int | None = None,
-                       relax: bool | None = None) -> SolverOptions:
+                       relax: bool | None = None, presolve: bool | None = None
+                       ) -> SolverOptions:
         """These options with every argument that is not None put in place (and checked).
 
         ``name`` is case-insensitive (``--solver CBC``).
         """
         given = {"name": name.lower() if isinstance(name, str) else name,
-                 "time_limit": time_limit, "gap": gap, "threads": threads, "relax": relax}
+                 "time_limit": time_limit, "gap": gap, "threads": threads, "relax": relax,
+                 "presolve": presolve}
         changes = {k: v for k, v in given.items() if v is not None}
         if not changes:
             return self

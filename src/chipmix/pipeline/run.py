@@ -34,6 +34,7 @@ from chipmix.inputs.solver import SolverOptions
 from chipmix.model.build import Index, build
 from chipmix.model.data import PlanningData, prepare
 from chipmix.model.matrix import LinearModel
+from chipmix.pipeline.presolved import PresolveOutcome, solve_presolved
 from chipmix.solve import SolveResult, solve
 
 
@@ -61,12 +62,15 @@ class Run:
         self._index = index
         self._result = result
         self.timings: dict[str, float] = {}
+        #: what the exact domain presolve did in :meth:`solve` (None: off, or not solved yet)
+        self.presolved: PresolveOutcome | None = None
 
     # -- starting -------------------------------------------------------------------------
     @classmethod
     def for_scenario(cls, scenario: Scenario | str | Path, *, solver: str | None = None,
                      time_limit: float | None = None, gap: float | None = None,
-                     threads: int | None = None, relax: bool | None = None) -> Run:
+                     threads: int | None = None, relax: bool | None = None,
+                     presolve: bool | None = None) -> Run:
         """A run of ``scenario`` (a Scenario or the path of its YAML).
 
         Its solver settings are the scenario's, overridden by every argument that is not None.
@@ -74,7 +78,8 @@ class Run:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         options = scenario.solver.with_overrides(name=solver, time_limit=time_limit, gap=gap,
-                                                 threads=threads, relax=relax)
+                                                 threads=threads, relax=relax,
+                                                 presolve=presolve)
         return cls(scenario=scenario, options=options)
 
     @classmethod
@@ -101,7 +106,13 @@ class Run:
         """Solve the model (building first if needed); the result is kept in ``result``."""
         model = self.model
         with self._timed("solve"):
-            self._result = solve(model, self.options)
+            self.presolved = None
+            if self.options.presolve:
+                self.presolved = solve_presolved(self.data, model, self.index, self.options)
+            if self.presolved is not None and self.presolved.result is not None:
+                self._result = self.presolved.result
+            else:
+                self._result = solve(model, self.options)
         return self
 
     def execute(self) -> Run:

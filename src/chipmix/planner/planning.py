@@ -29,6 +29,7 @@ def plan(
     write_lp: str | Path | None = None,
     write_mps: str | Path | None = None,
     sensitivity: bool = False,
+    presolve: bool | None = None,
 ) -> Plan:
     """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
 
@@ -37,10 +38,13 @@ def plan(
     model before it is solved. With ``sensitivity`` the plan also carries shadow prices and
     break-even prices (:mod:`chipmix.planner.sensitivity`), computed on LPs with the integer
     decisions fixed; without a plan it carries a ``diagnosis`` unless ``diagnose`` is False.
+    ``presolve`` (default: the scenario's ``solver.presolve``, on) merges interchangeable
+    workloads and identical SKUs first (:mod:`chipmix.model.presolve`: exact, the plan is a
+    plan of the full model; its ``solver.presolve`` says what merged).
     """
     started = time.perf_counter()
     run = Run.for_scenario(scenario, solver=solver, time_limit=time_limit, gap=gap,
-                           threads=threads, relax=relax)
+                           threads=threads, relax=relax, presolve=presolve)
     timings = {"load": time.perf_counter() - started}
     run.build()
     if write_lp or write_mps:
@@ -50,6 +54,9 @@ def plan(
     timings.update(run.timings)
     t = time.perf_counter()
     out = extract(run)
+    info = run.presolved.info() if run.presolved is not None else None
+    if info is not None:
+        out.solver["presolve"] = info
     timings["extract"] = time.perf_counter() - t
     if diagnose and not out.ok:
         t = time.perf_counter()

@@ -1,0 +1,414 @@
+"""Exact domain presolve: merge interchangeable workloads and identical SKUs before the build.
+
+``presolve(data, relax=...)`` looks at the prepared :class:`~chipmix.model.data.PlanningData`
+and returns a :class:`Reduction` — a smaller ``PlanningData`` that :func:`build` turns into a
+smaller model with **the same optimal value** — or ``None`` when nothing merges. After the
+reduced model is solved, :meth:`Reduction.expand` maps its solution back to a solution of the
+full model (a deterministic disaggregation) and :meth:`Reduction.check` proves on the full
+model that it keeps every bound, row and integrality and costs the same; the plan is then
+extracted from the full model as if the full model had been solved, so the checker
+(``chipmix.verify``) sees an ordinary plan.
+
+When a merge is exact (``docs/planning-model.md``, "Presolve", has the proofs)
+------------------------------------------------------------------------------
+Two **workloads** ``w1, w2`` merge into one with demand ``d1 + d2`` when they have the same
+kind and metric, the same shortfall penalty (or both none: hard demand), the same capability
+``cap[k,w]`` for every SKU (hence the same eligible set), no porting cost with any vendor, and
+equal values in every other column of the workload table. Every row reads their use columns
+only through sums with weights that depend on the SKU and period alone (allocation, share,
+vendor cap, power, energy cost) or through ``cap[k,w]`` (demand), so a merged solution splits
+back by demand: ``use[k,w,t] = use[k,W,t]·d[w,t]/D[W,t]``, ``short[w,t] = short[W,t]·d/D``,
+and each workload's demand row holds with equality. Porting is excluded because it is a fixed
+charge per (vendor, workload): ported for one workload but not the other has no merged
+counterpart.
+
+Two **SKUs** ``k1, k2`` merge into one with inventory ``inv1 + inv2`` and whole-server supply
+``server·Σ floor(supply/server)`` when they have the same vendor, origin, server size, lead
+time, life, retirement, power, share weight, price in every period, capability for every
+workload, and equal values in every other column of the SKU table. The merged purchase bound
+is ``min(Σ floor(supply/server), budget/(price·server), servers worth using)``; a merged plan
+splits back by filling the members' own bounds in catalog order, and its use by each
+member's fleet share. It is exact for the MILP, and for the LP relaxation when the vendor has
+no porting cost and no period has a budget (the LP's porting big-M and the budget's floor are
+per column and do not add up). No SKU merges on the spend basis with a share or vendor cap
+(buying beyond use can pay there, so per-SKU purchase bounds matter).
+
+Anything the presolve does not know about (a new constraint family reading workload or SKU
+names) cannot make a wrong plan: :meth:`Reduction.check` refuses a disaggregated solution that
+violates a row of the full model or costs differently, and the caller then solves the full
+model (``chipmix.pipeline`` / ``chipmix.planner``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from chipmix.model.data import PlanningData
+
+#: Workload columns that matter only through ``cap`` (eligibility): not compared themselves.
+_ELIGIBILITY_COLUMNS = ("min_memory_gb", "min_interconnect_gbps", "exclude")
+#: SKU columns that add up in a merge.
+_ADDITIVE_SKU_COLUMNS = ("inventory",)
+#: Tolerances of :meth:`Reduction.check` (the solver's feasibility tolerance is 1e-7).
+ROW_TOL = 1e-6
+OBJ_TOL = 1e-9
+
+
+class PresolveMismatch(Exception):
+    """The disaggregated solution does not solve the full model (a presolve bug): the caller
+    solves the full model instead."""
+
+
+@dataclass
+class Reduction:
+    """The reduced planning data and how its names map to the full data's.
+
+    Attributes
+    ----------
+    data : the reduced PlanningData (merged workloads / SKUs named after their first member).
+    full : the PlanningData it was made from.
+    workload_of : full workload -> reduced workload (every workload).
+    sku_of : full SKU -> reduced SKU (every SKU).
+    """
+
+    data: PlanningData
+    full: PlanningData
+    workload_of: dict[str, str]
+    sku_of: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def workload_groups(self) -> dict[str, list[str]]:
+        """Merged workloads (groups of two or more) by reduced name."""
+        return _groups(self.workload_of)
+
+    @property
+    def sku_groups(self) -> dict[str, list[str]]:
+        """Merged SKUs (groups of two or more) by reduced name."""
+        return _groups(self.sku_of)
+
+    def summary(self) -> dict[str, object]:
+        """What was merged, for the plan's ``solver.presolve`` entry."""
+        return {
+            "workloads": [len(self.workload_of), len(set(self.workload_of.values()))],
+            "skus": [len(self.sku_of), len(set(self.sku_of.values()))],
+            "merged_workloads": {k: v for k, v in self.workload_groups.items()},
+            "merged_skus": {k: v for k, v in self.sku_groups.items()},
+        }
+
+    # -- mapping a reduced solution back ---------------------------------------------------
+    def expand(self, full_model, full_index, model, index, x: np.ndarray, *,
+               integral: bool) -> np.ndarray:
+        """The full model's solution vector from the reduced model's ``x``.
+
+        ``integral``: the integer columns are whole (a MILP solve); their reduced values are
+        rounded before they are split, so every member gets a whole number of servers.
+        """
+        from chipmix.model.build import service_window
+
+        full, T = self.full, len(self.full.periods)
+        out = np.zeros(full_model.num_cols)
+        # -- purchases: fill each member's own bound in catalog order ---------------------
+        fb = full_index.buy
+        n = np.zeros(len(fb))
+        if len(fb):
+            rb = index.buy
+            n_red = model.values(x, "buy")
+            if integral:
+                n_red = np.round(n_red)
+            red = pd.Series(n_red, index=pd.MultiIndex.from_arrays([rb["sku"], rb["t"]]))
+            group = fb["sku"].map(self.sku_of)
+            total = red.reindex(pd.MultiIndex.from_arrays([group, fb["t"]])).to_numpy()
+            total = np.nan_to_num(total, nan=0.0)
+            merged = group.map(self._sku_size).to_numpy() > 1
+            ub = fb["ub"].to_numpy(dtype=float)
+            n = total.copy()
+            if merged.any():
+                n[merged] = _fill(group.to_numpy()[merged], fb["t"].to_numpy()[merged],
+                                  fb["k_i"].to_numpy()[merged], total[merged], ub[merged])
+            out[fb["col"].to_numpy()] = n
+        # -- fleet per member SKU and period ------------------------------------------------
+        skus = full.skus
+        K = len(skus)
+        fleet = np.zeros((K, T + 1))
+        if len(fb):
+            first, last = service_window(full, fb)
+            units = n * fb["server"].to_numpy(dtype=float)
+            np.add.at(fleet, (fb["k_i"].to_numpy(), first), units)
+            np.add.at(fleet, (fb["k_i"].to_numpy(), last), -units)
+        fleet = np.cumsum(fleet, axis=1)[:, :T]
+        alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
+        fleet += np.where(alive, skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
+        group_pos = pd.Series(np.arange(len(self.data.skus)), index=self.data.skus.index)
+        k_group = skus.index.map(self.sku_of).map(group_pos).to_numpy(dtype=np.int64)
+        group_fleet = np.zeros((len(self.data.skus), T))
+        np.add.at(group_fleet, k_group, fleet)
+        # -- use: split by fleet share (SKUs) and demand share (workloads) ------------------
+        demand = full.demand.to_numpy()  # T × W (full)
+        w_group = full.demand.columns.map(self.workload_of)
+        red_demand = self.data.demand[list(w_group)].to_numpy()  # T × W: the group's total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w_share = np.where(red_demand > 0, demand / red_demand, 0.0)
+        fu = full_index.use
+        if len(fu):
+            ru = index.use
+            red = pd.Series(model.values(x, "use"),
+                            index=pd.MultiIndex.from_arrays([ru["sku"], ru["workload"], ru["t"]]))
+            key = pd.MultiIndex.from_arrays([fu["sku"].map(self.sku_of),
+                                             fu["workload"].map(self.workload_of), fu["t"]])
+            value = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
+            k_i, t, w_j = fu["k_i"].to_numpy(), fu["t"].to_numpy(), fu["w_j"].to_numpy()
+            g_fleet = group_fleet[k_group[k_i], t]
+            single_k = fu["sku"].map(self.sku_of).map(self._sku_size).to_numpy() == 1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                k_share = np.where(single_k, 1.0,
+                                   np.where(g_fleet > 0, fleet[k_i, t] / g_fleet, 0.0))
+            single_w = fu["workload"].map(self.workload_of).map(self._workload_size).to_numpy() == 1
+            share = k_share * np.where(single_w, 1.0, w_share[t, w_j])
+            out[fu["col"].to_numpy()] = value * share
+        # -- shortfall: split by demand share ---------------------------------------------
+        fs = full_index.short
+        if len(fs):
+            rs = index.short
+            red = pd.Series(model.values(x, "short"),
+                            index=pd.MultiIndex.from_arrays([rs["workload"], rs["t"]]))
+            key = pd.MultiIndex.from_arrays([fs["workload"].map(self.workload_of), fs["t"]])
+            value = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
+            single_w = fs["workload"].map(self.workload_of).map(self._workload_size).to_numpy() == 1
+            share = np.where(single_w, 1.0, w_share[fs["t"].to_numpy(), fs["w_j"].to_numpy()])
+            out[fs["col"].to_numpy()] = value * share
+        # -- porting: the same (vendor, workload) decisions --------------------------------
+        fp = full_index.port
+        if len(fp):
+            rp = index.port
+            red = pd.Series(model.values(x, "port"),
+                            index=pd.MultiIndex.from_arrays([rp["vendor"], rp["workload"]]))
+            key = pd.MultiIndex.from_arrays([fp["vendor"], fp["workload"].map(self.workload_of)])
+            out[fp["col"].to_numpy()] = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
+        return out
+
+    def check(self, full_model, x: np.ndarray, objective: float | None, *,
+              integral: bool) -> None:
+        """Raise :class:`PresolveMismatch` unless ``x`` solves the full model as well as the
+        reduced solution solved the reduced one: every column bound, row and integrality
+        within the solver's tolerances, and the same cost."""
+        a = full_model.arrays()
+        scale = np.maximum(1.0, np.abs(np.where(np.isfinite(a["col_upper"]), a["col_upper"], 0)))
+        if np.any(x < a["col_lower"] - ROW_TOL * scale) or np.any(x > a["col_upper"] + ROW_TOL
+                                                                  * scale):
+            bad = np.flatnonzero((x < a["col_lower"] - ROW_TOL * scale)
+                                 | (x > a["col_upper"] + ROW_TOL * scale))
+            raise PresolveMismatch(f"{len(bad)} column bounds violated, e.g. "
+                                   f"{full_model.col_names()[bad[0]]} = {x[bad[0]]:g}")
+        if integral and a["integer"].any():
+            frac = np.abs(x[a["integer"]] - np.round(x[a["integer"]]))
+            if frac.max() > ROW_TOL:
+                raise PresolveMismatch("an integer column got a fractional value")
+        activity = full_model.activity(x)
+        magnitude = np.zeros(full_model.num_rows)
+        if len(a["csc_value"]):
+            col_of = np.repeat(np.arange(full_model.num_cols), np.diff(a["csc_start"]))
+            np.add.at(magnitude, a["csc_index"], np.abs(a["csc_value"] * x[col_of]))
+        tol = ROW_TOL * (1.0 + magnitude)
+        low = activity < a["row_lower"] - tol
+        high = activity > a["row_upper"] + tol
+        if low.any() or high.any():
+            i = int(np.flatnonzero(low | high)[0])
+            raise PresolveMismatch(
+                f"{int(low.sum() + high.sum())} rows violated, e.g. {full_model.row_names()[i]}:"
+                f" {activity[i]:g} not in [{a['row_lower'][i]:g}, {a['row_upper'][i]:g}]")
+        if objective is not None:
+            cost = float(a["cost"] @ x) + full_model.objective_offset
+            if abs(cost - objective) > OBJ_TOL * max(1.0, abs(objective)) + 1e-6:
+                raise PresolveMismatch(f"the full model's cost {cost!r} differs from the "
+                                       f"reduced objective {objective!r}")
+
+    def _sku_size(self, reduced: str) -> int:
+        return self._sizes()[1].get(reduced, 1)
+
+    def _workload_size(self, reduced: str) -> int:
+        return self._sizes()[0].get(reduced, 1)
+
+    def _sizes(self) -> tuple[dict[str, int], dict[str, int]]:
+        cached = self.__dict__.get("_size_cache")
+        if cached is None:
+            cached = ({k: len(v) for k, v in _groups(self.workload_of, 1).items()},
+                      {k: len(v) for k, v in _groups(self.sku_of, 1).items()})
+            self.__dict__["_size_cache"] = cached
+        return cached
+
+
+def _fill(group, t, k, total, ub) -> np.ndarray:
+    """Split each (group, t)'s ``total`` over its members: fill their bounds ``ub`` in SKU
+    order (``k``), so every member gets at most its bound and the first ones get theirs."""
+    order = np.lexsort((k, t, pd.factorize(group)[0]))
+    g = pd.factorize(pd.MultiIndex.from_arrays([group[order], t[order]]))[0]
+    u = ub[order]
+    start = np.r_[True, g[1:] != g[:-1]]
+    finite = np.where(np.isinf(u), 0.0, u)
+    infinite = np.isinf(u).astype(np.int64)
+
+    def exclusive(values):
+        run = np.cumsum(values)
+        seg_start = np.maximum.accumulate(np.where(start, np.arange(len(values)), 0))
+        return run - values - (run - values)[seg_start]
+
+    before = np.where(exclusive(infinite) > 0, np.inf, exclusive(finite))
+    filled = np.clip(total[order] - before, 0.0, u)
+    out = np.empty_like(filled)
+    out[order] = filled
+    return out
+
+
+def _groups(mapping: dict[str, str], least: int = 2) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for original, reduced in mapping.items():
+        out.setdefault(reduced, []).append(original)
+    return {k: v for k, v in out.items() if len(v) >= least}
+
+
+def _key(value) -> object:
+    """A hashable, NaN-equal stand-in for a table cell."""
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    if isinstance(value, (list, tuple)):
+        return tuple(_key(v) for v in value)
+    if isinstance(value, np.generic):
+        return _key(value.item())
+    return value
+
+
+def _first_of_class(frame: pd.DataFrame) -> dict[str, str]:
+    """Each row's first row (in frame order) with equal values in every column (NaN = NaN)."""
+    names = list(frame.index)
+    if frame.shape[1] == 0 or len(frame) < 2:
+        return {k: k for k in names}
+    numeric = frame.select_dtypes(include=["number", "bool"])
+    other = frame.drop(columns=numeric.columns)
+    parts = []
+    if numeric.shape[1]:
+        values = numeric.to_numpy(dtype=float)
+        # NaN = NaN, and -0.0 = 0.0: compare bit patterns of a canonical copy
+        values = np.where(np.isnan(values), np.nan, values + 0.0)
+        parts.append(np.ascontiguousarray(values).view(np.int64))
+    for _, column in other.items():
+        keys = [_key(v) for v in column.to_numpy(dtype=object)]
+        parts.append(pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)[0]
+                     .reshape(-1, 1))
+    codes = np.concatenate(parts, axis=1)
+    _, first_row, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    return {name: names[first_row[g]] for name, g in zip(names, inverse.ravel(), strict=True)}
+
+
+def _cap_matrix(cap: pd.Series, rows: str, index: list[str], prefix: str) -> pd.DataFrame:
+    """``cap`` as a table with one row per ``rows`` key (NaN: not eligible)."""
+    columns = "workload" if rows == "sku" else "sku"
+    if not len(cap):
+        return pd.DataFrame(index=pd.Index(index))
+    table = cap.unstack(columns).reindex(index)
+    table.columns = [f"{prefix}{c}" for c in table.columns]
+    return table
+
+
+def presolve(data: PlanningData, *, relax: bool = False) -> Reduction | None:
+    """The reduced data, or None when no two workloads or SKUs are interchangeable.
+
+    ``relax``: the model will be solved as its LP relaxation (SKU merges then need a vendor
+    without porting and no budget; see the module docstring).
+    """
+    workload_of = _workload_merges(data)
+    sku_of = _sku_merges(data, relax=relax)
+    if all(k == v for k, v in workload_of.items()) and all(k == v for k, v in sku_of.items()):
+        return None
+    reduced = _reduce(data, workload_of, sku_of)
+    return Reduction(data=reduced, full=data, workload_of=workload_of, sku_of=sku_of)
+
+
+def _workload_merges(data: PlanningData) -> dict[str, str]:
+    names = list(data.demand.columns)
+    table = data.workloads.reindex(names)
+    table = table[[c for c in table.columns if c not in _ELIGIBILITY_COLUMNS]].copy()
+    ported = set(data.port.index.get_level_values("workload")) if len(data.port) else set()
+    # a workload with porting costs is a class of its own
+    table["__own"] = [w if w in ported else "" for w in names]
+    frame = pd.concat([table, _cap_matrix(data.cap, "workload", names, "cap:")], axis=1)
+    return _first_of_class(frame)
+
+
+def _sku_merges(data: PlanningData, *, relax: bool) -> dict[str, str]:
+    skus = data.skus
+    names = list(skus.index)
+    identity = {k: k for k in names}
+    share = data.period_table["share"].to_numpy()
+    cap_policy = data.vendor_cap is not None and data.vendor_cap < 1
+    if data.share_basis == "spend" and ((share > 0).any() or cap_policy):
+        return identity  # buying beyond use can pay: per-SKU purchase bounds matter
+    if relax and np.isfinite(data.period_table["budget"].to_numpy()).any():
+        return identity  # the LP's per-column budget floors do not add up
+    table = skus[[c for c in skus.columns if c not in _ADDITIVE_SKU_COLUMNS]].copy()
+    if relax and len(data.port):
+        # the LP's porting big-M is per column and does not add up
+        porting_vendors = set(data.port.index.get_level_values("vendor"))
+        table["__own"] = [k if v in porting_vendors else "" for k, v in
+                          zip(names, skus["vendor"], strict=True)]
+    price = data.price[names].T
+    price.columns = [f"price:{c}" for c in price.columns]
+    frame = pd.concat([table, price, _cap_matrix(data.cap, "sku", names, "cap:")], axis=1)
+    return _first_of_class(frame)
+
+
+def _members(names: list[str], mapping: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per name: the position of its group's first member (groups in order of appearance),
+    and the positions of the kept names (first members)."""
+    pos = {name: i for i, name in enumerate(names)}
+    first = np.array([pos[mapping[name]] for name in names], dtype=np.int64)
+    return first, np.flatnonzero(first == np.arange(len(names)))
+
+
+def _reduce(data: PlanningData, workload_of: dict[str, str], sku_of: dict[str, str]
+            ) -> PlanningData:
+    """The PlanningData of the merged workloads and SKUs (module docstring)."""
+    # workloads: demand adds up; everything else is the first member's
+    w_names = list(data.demand.columns)
+    w_first, w_kept = _members(w_names, workload_of)
+    kept_w = [w_names[i] for i in w_kept]
+    d = data.demand.to_numpy(dtype=float)
+    summed = np.zeros_like(d)
+    np.add.at(summed.T, w_first, d.T)
+    demand = pd.DataFrame(summed[:, w_kept], index=data.demand.index,
+                          columns=pd.Index(kept_w, dtype=data.demand.columns.dtype))
+    workloads = data.workloads.loc[kept_w]
+    # SKUs: inventory adds up; supply adds up in whole servers
+    k_names = list(data.skus.index)
+    k_first, k_kept = _members(k_names, sku_of)
+    kept_k = [k_names[i] for i in k_kept]
+    skus = data.skus.iloc[k_kept].copy()
+    inventory = np.zeros(len(k_names))
+    np.add.at(inventory, k_first, data.skus["inventory"].to_numpy(dtype=float))
+    skus["inventory"] = inventory[k_kept]
+    server = data.skus["server"].to_numpy(dtype=float)
+    supply = data.supply[k_names].to_numpy(dtype=float)  # T × K
+    with np.errstate(invalid="ignore"):
+        whole = np.where(np.isinf(supply), np.inf, np.floor(supply / server[None, :]) * server)
+    size = np.bincount(k_first, minlength=len(k_names))
+    merged = np.zeros_like(supply)
+    np.add.at(merged.T, k_first, whole.T)
+    supply = np.where(size[None, :] > 1, merged, supply)[:, k_kept]
+    supply_frame = pd.DataFrame(supply, index=data.supply.index,
+                                columns=pd.Index(kept_k, dtype=data.supply.columns.dtype))
+    price = data.price[kept_k]
+    cap = data.cap
+    if len(cap):
+        keep = (cap.index.get_level_values("sku").isin(kept_k)
+                & cap.index.get_level_values("workload").isin(kept_w))
+        cap = cap[keep]
+    return dataclasses.replace(data, skus=skus, workloads=workloads, demand=demand, cap=cap,
+                               supply=supply_frame, price=price)
+
+
+__all__ = ["PresolveMismatch", "Reduction", "presolve"]
