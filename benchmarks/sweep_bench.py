@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run on a LocalCluster with as many workers as the largest "
                              "--workers (processes, one thread each)")
     parser.add_argument("--json", type=Path, help="write the results as JSON")
+    parser.add_argument("--no-reuse", action="store_true",
+                        help="solve every variant from scratch (no HiGHS model or input reuse "
+                             "in the workers: the behaviour before issue 17)")
     args = parser.parse_args(argv)
 
     from chipmix.pipeline.executor import Executor
@@ -122,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
     scenario = load_base(default_scenario_path())
     job = make_job(scenario)
+    if args.no_reuse:
+        import dataclasses
+
+        job = dataclasses.replace(job, token=None)
     axes = parse_vary(job.data, [f"policy.domestic_share={SHARES}",
                                  f"supply.nvidia-h20={H20}"])
     variants = grid(axes)[: args.variants]
@@ -150,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                "seconds": round(wall, 2), "throughput": round(len(variants) / wall, 3),
                "mean_solve_s": round(sum(run.per_variant) / len(variants), 3),
                "identical": bool(same), "statuses": statuses, "cpu_capacity": capacity,
+               "reuse": not args.no_reuse,
                "load_before": before, "load_after": load()}
         results.append(row)
         print(json.dumps(row), file=sys.stderr)

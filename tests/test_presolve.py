@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_verified, make_scenario, planner_sku, train
+from helpers import assert_verified, make_scenario, planner_sku, train
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_planner_properties import materialise, specs
@@ -25,6 +25,7 @@ import chipmix
 from chipmix.model.build import build
 from chipmix.model.data import prepare
 from chipmix.model.presolve import PresolveMismatch, presolve
+from chipmix.resources import default_scenario_path
 from chipmix.solve import SolverOptions, solve
 
 GAP = 1e-9
@@ -234,12 +235,16 @@ def test_a_wrong_split_is_refused(tmp_path):
         reduction.check(model, x, result.objective * 1.01, integral=True)
 
 
-def test_the_bundled_examples_have_nothing_to_merge():
-    """The golden plans stay byte for byte: the examples are solved without a reduction."""
+def test_twins_without_columns_are_not_merged():
+    """The bundled catalogs list twins (RTX 5090 D and D V2) that the examples cannot buy:
+    merging them would win nothing, so the examples have nothing to merge and their plan JSON
+    (golden plans, byte for byte) carries no presolve entry."""
     from chipmix.resources import examples_dir
 
     for path in sorted(Path(examples_dir()).glob("*.yaml")):
         assert presolve(prepare(chipmix.load_scenario(path))) is None, path.name
+    plan = chipmix.plan(chipmix.load_scenario(default_scenario_path()))
+    assert "presolve" not in plan.solver
 
 
 def test_benchmark_instances_merge_to_the_same_optimum():
@@ -302,7 +307,7 @@ def test_presolve_keeps_the_optimum_on_random_scenarios(spec, relax):
         both(scenario, relax=relax)
 
 
-def test_cli_switches_the_presolve_off(tmp_path, capsys):
+def test_the_scenario_key_switches_the_presolve_off(tmp_path, capsys):
     import json
 
     import yaml
@@ -316,10 +321,10 @@ def test_cli_switches_the_presolve_off(tmp_path, capsys):
     path = tmp_path / "twins.yaml"
     path.write_text(yaml.safe_dump(scenario.to_dict()), encoding="utf-8")
     plans = {}
-    for flag in ("--presolve", "--no-presolve"):
-        assert main(["plan", str(path), "--json", flag]) == 0
+    for flag in ("solver.presolve=true", "solver.presolve=false"):
+        assert main(["plan", str(path), "--json", "--set", flag]) == 0
         plans[flag] = json.loads(capsys.readouterr().out)
-    assert plans["--presolve"]["solver"]["presolve"]["workloads"] == [2, 1]
-    assert "presolve" not in plans["--no-presolve"]["solver"]
-    assert plans["--presolve"]["objective"] == pytest.approx(plans["--no-presolve"]["objective"],
-                                                             rel=1e-9)
+    on, off = plans["solver.presolve=true"], plans["solver.presolve=false"]
+    assert on["solver"]["presolve"]["workloads"] == [2, 1]
+    assert "presolve" not in off["solver"]
+    assert on["objective"] == pytest.approx(off["objective"], rel=1e-9)

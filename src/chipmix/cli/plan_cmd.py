@@ -73,11 +73,6 @@ def plan_command(
         "--explain",
         help="Also print shadow prices and break-even prices (fixed integer plan).",
     ),
-    presolve: bool | None = typer.Option(
-        None, "--presolve/--no-presolve",
-        help="Merge interchangeable workloads and identical SKUs before solving (exact; "
-             "default: the scenario's solver.presolve, on).",
-    ),
 ) -> None:
     """Plan the cost-minimal purchase mix for a scenario.
 
@@ -107,7 +102,6 @@ def plan_command(
         write_lp=write_lp,
         write_mps=write_mps,
         sensitivity=explain,
-        presolve=presolve,
     )
     result.timings["load"] = load_seconds  # the scenario was loaded here, not in plan()
     text = result.to_json(timings=timings)

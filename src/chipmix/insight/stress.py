@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from chipmix.inputs.solver import SolverOptions, Status
 from chipmix.numbers import json_number, rounded
 from chipmix.periods import parse_period
 from chipmix.pipeline.executor import run_map
+from chipmix.pipeline.reuse import worker_reuse
 from chipmix.pipeline.run import Run
 
 #: tail statistics reported for every figure
@@ -82,6 +84,8 @@ class StressSetup:
     options: SolverOptions  # for the re-plans (HiGHS, integers kept)
     seed: int
     baseline: dict[str, Any] | None = None
+    #: one per stress run: workers keep its HiGHS models across draws (pipeline.reuse)
+    token: str | None = None
 
 
 def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
@@ -151,7 +155,7 @@ def prepare_stress(scenario: Scenario, plan, *, seed: int = 0,
     data = dataclasses.replace(data, workloads=workloads)
     options = (solver_options or scenario.solver).with_overrides(name="highs", relax=False)
     setup = StressSetup(data=data, risks=risks, fixed=fixed, ported=ported, options=options,
-                        seed=int(seed))
+                        seed=int(seed), token=uuid.uuid4().hex)
     setup.baseline = replay(setup, data.supply, len(labels))[0]
     setup.baseline["notes"] = notes + _risk_notes(data, risks)
     return setup
@@ -347,6 +351,12 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
 
 
 def run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
+    """Draw ``i`` (see :func:`_run_draw`), reusing this worker's HiGHS models of the run."""
+    with worker_reuse(setup.token):
+        return _run_draw(setup, i)
+
+
+def _run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
     """Draw ``i``: shocks from ``default_rng([seed, i])``, then the re-plans.
 
     Each shock is learnt in the first period it changes the supply. At each such period, in

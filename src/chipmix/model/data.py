@@ -7,9 +7,12 @@ these tables.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import math
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +89,11 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     """
     scenario = scenario.in_usd()  # the scenario's own money (currency:) in USD, as catalogs
     periods = list(scenario.periods)
+    rule_count = None
+    if catalog is None and timeline is None and getattr(_REUSE, "cache", None) is not None:
+        catalog, timeline, rule_count = _reused_inputs(scenario)
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame
-    rule_count = None
     if timeline is None:
         timeline, rule_count = make_timeline(scenario, frame)
     period_table = _period_table(scenario, periods)
@@ -115,6 +120,60 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
         vendor_cap=scenario.policy.vendor_cap,
         rule_count=rule_count if rule_count is not None else 0,
     )
+
+
+_REUSE = threading.local()
+#: Catalog/timeline pairs kept by :func:`reusing_inputs` (most recent last).
+REUSE_ENTRIES = 4
+
+
+@contextlib.contextmanager
+def reusing_inputs(cache: dict[str, Any] | None = None) -> Iterator[None]:
+    """Reuse loaded catalogs and rule timelines in :func:`prepare` within this block.
+
+    In this thread, :func:`prepare` reuses the loaded catalog and the
+    rule timeline — with its per-SKU decisions already evaluated — of an earlier scenario
+    that has the same catalogs, overrides, rule sets, home, buyer, unknown policy and rule
+    parameters (a sweep's or a stress run's variants, in one worker process). ``cache``: the
+    dict to keep them in (default: the enclosing block's, else a new one).
+    """
+    previous = getattr(_REUSE, "cache", None)
+    _REUSE.cache = cache if cache is not None else previous if previous is not None else {}
+    try:
+        yield
+    finally:
+        _REUSE.cache = previous
+
+
+def _inputs_key(scenario: Scenario) -> str:
+    """What the loaded catalog and the timeline depend on, as text."""
+    return json.dumps([[str(c) for c in scenario.catalogs], scenario.overrides,
+                       [str(r) for r in (scenario.rules or [])] if scenario.rules is not None
+                       else None, str(scenario.base_dir), scenario.home, scenario.buyer,
+                       scenario.unknown_policy, scenario.rule_params],
+                      sort_keys=True, default=str)
+
+
+def catalog_of(scenario: Scenario) -> Catalog:
+    """The scenario's catalog: the reused one within :func:`reusing_inputs`, else loaded."""
+    if getattr(_REUSE, "cache", None) is not None:
+        return _reused_inputs(scenario)[0]
+    return scenario.load_catalog()
+
+
+def _reused_inputs(scenario: Scenario) -> tuple[Catalog, Timeline, int]:
+    """The (catalog, timeline, rule-set count) of the scenario from the reuse cache."""
+    cache: dict[str, tuple[Catalog, Timeline, int]] = _REUSE.cache
+    key = _inputs_key(scenario)
+    entry = cache.pop(key, None)
+    if entry is None:
+        catalog = scenario.load_catalog()
+        timeline, count = make_timeline(scenario, catalog.frame)
+        entry = (catalog, timeline, count)
+    cache[key] = entry  # most recent last
+    while len(cache) > REUSE_ENTRIES:
+        cache.pop(next(iter(cache)))
+    return entry
 
 
 def make_timeline(scenario: Scenario, frame: pd.DataFrame,

@@ -44,11 +44,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from chipmix.model.data import PlanningData
+from chipmix.model.matrix import LinearModel
+from chipmix.model.variables import Index, service_window
 
 #: Workload columns that matter only through ``cap`` (eligibility): not compared themselves.
 _ELIGIBILITY_COLUMNS = ("min_memory_gb", "min_interconnect_gbps", "exclude")
@@ -60,8 +63,10 @@ OBJ_TOL = 1e-9
 
 
 class PresolveMismatch(Exception):
-    """The disaggregated solution does not solve the full model (a presolve bug): the caller
-    solves the full model instead."""
+    """The disaggregated solution does not solve the full model (a presolve bug).
+
+    The caller solves the full model instead.
+    """
 
 
 @dataclass
@@ -102,52 +107,21 @@ class Reduction:
         }
 
     # -- mapping a reduced solution back ---------------------------------------------------
-    def expand(self, full_model, full_index, model, index, x: np.ndarray, *,
+    def expand(self, full_model: LinearModel, full_index: Index, model: LinearModel,
+               index: Index, x: np.ndarray, *,
                integral: bool) -> np.ndarray:
         """The full model's solution vector from the reduced model's ``x``.
 
         ``integral``: the integer columns are whole (a MILP solve); their reduced values are
         rounded before they are split, so every member gets a whole number of servers.
         """
-        from chipmix.model.build import service_window
-
-        full, T = self.full, len(self.full.periods)
+        full = self.full
         out = np.zeros(full_model.num_cols)
-        # -- purchases: fill each member's own bound in catalog order ---------------------
         fb = full_index.buy
-        n = np.zeros(len(fb))
+        n = self._split_purchases(fb, model, index, x, integral)
         if len(fb):
-            rb = index.buy
-            n_red = model.values(x, "buy")
-            if integral:
-                n_red = np.round(n_red)
-            red = pd.Series(n_red, index=pd.MultiIndex.from_arrays([rb["sku"], rb["t"]]))
-            group = fb["sku"].map(self.sku_of)
-            total = red.reindex(pd.MultiIndex.from_arrays([group, fb["t"]])).to_numpy()
-            total = np.nan_to_num(total, nan=0.0)
-            merged = group.map(self._sku_size).to_numpy() > 1
-            ub = fb["ub"].to_numpy(dtype=float)
-            n = total.copy()
-            if merged.any():
-                n[merged] = _fill(group.to_numpy()[merged], fb["t"].to_numpy()[merged],
-                                  fb["k_i"].to_numpy()[merged], total[merged], ub[merged])
             out[fb["col"].to_numpy()] = n
-        # -- fleet per member SKU and period ------------------------------------------------
-        skus = full.skus
-        K = len(skus)
-        fleet = np.zeros((K, T + 1))
-        if len(fb):
-            first, last = service_window(full, fb)
-            units = n * fb["server"].to_numpy(dtype=float)
-            np.add.at(fleet, (fb["k_i"].to_numpy(), first), units)
-            np.add.at(fleet, (fb["k_i"].to_numpy(), last), -units)
-        fleet = np.cumsum(fleet, axis=1)[:, :T]
-        alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
-        fleet += np.where(alive, skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
-        group_pos = pd.Series(np.arange(len(self.data.skus)), index=self.data.skus.index)
-        k_group = skus.index.map(self.sku_of).map(group_pos).to_numpy(dtype=np.int64)
-        group_fleet = np.zeros((len(self.data.skus), T))
-        np.add.at(group_fleet, k_group, fleet)
+        fleet, group_fleet, k_group = self._fleets(fb, n)
         # -- use: split by fleet share (SKUs) and demand share (workloads) ------------------
         demand = full.demand.to_numpy()  # T × W (full)
         w_group = full.demand.columns.map(self.workload_of)
@@ -192,11 +166,55 @@ class Reduction:
             out[fp["col"].to_numpy()] = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
         return out
 
-    def check(self, full_model, x: np.ndarray, objective: float | None, *,
+    def _split_purchases(self, fb: pd.DataFrame, model: LinearModel, index: Index,
+                         x: np.ndarray, integral: bool) -> np.ndarray:
+        """Servers per full purchase column: each member's own bound filled in SKU order."""
+        n: np.ndarray = np.zeros(len(fb))
+        if not len(fb):
+            return n
+        rb = index.buy
+        n_red = model.values(x, "buy")
+        if integral:
+            n_red = np.round(n_red)
+        red = pd.Series(n_red, index=pd.MultiIndex.from_arrays([rb["sku"], rb["t"]]))
+        group = fb["sku"].map(self.sku_of)
+        total = red.reindex(pd.MultiIndex.from_arrays([group, fb["t"]])).to_numpy()
+        total = np.nan_to_num(total, nan=0.0)
+        merged = group.map(self._sku_size).to_numpy() > 1
+        ub = fb["ub"].to_numpy(dtype=float)
+        n = np.asarray(total, dtype=float).copy()
+        if merged.any():
+            n[merged] = _fill(group.to_numpy()[merged], fb["t"].to_numpy()[merged],
+                              fb["k_i"].to_numpy()[merged], total[merged], ub[merged])
+        return n
+
+    def _fleets(self, fb: pd.DataFrame, n: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Units in service per full SKU and period, per reduced SKU, and each SKU's group."""
+        full, T = self.full, len(self.full.periods)
+        skus = full.skus
+        fleet = np.zeros((len(skus), T + 1))
+        if len(fb):
+            first, last = service_window(full, fb)
+            units = n * fb["server"].to_numpy(dtype=float)
+            np.add.at(fleet, (fb["k_i"].to_numpy(), first), units)
+            np.add.at(fleet, (fb["k_i"].to_numpy(), last), -units)
+        fleet = np.cumsum(fleet, axis=1)[:, :T]
+        alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
+        fleet += np.where(alive, skus["inventory"].to_numpy(dtype=float)[:, None], 0.0)
+        group_pos = pd.Series(np.arange(len(self.data.skus)), index=self.data.skus.index)
+        k_group = skus.index.map(self.sku_of).map(group_pos).to_numpy(dtype=np.int64)
+        group_fleet = np.zeros((len(self.data.skus), T))
+        np.add.at(group_fleet, k_group, fleet)
+        return fleet, group_fleet, k_group
+
+    def check(self, full_model: LinearModel, x: np.ndarray, objective: float | None, *,
               integral: bool) -> None:
-        """Raise :class:`PresolveMismatch` unless ``x`` solves the full model as well as the
-        reduced solution solved the reduced one: every column bound, row and integrality
-        within the solver's tolerances, and the same cost."""
+        """Raise :class:`PresolveMismatch` unless ``x`` solves the full model.
+
+        As well as the reduced solution solved the reduced one: every column bound, row and integrality
+        within the solver's tolerances, and the same cost.
+        """
         a = full_model.arrays()
         scale = np.maximum(1.0, np.abs(np.where(np.isfinite(a["col_upper"]), a["col_upper"], 0)))
         if np.any(x < a["col_lower"] - ROW_TOL * scale) or np.any(x > a["col_upper"] + ROW_TOL
@@ -243,9 +261,13 @@ class Reduction:
         return cached
 
 
-def _fill(group, t, k, total, ub) -> np.ndarray:
-    """Split each (group, t)'s ``total`` over its members: fill their bounds ``ub`` in SKU
-    order (``k``), so every member gets at most its bound and the first ones get theirs."""
+def _fill(group: np.ndarray, t: np.ndarray, k: np.ndarray, total: np.ndarray,
+          ub: np.ndarray) -> np.ndarray:
+    """Split each (group, t)'s ``total`` over its members.
+
+    Fill their bounds ``ub`` in SKU order (``k``): every member gets at most its bound and
+    the first ones get theirs.
+    """
     order = np.lexsort((k, t, pd.factorize(group)[0]))
     g = pd.factorize(pd.MultiIndex.from_arrays([group[order], t[order]]))[0]
     u = ub[order]
@@ -253,14 +275,15 @@ def _fill(group, t, k, total, ub) -> np.ndarray:
     finite = np.where(np.isinf(u), 0.0, u)
     infinite = np.isinf(u).astype(np.int64)
 
-    def exclusive(values):
+    def exclusive(values: np.ndarray) -> np.ndarray:
         run = np.cumsum(values)
         seg_start = np.maximum.accumulate(np.where(start, np.arange(len(values)), 0))
-        return run - values - (run - values)[seg_start]
+        out: np.ndarray = run - values - (run - values)[seg_start]
+        return out
 
     before = np.where(exclusive(infinite) > 0, np.inf, exclusive(finite))
     filled = np.clip(total[order] - before, 0.0, u)
-    out = np.empty_like(filled)
+    out: np.ndarray = np.empty_like(filled)
     out[order] = filled
     return out
 
@@ -272,7 +295,7 @@ def _groups(mapping: dict[str, str], least: int = 2) -> dict[str, list[str]]:
     return {k: v for k, v in out.items() if len(v) >= least}
 
 
-def _key(value) -> object:
+def _key(value: Any) -> object:
     """A hashable, NaN-equal stand-in for a table cell."""
     if isinstance(value, float) and math.isnan(value):
         return ("nan",)
@@ -321,12 +344,46 @@ def presolve(data: PlanningData, *, relax: bool = False) -> Reduction | None:
     ``relax``: the model will be solved as its LP relaxation (SKU merges then need a vendor
     without porting and no budget; see the module docstring).
     """
-    workload_of = _workload_merges(data)
-    sku_of = _sku_merges(data, relax=relax)
+    workload_of = _unmerge_inert(_workload_merges(data), _inert_workloads(data))
+    sku_of = _unmerge_inert(_sku_merges(data, relax=relax), _inert_skus(data))
     if all(k == v for k, v in workload_of.items()) and all(k == v for k, v in sku_of.items()):
         return None
     reduced = _reduce(data, workload_of, sku_of)
     return Reduction(data=reduced, full=data, workload_of=workload_of, sku_of=sku_of)
+
+
+def _inert_workloads(data: PlanningData) -> set[str]:
+    """Workloads without demand in any period: no column reads them."""
+    demand = data.demand
+    return {w for w, any_demand in zip(demand.columns, (demand > 0).any(axis=0), strict=True)
+            if not any_demand}
+
+
+def _inert_skus(data: PlanningData) -> set[str]:
+    """SKUs that no column reads.
+
+    They can neither be bought (supply below one server in every period) nor held (no
+    inventory), or serve no workload.
+    """
+    server = data.skus["server"].to_numpy(dtype=float)
+    buyable = (data.supply[list(data.skus.index)].to_numpy(dtype=float) >= server).any(axis=0)
+    held = data.skus["inventory"].to_numpy(dtype=float) > 0
+    serving = set(data.cap.index.get_level_values("sku")) if len(data.cap) else set()
+    return {k for k, b, h in zip(data.skus.index, buyable, held, strict=True)
+            if not (b or h) or k not in serving}
+
+
+def _unmerge_inert(mapping: dict[str, str], inert: set[str]) -> dict[str, str]:
+    """Keep apart the members of groups made only of inert names.
+
+    Merging them wins nothing and would only cost a second build.
+    """
+    groups = _groups(mapping)
+    for members in groups.values():
+        if all(m in inert for m in members):
+            for m in members:
+                mapping[m] = m
+    return mapping
 
 
 def _workload_merges(data: PlanningData) -> dict[str, str]:
@@ -363,8 +420,10 @@ def _sku_merges(data: PlanningData, *, relax: bool) -> dict[str, str]:
 
 
 def _members(names: list[str], mapping: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per name: the position of its group's first member (groups in order of appearance),
-    and the positions of the kept names (first members)."""
+    """Per name the position of its group's first member; the positions of the kept names.
+
+    Groups are in order of appearance; the kept names are the first members.
+    """
     pos = {name: i for i, name in enumerate(names)}
     first = np.array([pos[mapping[name]] for name in names], dtype=np.int64)
     return first, np.flatnonzero(first == np.arange(len(names)))

@@ -14,7 +14,10 @@ import time
 from dataclasses import dataclass, field
 
 from chipmix.model.build import build
+from chipmix.model.data import PlanningData
+from chipmix.model.matrix import LinearModel
 from chipmix.model.presolve import PresolveMismatch, Reduction, presolve
+from chipmix.model.variables import Index
 from chipmix.solve import SolveResult, SolverOptions, solve
 
 
@@ -39,7 +42,8 @@ class PresolveOutcome:
         return out
 
 
-def solve_presolved(data, model, index, options: SolverOptions) -> PresolveOutcome:
+def solve_presolved(data: PlanningData, model: LinearModel, index: Index,
+                    options: SolverOptions) -> PresolveOutcome:
     """Solve ``model`` (built from ``data``) through the presolve when anything merges."""
     started = time.perf_counter()
     reduction = presolve(data, relax=bool(options.relax))
@@ -48,6 +52,9 @@ def solve_presolved(data, model, index, options: SolverOptions) -> PresolveOutco
         return PresolveOutcome(None, None, seconds)
     small, small_index = build(reduction.data)
     small.arrays()
+    if small.num_cols == model.num_cols and small.num_rows == model.num_rows:
+        # the merged workloads or SKUs had no columns (e.g. twins nobody can buy): nothing won
+        return PresolveOutcome(None, None, seconds)
     outcome = PresolveOutcome(reduction, None, seconds, (small.num_cols, small.num_rows))
     result = solve(small, options)
     if not result.status.has_plan or result.x is None:

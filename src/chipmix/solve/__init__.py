@@ -15,11 +15,12 @@ from chipmix.model.matrix import LinearModel
 from chipmix.solve.highs import solve_highs
 from chipmix.solve.pulp_adapter import solve_pulp
 from chipmix.solve.result import SolveResult
+from chipmix.solve.session import HighsSession, active_session, reusing
 from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
 
 __all__ = [
     "BAD_SCALING", "SOLVERS", "SOLVER_INFINITY", "SolveResult", "SolverOptions", "Status",
-    "check_numbers", "quiet_stdout", "solve", "stdout_to_stderr",
+    "HighsSession", "check_numbers", "quiet_stdout", "reusing", "solve", "stdout_to_stderr",
 ]
 
 #: Magnitude from which solvers read a number as infinite (HiGHS: ``infinite_cost`` and
@@ -98,7 +99,9 @@ def solve(model: LinearModel, options: SolverOptions) -> SolveResult:
     if model.num_cols == 0:
         return _solve_empty(model, name)
     if name == "highs":
-        result = solve_highs(model, options)
+        session = active_session()  # sweeps and stress: the same HiGHS, changed in place
+        result = session.solve(model, options) if session is not None else solve_highs(
+            model, options)
     else:
         result = solve_pulp(model, options)
     if warnings:

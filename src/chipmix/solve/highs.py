@@ -73,28 +73,39 @@ def prepare_scheduler(highspy: Any, threads: int | None) -> None:
         _scheduler.update(started=True, threads=threads)
 
 
+def settings_for(options: SolverOptions) -> dict[str, object]:
+    """Every HiGHS option chipmix sets, for ``options``.
+
+    A reused instance gets all of them again, so no setting of an earlier solve carries over.
+    """
+    settings: dict[str, object] = {"output_flag": False, "log_to_console": False,
+                                   "random_seed": 0}
+    settings["time_limit"] = float(options.time_limit) if options.time_limit else float("inf")
+    settings["mip_rel_gap"] = float(options.gap) if options.gap is not None else 1e-4
+    if options.threads:
+        settings["threads"] = int(options.threads)
+    return settings
+
+
+def set_options(h: Any, highspy: Any, options: SolverOptions) -> None:
+    """Set :func:`settings_for` on ``h``; a value HiGHS refuses is an error, not ignored."""
+    prepare_scheduler(highspy, int(options.threads) if options.threads else None)
+    with stdout_to_stderr():
+        for option, value in settings_for(options).items():
+            if h.setOptionValue(option, value) == highspy.HighsStatus.kError:
+                raise SolverError(f"HiGHS refused the option {option}={value!r}")
+
+
 def make_highs(model: LinearModel, options: SolverOptions, names: bool = False
                ) -> tuple[Any, Any]:
     """A configured, silent ``highspy.Highs`` with the model passed in."""
     highspy = load_highspy()
-    prepare_scheduler(highspy, int(options.threads) if options.threads else None)
     if options.relax:
         model = model.relaxed()
     with quiet_stdout():  # the once-per-process banner: HiGHS prints it before output_flag
         h = highspy.Highs()
-    settings: dict[str, object] = {"output_flag": False, "log_to_console": False,
-                                   "random_seed": 0}
-    if options.time_limit:
-        settings["time_limit"] = float(options.time_limit)
-    if options.gap is not None:
-        settings["mip_rel_gap"] = float(options.gap)
-    if options.threads:
-        settings["threads"] = int(options.threads)
+    set_options(h, highspy, options)
     with stdout_to_stderr():
-        for option, value in settings.items():
-            # HiGHS ignores a value it refuses (returns kError): say so instead
-            if h.setOptionValue(option, value) == highspy.HighsStatus.kError:
-                raise SolverError(f"HiGHS refused the option {option}={value!r}")
         status = h.passModel(to_highs_lp(model, highspy, names=names))
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel failed)")
@@ -130,19 +141,33 @@ def read_status(h: Any, highspy: Any, run_status: Any = None) -> tuple[Status, s
 def solve_highs(model: LinearModel, options: SolverOptions) -> SolveResult:
     """Solve with highspy; read the status from HiGHS's model status and solution status."""
     h, highspy = make_highs(model, options)
+    return run_highs(h, highspy, model, options)
+
+
+def run_highs(h: Any, highspy: Any, model: LinearModel, options: SolverOptions) -> SolveResult:
+    """Run ``h`` (holding ``model``) and read its outcome into a :class:`SolveResult`.
+
+    ``extra["probed"]`` is set when HiGHS could only say "infeasible or unbounded" and the
+    probe changed ``h``'s options and costs to tell which (``h`` must not be reused then).
+    """
     is_mip = bool(model.arrays()["integer"].any()) and not options.relax
     started = time.perf_counter()
+    probed = False
     try:
         with stdout_to_stderr():
             run_status = h.run()
             status, text = read_status(h, highspy, run_status)
             if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+                probed = True
                 status, text = _tell_infeasible_from_unbounded(h, highspy, model, options)
     except Exception as exc:  # noqa: BLE001 - a crash inside the solver library
         return SolveResult(Status.ERROR, "highs", seconds=time.perf_counter() - started,
-                           message=f"HiGHS crashed: {type(exc).__name__}: {exc}")
+                           message=f"HiGHS crashed: {type(exc).__name__}: {exc}",
+                           extra={"probed": True})
     seconds = time.perf_counter() - started
     result = SolveResult(status, "highs", seconds=seconds, message=text)
+    if probed:
+        result.extra["probed"] = True
     if status.has_plan:
         info = h.getInfo()
         sol = h.getSolution()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ def make_job(scenario, *, solver: str | None = None, time_limit: float | None = 
         diagnose=diagnose,
         workloads=tuple(scenario.workload_names),
         label=label,
+        token=uuid.uuid4().hex,
     )
 
 

@@ -27,6 +27,7 @@ from chipmix.inputs.overrides import apply_overrides
 from chipmix.inputs.scenario import Scenario
 from chipmix.numbers import table_number
 from chipmix.pipeline.executor import Executor, Progress
+from chipmix.pipeline.reuse import worker_reuse
 from chipmix.planner import plan as make_plan
 from chipmix.studies.summary import plan_summary, problem_text, sku_table
 
@@ -45,6 +46,8 @@ class Job:
     diagnose: bool = True
     workloads: tuple[str, ...] = ()
     label: str = "variant"
+    #: one per study: workers reuse inputs and HiGHS models within it (pipeline.reuse)
+    token: str | None = None
 
 
 @dataclass
@@ -80,7 +83,8 @@ def solve_variant(job: Job, index: int, overrides: Mapping[str, Any]) -> Outcome
     """Plan one variant with ``threads=1``; every failure becomes a row (never raises)."""
     started = time.perf_counter()
     try:
-        row = _solve(job, index, overrides)
+        with worker_reuse(job.token):
+            row = _solve(job, index, overrides)
     except ChipmixError as exc:
         row = {"status": "error", "message": str(exc)}
     except Exception as exc:  # a bug must not sink the other 199 variants

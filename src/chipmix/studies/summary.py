@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from chipmix.model.data import catalog_of
 from chipmix.numbers import table_number
 
 #: Cost keys of a plan, in report order.
@@ -57,7 +58,7 @@ def unit_of(metric: str, workload_metrics: Mapping[str, str] | None = None) -> s
 
 def sku_table(scenario) -> pd.DataFrame:
     """``vendor`` and ``origin`` per SKU id of the scenario's catalogs."""
-    frame = scenario.load_catalog().frame
+    frame = catalog_of(scenario).frame  # a sweep worker's variants share one loaded catalog
     return frame[["vendor", "origin"]].copy()
 
 
