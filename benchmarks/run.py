@@ -178,6 +178,35 @@ def coldstart(repeats: int) -> None:
         print(f"| {name} | {value:.2f} | {value / floor:.2f} |")
 
 
+def milp_gaps(path: str | None, gaps: list[float], repeats: int, time_limit: float) -> None:
+    """The default scenario's MILP to several gaps, HiGHS and CBC: min / median seconds of
+    ``repeats`` solves (one thread), objective, proven gap, and the root gap (LP relaxation
+    against the best objective found)."""
+    import chipmix
+    from chipmix.pipeline.run import Run
+    from chipmix.resources import default_scenario_path
+
+    path = path or str(default_scenario_path())
+    lp = Run.for_scenario(path, relax=True).execute().result.objective
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{Path(path).name}: LP relaxation {lp:,.0f}; load average {load}")
+    print("| solver | gap | min s | median s | objective | proven gap | root gap |")
+    print("|---|---|---|---|---|---|---|")
+    for solver in ("highs", "cbc"):
+        for gap in gaps:
+            runs, plan = [], None
+            for _ in range(repeats):
+                started = time.perf_counter()
+                plan = chipmix.plan(path, solver=solver, gap=gap, threads=1,
+                                    time_limit=time_limit, diagnose=False)
+                runs.append(time.perf_counter() - started - plan.timings.get("load", 0.0))
+            root = (plan.objective - lp) / plan.objective if plan.ok else float("nan")
+            proven = plan.solver.get("gap")
+            print(f"| {solver} | {gap:g} | {min(runs):.2f} | {statistics.median(runs):.2f} | "
+                  f"{plan.objective or float('nan'):,.0f} | "
+                  f"{'n/a' if proven is None else f'{proven:.2e}'} | {root:.2%} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="chipmix benchmarks (run by hand)")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -197,6 +226,11 @@ def main() -> None:
     p.add_argument("--workloads", type=int, default=20)
     p.add_argument("--periods", type=int, default=100)
     p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("milpgaps")
+    p.add_argument("--scenario")
+    p.add_argument("--gaps", type=float, nargs="+", default=[1e-2, 1e-3, 1e-4])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--time-limit", type=float, default=300)
     p = sub.add_parser("coldstart")
     p.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -204,6 +238,8 @@ def main() -> None:
         lp(args.sizes, args.seed, args.time_limit)
     elif args.what == "milp":
         milp(args.skus, args.workloads, args.periods, args.seed, args.gap, args.time_limit)
+    elif args.what == "milpgaps":
+        milp_gaps(args.scenario, args.gaps, args.repeats, args.time_limit)
     elif args.what == "memory":
         memory(args.skus, args.workloads, args.periods, args.seed)
     else:
