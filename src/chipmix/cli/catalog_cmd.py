@@ -1,4 +1,5 @@
-"""``chipmix catalog list|show|validate|check|volumes`` and ``chipmix scenario validate``."""
+"""``chipmix catalog list|show|validate|check|volumes`` and ``chipmix scenario
+validate|init|schema|reference``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from chipmix.inputs.catalog import Catalog
 
 catalog_app = typer.Typer(help="Browse and check accelerator catalogs.", no_args_is_help=True)
-scenario_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Write, check and document scenario files.",
+                           no_args_is_help=True)
 
 CatalogOption = Annotated[
     list[str] | None,
@@ -200,6 +202,61 @@ def validate_scenario_command(
         f"({len(periods)} {unit}), {len(scenario.workloads)} workloads ({names}), "
         f"{len(scenario.load_catalog())} SKUs, {data.rule_count} rule sets"
     )
+
+
+def _write_or_print(text: str, output: Path | None, *, force: bool = True) -> None:
+    import sys
+
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    if output.exists() and not force:
+        from chipmix.errors import InputError
+
+        raise InputError("file exists", file=output, expected="a new file name, or --force")
+    from chipmix.cli._common import err
+    from chipmix.io import write_text
+
+    write_text(output, text)
+    err.print(f"wrote {output}")
+
+
+@scenario_app.command("init")
+def init_scenario_command(
+    output: Annotated[Path, typer.Argument(metavar="FILE.yaml",
+                                           help="Where to write the template ('-': stdout).")]
+    = Path("scenario.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented scenario template that validates and plans as it is."""
+    from chipmix.present.reference import template
+
+    _write_or_print(template(), output, force=force)
+
+
+@scenario_app.command("schema")
+def schema_command(
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE.json",
+                                                help="Write to a file instead of stdout.")]
+    = None,
+) -> None:
+    """The JSON Schema of a scenario file (for editors: yaml-language-server and the like)."""
+    from chipmix.present.reference import json_schema_text
+
+    _write_or_print(json_schema_text(), output)
+
+
+@scenario_app.command("reference")
+def reference_command(
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE.md",
+                                                help="Write to a file instead of stdout.")]
+    = None,
+) -> None:
+    """Every scenario key with its type, unit, default and an example (Markdown; the same as
+    docs/scenario-reference.md)."""
+    from chipmix.present.reference import markdown
+
+    _write_or_print(markdown(), output)
 
 
 # --------------------------------------------------------------------------------------------

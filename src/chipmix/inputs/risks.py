@@ -179,7 +179,7 @@ class Risks(_RiskModel):
                                                    description="earlier ban per SKU")
     shortfall_penalty: Annotated[dict[str, Penalty], BeforeValidator(_penalty_map)] = Field(
         default_factory=dict,
-        description="USD per metric unit short per period, for workloads without a "
+        description="money per metric unit short per period, for workloads without a "
                     "shortfall_penalty ('default' or per workload); absent: see docs/insight.md")
 
     @property

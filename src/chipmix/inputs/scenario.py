@@ -185,7 +185,7 @@ class Workload(StrictModel):
     min_interconnect_gbps: Amount | None = Field(
         None, description="eligibility: chip-to-chip bandwidth [GB/s]")
     shortfall_penalty: Amount | None = Field(
-        None, description="cost per metric unit short per period [USD]; None = hard demand")
+        None, description="cost per metric unit short per period; None = hard demand")
     exclude: list[str] = Field(default_factory=list,
                                description="vendors or SKU ids that may not serve this workload")
 
@@ -256,11 +256,11 @@ class Policy(StrictModel):
     share_basis: Literal["compute", "units", "spend"] = Field(
         "compute", description="what the shares are measured in")
     vendor_cap: Share | None = Field(None, description="maximum share of any one vendor [0..1]")
-    budget: StepMap = Field(default_factory=dict, description="capex cap per period [USD]")
+    budget: StepMap = Field(default_factory=dict, description="capex cap per period")
     power_mw: StepMap = Field(default_factory=dict, description="power cap [MW]")
     pue: Annotated[float, BeforeValidator(_not_bool), Field(ge=1, allow_inf_nan=False)] = Field(
         1.0, description="power usage effectiveness (facility W per IT W)")
-    energy_price: StepMap = Field(default_factory=dict, description="energy price [USD/kWh]")
+    energy_price: StepMap = Field(default_factory=dict, description="energy price per kWh")
 
 
 def _currency_code(value: Any) -> str:
@@ -362,7 +362,7 @@ class Scenario(StrictModel):
                     "the horizon")
     performance: list[Performance] = Field(default_factory=list)
     porting: dict[str, dict[str, Amount]] = Field(
-        default_factory=dict, description="one-off cost [USD] per vendor and workload")
+        default_factory=dict, description="one-off cost per vendor and workload")
     ported: list[str] = Field(default_factory=list,
                               description="vendors whose stacks already run every workload")
     policy: Policy = Field(default_factory=Policy)
