@@ -265,3 +265,32 @@ def test_sweep_and_frontier_reports_from_the_cli(tmp_path, capsys):
 def test_study_report_bad_extension_exits_2_before_solving(tmp_path, capsys):
     code, _, err = run(capsys, "compare", CASE, "--report", tmp_path / "c.txt")
     assert code == 2 and "unsupported report format" in err
+
+
+def test_hedge_report_of_the_hand_solved_two_stage_case(tmp_path):
+    """tests/test_hedge.py's two-stage case: buy 20 now; 20,000 in both scenarios; hindsight
+    18,000 / 20,000; the base plan re-planned 18,000 / 25,000 (21,500 expected)."""
+    from conftest import make_scenario, planner_sku, train
+
+    from chipmix.present.study_report import hedge_report
+
+    uncertainty = {"events": [{"name": "ban", "known_from": "2024Q2", "outcomes": [
+        {"name": "no", "probability": 0.5},
+        {"name": "yes", "probability": 0.5, "set": {"supply.ca.2024Q2": 0}}]}]}
+    scenario = make_scenario(
+        tmp_path, [planner_sku("ca", vendor="A"), planner_sku("cb", vendor="B")],
+        [train({"2024Q1": 10, "2024Q2": 20})], horizon={"start": "2024Q1", "end": "2024Q2"},
+        supply={"ca": 100}, prices={"ca": {"2024Q1": 1000, "2024Q2": 800}, "cb": 1500},
+        uncertainty=uncertainty)
+    h = chipmix.hedge(scenario, gap=0.0)
+    html = hedge_report(h)
+    assert parse(html).scripts == 0
+    t = tables(html)
+    assert [(r["sku"][0], r["units"][1]) for r in t["here_and_now"]] == [("ca", 20)]
+    rows = {r["name"][0]: r for r in t["scenarios"]}
+    assert rows["ban=no"]["cost"][1] == pytest.approx(20000)
+    assert rows["ban=no"]["regret"][1] == pytest.approx(2000)
+    assert rows["ban=yes"]["deterministic"][1] == pytest.approx(25000)
+    assert rows["ban=yes"]["vs_base"][1] == pytest.approx(-5000)
+    cards = parse(html).cards
+    assert cards["evpi"] == money(1000) and cards["hedging"] == money(1500)

@@ -33,12 +33,21 @@ _LAZY = {
     "frontier": ("chipmix.studies", "frontier"),
     "hedge": ("chipmix.hedging", "hedge"),
     "Hedge": ("chipmix.hedging", "Hedge"),
+    "Timeline": ("chipmix.rules", "Timeline"),
+    "load_rulesets": ("chipmix.rules", "load_rulesets"),
+    "substitute": ("chipmix.insight.substitute", "substitution_table"),
+    "alternatives": ("chipmix.insight.alternatives", "near_optimal"),
+    "stress": ("chipmix.insight.stress", "stress"),
+    "report": ("chipmix.present.plan_report", "report"),
+    "write_plan": ("chipmix.present.plan_export", "write_plan"),
+    "tidy": ("chipmix.present.plan_export", "tidy"),
 }
 
 __all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_api.py checks)
-    "ChipmixError", "Hedge", "InputError", "Plan", "Scenario", "Status", "__version__",
-    "classify", "compare", "frontier", "hedge", "load_catalog", "load_catalogs",
-    "load_scenario", "plan", "sweep", "verify",
+    "ChipmixError", "Hedge", "InputError", "Plan", "Scenario", "Status", "Timeline",
+    "__version__", "alternatives", "classify", "compare", "frontier", "hedge", "load_catalog",
+    "load_catalogs", "load_rulesets", "load_scenario", "plan", "report", "stress",
+    "substitute", "sweep", "tidy", "verify", "write_plan",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,8 +57,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from chipmix.inputs.catalog import load_catalog, load_catalogs
     from chipmix.inputs.scenario import Scenario, load_scenario
     from chipmix.inputs.solver import Status
+    from chipmix.insight.alternatives import near_optimal as alternatives
+    from chipmix.insight.stress import stress
+    from chipmix.insight.substitute import substitution_table as substitute
     from chipmix.planner import Plan, plan
-    from chipmix.rules import classify
+    from chipmix.present.plan_export import tidy, write_plan
+    from chipmix.present.plan_report import report
+    from chipmix.rules import Timeline, classify, load_rulesets
     from chipmix.studies import compare, frontier, sweep
 
 

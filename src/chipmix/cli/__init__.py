@@ -30,11 +30,74 @@ app = typer.Typer(
 )
 
 
+def version() -> str:
+    """The installed chipmix's version (package metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+
+    try:
+        return _version("chipmix")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "(source)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"chipmix {version()}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    show_version: bool = typer.Option(False, "--version", callback=_print_version,
+                                      is_eager=True, help="Print the version and exit."),
 ) -> None:
     state["debug"] = debug
+
+
+#: Metavars by click type name, for options that name none ("<int>" reads like code).
+METAVARS = {"int": "N", "float": "NUMBER", "str": "TEXT", "bool": ""}
+
+
+def readable_metavars(command) -> None:
+    """Give every parameter of ``command`` and its subcommands a readable metavar: none for
+    flags, ``N`` / ``NUMBER`` / ``TEXT`` / ``PATH`` by type (or the choices), an argument's
+    own name in upper case with its kind beside it."""
+    for param in command.params:
+        if getattr(param, "is_flag", False) and not getattr(param, "multiple", False):
+            if param.metavar is None:
+                param.metavar = ""
+            continue
+        kind = _kind(param)
+        if param.param_type_name == "argument":
+            if param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+            # the help table's type column (typer shows '<list[Path]>' there otherwise)
+            param.display_type_rich = lambda ctx, kind=kind: kind
+        elif param.metavar is None:
+            param.metavar = kind
+    original = command.get_help_option
+
+    def help_option(ctx, _original=original):  # --help is made on demand: no '<bool>' either
+        option = _original(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        readable_metavars(sub)
+
+
+def _kind(param) -> str:
+    desc = param.type_descriptor
+    if desc.is_choice:
+        return "|".join(str(c) for c in desc.choices or ())
+    if desc.is_path:
+        return "PATH"
+    bare = param.bare_type().removeprefix("list[").removesuffix("]")
+    return METAVARS.get(bare, bare.upper())
 
 
 def _register() -> None:
@@ -61,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         _register()
         _registered = True
     try:
-        result = app(args=argv, standalone_mode=False)
+        command = typer.main.get_command(app)
+        readable_metavars(command)
+        result = command(args=argv, standalone_mode=False)
     except ChipmixError as exc:
         if state.get("debug") or "--debug" in (argv if argv is not None else sys.argv):
             raise

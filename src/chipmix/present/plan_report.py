@@ -907,5 +907,27 @@ def _diagnosis(d) -> str:
     return section("diagnosis", "Why there is no plan", *parts)
 
 
-__all__ = ["METRIC_UNITS", "caps_table", "fleet_use", "metric_unit", "plan_report",
+def report(plan: Any, scenario: Any = None, path: Any = None) -> str:
+    """The self-contained HTML report of ``plan`` (a Plan or its JSON dict) as text.
+
+    Parameters
+    ----------
+    plan : the plan (:func:`chipmix.plan`'s result, or its JSON as a dict).
+    scenario : its scenario, for the assumptions, sources, caps, power and currency
+        (without it the report says what is missing).
+    path : also write the report there (atomically), e.g. ``"report.html"``.
+
+    Returns
+    -------
+    str : the HTML document (one file: inline CSS and SVG, no script).
+    """
+    html = plan_report(plan, scenario_context(scenario) if scenario is not None else None)
+    if path is not None:
+        from chipmix.io import write_text
+
+        write_text(path, html)
+    return html
+
+
+__all__ = ["METRIC_UNITS", "report", "caps_table", "fleet_use", "metric_unit", "plan_report",
            "scenario_context", "sku_verdicts"]

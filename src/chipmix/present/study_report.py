@@ -1,4 +1,4 @@
-"""HTML reports of the studies: ``compare``, ``sweep`` and ``frontier`` (``--report FILE``).
+"""HTML reports of the studies: ``compare``, ``sweep``, ``frontier`` and ``hedge`` (``--report FILE``).
 
 Same page and rules as the plan report (:mod:`chipmix.present.html`): one file, inline SVG,
 no script, every figure in a ``data-value`` attribute.
@@ -23,7 +23,17 @@ from chipmix.present.formatting import (
     number,
     percent,
 )
-from chipmix.present.html import Col, data_attr, figure, page, para, section, table
+from chipmix.present.html import (
+    Col,
+    cards,
+    data_attr,
+    figure,
+    page,
+    para,
+    section,
+    status_badge,
+    table,
+)
 from chipmix.present.plan_report import _is_num, _vendor_colors
 
 
@@ -242,4 +252,107 @@ def frontier_report(result, *, currency: Currency = USD) -> str:
     return page(f"chipmix frontier: {result.scenario}", body)
 
 
-__all__ = ["compare_report", "frontier_report", "sweep_report"]
+
+def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
+    """The report of a hedge (:class:`chipmix.hedging.Hedge` or its JSON as a dict): what to
+    buy now, what each scenario buys later and costs, against hindsight and the base plan."""
+    d = dict(hedge) if isinstance(hedge, Mapping) else hedge.to_dict()
+    cur = currency
+    name = str(d.get("scenario", "hedge"))
+    status = str(d.get("status", "?"))
+    scenarios = list(d.get("scenarios") or [])
+    now = list(d.get("here_and_now") or [])
+    reveals = d.get("reveals") or {}
+    first = min(reveals.values()) if reveals else None
+    risk = d.get("risk") or {}
+    body = [f'<p class="lead">Status {status_badge(status)}</p>']
+    if status not in ("optimal", "feasible"):
+        body.append(section("diagnosis", "Why there is no hedge",
+                            para(str(d.get("message") or "The solver found no hedge."),
+                                 "bad")))
+        return page(f"chipmix hedge: {name}", body)
+    bought = ", ".join(f"{number(r['units'])} {r['sku']} ({r['period']})" for r in now) \
+        or "nothing"
+    lead = (f"Buy now{f', before {first} when the first outcome is known' if first else ''}: "
+            f"{bought}. Expected cost {money(d.get('expected_cost'), cur)} over "
+            f"{len(scenarios)} scenarios; with hindsight {money(d.get('wait_and_see'), cur)} "
+            f"(a perfect forecast is worth at most {money(d.get('evpi'), cur)}).")
+    base = d.get("deterministic") or {}
+    if d.get("value_of_hedging") is not None:
+        lead += (f" The base plan, re-planned in every scenario, costs "
+                 f"{money(base.get('expected_cost'), cur)}: hedging is worth "
+                 f"{money(d.get('value_of_hedging'), cur)}.")
+    alpha = risk.get("alpha", 0.9)
+    body.append(section("headline", "Headline", para(lead, "lead"), cards([
+        ("expected", "expected cost", money(d.get("expected_cost"), cur), "discounted"),
+        ("cvar", f"CVaR {percent(alpha)}", money(d.get("cvar"), cur),
+         f"risk weight {number(risk.get('weight', 0.0), 2)}"),
+        ("evpi", "EVPI", money(d.get("evpi"), cur), "worth of a perfect forecast"),
+        ("hedging", "value of hedging", money(d.get("value_of_hedging"), cur),
+         "vs the base plan re-planned"),
+    ])))
+    money_col = (lambda v: money_exact(v, cur))  # noqa: E731
+    body.append(section("here-and-now", "Buy now (every scenario shares these)", table(
+        "here_and_now", [Col("period", "period"), Col("sku", "SKU"),
+                         Col("servers", "servers", number, num=True),
+                         Col("units", "units (cards)", number, num=True)], now,
+        caption="Purchases before the first outcome is known"
+                + (f" ({', '.join(f'{e} from {p}' for e, p in reveals.items())})"
+                   if reveals else ""))))
+    labels = [s["name"] for s in scenarios]
+    divisor, label = money_scale([s.get("cost") for s in scenarios]
+                                 + [s.get("deterministic") for s in scenarios], cur)
+
+    def scaled(key: str) -> list[float | None]:
+        return [None if s.get(key) is None else s[key] / divisor for s in scenarios]
+
+    chart = svg.chart("chart-hedge", labels, [
+        svg.Series("hedge", scaled("cost"), "#4c72b0"),
+        svg.Series("with hindsight", scaled("wait_and_see"), "#55a868", kind="dot"),
+        svg.Series("base plan, re-planned", scaled("deterministic"), svg.SHORT, kind="dot"),
+    ], title="Cost in each scenario", y_label=f"{label} (discounted)")
+    rows = []
+    for s in scenarios:
+        row = {**s, "outcomes": ", ".join(f"{k} = {v}" for k, v in (s.get("outcomes") or {})
+                                          .items())}
+        if s.get("cost") is not None and s.get("wait_and_see") is not None:
+            row["regret"] = s["cost"] - s["wait_and_see"]
+        if s.get("cost") is not None and s.get("deterministic") is not None:
+            row["vs_base"] = s["cost"] - s["deterministic"]
+        rows.append(row)
+    body.append(section("scenarios", "Scenarios", figure(chart), table(
+        "scenarios", [Col("name", "scenario"), Col("outcomes", "outcomes"),
+                      Col("probability", "probability (%)", lambda v: percent(v, 1), num=True),
+                      Col("cost", f"hedge cost ({cur.code})", money_col, num=True),
+                      Col("wait_and_see", f"with hindsight ({cur.code})", money_col, num=True),
+                      Col("regret", f"regret ({cur.code})", money_col, num=True),
+                      Col("deterministic", f"base plan ({cur.code})", money_col, num=True),
+                      Col("vs_base", f"hedge − base ({cur.code})", money_col, num=True)],
+        rows, caption="Discounted costs; regret = hedge − hindsight")))
+    later = [{"scenario": s["name"], **p} for s in scenarios for p in s.get("purchases") or []
+             if not any(p["period"] == n["period"] and p["sku"] == n["sku"] for n in now)]
+    parts = [table("recourse", [Col("scenario", "scenario"), Col("period", "period"),
+                                Col("sku", "SKU"), Col("units", "units (cards)", number,
+                                                       num=True),
+                                Col("spend", f"spend ({cur.code})", money_col, num=True)],
+                   later, caption="What each scenario buys once its outcomes are known")
+             if later else para("No scenario buys anything after the outcomes are known.")]
+    short = [{"scenario": s["name"], **r} for s in scenarios for r in s.get("shortfall") or []]
+    if short:
+        keys = list(dict.fromkeys(k for r in short for k in r))
+        parts.append(table("hedge-shortfall", [Col(k, k, (lambda v: number(v)) if
+                                                   isinstance(short[0].get(k), float) else str,
+                                                   num=isinstance(short[0].get(k), float))
+                                               for k in keys], short,
+                           caption="Shortfalls per scenario"))
+    body.append(section("recourse", "Later purchases and shortfalls", *parts))
+    notes = [*(d.get("notes") or []), *((base or {}).get("notes") or [])]
+    if notes:
+        body.append(section("notes", "Notes", "<ul>" + "".join(
+            f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"))
+    return page(f"chipmix hedge: {name}", body,
+                subtitle=f"{len(scenarios)} scenarios · risk weight "
+                         f"{number(risk.get('weight', 0.0), 2)}, alpha {alpha:g}")
+
+
+__all__ = ["compare_report", "frontier_report", "hedge_report", "sweep_report"]

@@ -28,8 +28,9 @@ CAP = "#222222"  # caps and requirements: a dark dashed line
 class Series:
     """One series.
 
-    ``bar`` (stacked with the other bars), ``line`` or ``step`` (a cap or a requirement that
-    holds over a whole period). ``hatch`` draws bars striped (idle cards, shortfall);
+    ``bar`` (stacked with the other bars), ``line``, ``dot`` (markers only, for categories
+    that are not a sequence) or ``step`` (a cap or a requirement that holds over a whole
+    period). ``hatch`` draws bars striped (idle cards, shortfall);
     ``dash`` draws lines dashed. ``None`` values are gaps.
     """
 
@@ -99,9 +100,11 @@ def chart(
     out += _legend(frame, rows)
     out += _y_axis(frame, ticks, y_label)
     out += _bars(frame, categories, series)
+    dots = [s for s in series if s.kind == "dot"]
     for s in series:
-        if s.kind != "bar":
-            out += _line(frame, categories, s)
+        if s.kind != "bar":  # dots side by side, so equal values stay visible
+            shift = (dots.index(s) - (len(dots) - 1) / 2) * 12 if s.kind == "dot" else 0.0
+            out += _line(frame, categories, s, shift)
     out += _x_axis(frame, categories, rotate, x_label, total_height)
     out.append("</svg>")
     return "".join(out)
@@ -162,6 +165,8 @@ def _legend(frame: _Frame, rows: list[list[tuple[int, Series]]]) -> list[str]:
             if s.kind == "bar":
                 out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" '
                            f'fill="{frame.fill(i_s, s)}"/>')
+            elif s.kind == "dot":
+                out.append(f'<circle cx="{lx + 7}" cy="{ly - 4}" r="5" fill="{s.color}"/>')
             else:
                 dash = ' stroke-dasharray="5 3"' if s.dash else ""
                 out.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 14}" y2="{ly - 4}" '
@@ -212,14 +217,16 @@ def _bars(frame: _Frame, categories: Sequence[str], series: Sequence[Series]) ->
     return out
 
 
-def _line(frame: _Frame, categories: Sequence[str], s: Series) -> list[str]:
-    """A line or step series: polylines between gaps (None), a point per value."""
+def _line(frame: _Frame, categories: Sequence[str], s: Series, shift: float = 0.0
+          ) -> list[str]:
+    """A line or step series: polylines between gaps (None), a point per value; a dot series:
+    the points only (``shift`` px to the side)."""
     out = []
     left, slot, y = frame.left, frame.slot, frame.y
     dash = ' stroke-dasharray="6 4"' if s.dash else ""
     segments: list[list[tuple[float, float]]] = [[]]
     for i, v in enumerate(s.values):
-        if v is None:
+        if v is None or s.kind == "dot":
             segments.append([])
             continue
         if s.kind == "step":
@@ -234,8 +241,8 @@ def _line(frame: _Frame, categories: Sequence[str], s: Series) -> list[str]:
     for i, v in enumerate(s.values):
         if v is None:
             continue
-        cx = left + slot * (i + 0.5)
-        r = 2.5 if s.kind == "step" else 3.5
+        cx = left + slot * (i + 0.5) + shift
+        r = 2.5 if s.kind == "step" else (5 if s.kind == "dot" else 3.5)
         opacity = ' fill-opacity="0"' if s.kind == "step" else ""
         out.append(
             f'<circle cx="{cx:.1f}" cy="{y(v):.1f}" r="{r}" fill="{s.color}"{opacity} '
