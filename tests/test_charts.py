@@ -149,3 +149,16 @@ def test_other_extensions_are_input_errors(tmp_path, plan, name):
     with pytest.raises(InputError):
         sweep_chart(sweep_frame(), tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plan_chart_shows_idle_cards(tmp_path):
+    """report_case.yaml idles 5 cards in 2024Q1 and the 10 acme-a in 2024Q3."""
+    from pathlib import Path
+
+    import chipmix
+    from chipmix.present.charts import plan_chart
+
+    scenario = chipmix.load_scenario(Path(__file__).parent / "data" / "report_case.yaml")
+    path = plan_chart(chipmix.plan(scenario), tmp_path / "plan.svg", scenario=scenario)
+    text = path.read_text(encoding="utf-8")
+    assert "Acme idle" in text and "in use (solid) and idle (hatched)" in text

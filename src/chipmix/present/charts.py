@@ -26,6 +26,7 @@ from chipmix.errors import InputError, PlanError
 from chipmix.inputs.catalog import bundled_names, load_catalogs
 from chipmix.inputs.solver import Status
 from chipmix.io import atomic_path
+from chipmix.present.formatting import money_scale  # the one scale of money labels
 
 FORMATS = {".png": "png", ".svg": "svg"}
 #: Vendor colours (brand-like where a vendor has one, so charts read the same everywhere).
@@ -81,14 +82,6 @@ def _colors(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def money_scale(values: Sequence[float]) -> tuple[float, str]:
-    """Divisor and unit label so the largest value reads naturally (USD, k USD, M USD, bn)."""
-    finite = [abs(float(v)) for v in values if v is not None and not math.isnan(float(v))]
-    top = max(finite, default=0.0)
-    for divisor, label in ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD")):
-        if top >= divisor:
-            return divisor, label
-    return 1.0, "USD"
 
 
 _LINESTYLES = ["-", "--", "-.", ":"]
@@ -115,7 +108,8 @@ def sku_vendors(skus: Sequence[str], scenario: Any = None) -> dict[str, str]:
 
 def plan_chart(plan, path: str | Path, *, scenario: Any = None,
                vendors: Mapping[str, str] | None = None) -> Path:
-    """Fleet in service by period stacked by vendor (units) over capex by period (M USD).
+    """Fleet in service by period stacked by vendor, in use (solid) and idle (hatched), over
+    capex by period (M USD).
 
     ``vendors`` maps SKU ids to vendor names; by default they come from ``scenario``'s
     catalogs, or the bundled catalogs.
@@ -138,6 +132,14 @@ def plan_chart(plan, path: str | Path, *, scenario: Any = None,
         return grouped.reindex(periods, fill_value=0.0)
 
     fleet = by_vendor(plan.fleet, "units")
+    used = (plan.allocation.groupby(["period", "sku"])["units"].sum() if len(plan.allocation)
+            else pd.Series(dtype=float))
+    in_use_rows = plan.fleet.assign(units=[
+        min(float(u), float(used.get((p, k), 0.0)))
+        for p, k, u in zip(plan.fleet["period"], plan.fleet["sku"], plan.fleet["units"],
+                           strict=True)]) if len(plan.fleet) else plan.fleet
+    in_use = by_vendor(in_use_rows, "units")
+    idle = (fleet - in_use.reindex(columns=fleet.columns, fill_value=0.0)).clip(lower=0.0)
     spend = by_vendor(plan.purchases, "spend")
     divisor, money = money_scale(spend.sum(axis=1).tolist())
     spend = spend / divisor
@@ -147,9 +149,10 @@ def plan_chart(plan, path: str | Path, *, scenario: Any = None,
     fig = _figure(10, 7.5)
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = range(len(periods))
-    _stacked_bars(top, x, fleet, names, colors)
+    bottoms = _stacked_bars(top, x, in_use, names, colors)
+    _stacked_bars(top, x, idle, names, colors, bottom=bottoms, idle=True)
     top.set_ylabel("cards in service (units)")
-    top.set_title("Fleet in service by vendor")
+    top.set_title("Fleet in service by vendor: in use (solid) and idle (hatched)")
     _stacked_bars(bottom, x, spend, names, colors)
     bottom.set_ylabel(f"capex ({money}, nominal)")
     bottom.set_title("Purchases (capex) by period")
@@ -159,7 +162,8 @@ def plan_chart(plan, path: str | Path, *, scenario: Any = None,
     for ax in (top, bottom):
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-    top.legend(title="vendor", loc="upper left", frameon=False, fontsize=9)
+    top.legend(title="vendor", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+               fontsize=9)  # beside the bars: the idle hatching must stay visible
     total = plan.cost.get("total", math.nan)
     disc = plan.cost.get("discounted_total", math.nan)
     divisor, money = money_scale([total, disc])
@@ -169,16 +173,22 @@ def plan_chart(plan, path: str | Path, *, scenario: Any = None,
 
 
 def _stacked_bars(ax, x, table: pd.DataFrame, names: Sequence[str],
-                  colors: Mapping[str, str]) -> None:
-    bottom = [0.0] * len(table.index)
+                  colors: Mapping[str, str], *, bottom: list[float] | None = None,
+                  idle: bool = False) -> list[float]:
+    """Stack ``table``'s columns; ``idle`` draws them hatched and pale. Returns the tops."""
+    bottom = list(bottom) if bottom is not None else [0.0] * len(table.index)
     for name in names:
         if name not in table.columns:
             continue
         values = table[name].astype(float).tolist()
-        if not any(v > 0 for v in values):
+        if not any(v > 1e-9 for v in values):
             continue
-        ax.bar(list(x), values, bottom=bottom, color=colors[name], label=name, width=0.75)
+        style = ({"facecolor": "white", "edgecolor": colors[name], "hatch": "////",
+                  "linewidth": 0.0, "label": f"{name} idle"} if idle
+                 else {"color": colors[name], "label": name})
+        ax.bar(list(x), values, bottom=bottom, width=0.75, **style)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    return bottom
 
 
 # --------------------------------------------------------------------------------------------
