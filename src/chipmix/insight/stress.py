@@ -463,8 +463,7 @@ class StressResult:
 
 
 def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, dask=None,
-           time_limit: float | None = None, gap: float | None = None,
-           progress=None) -> StressResult:
+           time_limit: float | None = None, gap: float | None = None) -> StressResult:
     """Replay ``plan`` against ``draws`` random shocks from ``scenario.risks``.
 
     Parameters
@@ -474,7 +473,6 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
     draws, seed : draw ``i`` uses ``np.random.default_rng([seed, i])``.
     workers, dask : executor (:func:`chipmix.pipeline.executor.run_map`).
     time_limit, gap : for each draw's re-plan (default: the scenario's solver options).
-    progress : ``progress(done, total)`` as draws finish (the CLI's progress bar).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -482,8 +480,7 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
         raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
     options = scenario.solver.with_overrides(name="highs", time_limit=time_limit, gap=gap)
     setup = prepare_stress(scenario, plan, seed=seed, solver_options=options)
-    rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask,
-                   progress=progress)
+    rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask)
     frame = pd.DataFrame(rows)
     workloads = list(setup.data.workloads.index)
     metrics = {w: setup.data.workloads.at[w, "metric"] for w in workloads}
