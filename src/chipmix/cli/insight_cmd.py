@@ -39,7 +39,7 @@ def substitute_command(
     sku: Annotated[str, typer.Argument(help="The blocked or scarce SKU to replace.")],
     scenario: ScenarioArg = None,
     workload: Annotated[
-        str | None, typer.Option("--workload", "-w", help="Only this workload.")] = None,
+        str | None, typer.Option("--workload", help="Only this workload.")] = None,
     at: Annotated[str | None, typer.Option(
         "--at", help="Date (2024-05-01) or period (2024Q2) whose rules, prices and supply "
                      "apply; default: the first period the SKU can no longer be bought.")] = None,
@@ -62,17 +62,22 @@ def substitute_command(
               f"{result.date_note})")
     for w, group in result.table.groupby("workload", sort=False):
         mine = result.replaced[result.replaced["workload"] == w].iloc[0]
+        from chipmix.present.plan_export import METRIC_UNITS
+
         metric = mine["metric"]
+        unit = METRIC_UNITS.get(metric, metric)
         rows = group[group["buyable"]] if buyable else group
         table = Table(
             title=f"{w}: replacing one {sku} ({money(mine['usd_per_metric_unit'])} and "
-                  f"{mine['watts_per_metric_unit']:,.0f} W per {metric}; {mine['status']}, "
+                  f"{mine['watts_per_metric_unit']:,.0f} W per {unit}; {mine['status']}, "
                   f"{'buyable' if mine['buyable'] else 'not buyable'})",
-            caption=f"cards = cards needed per {sku} card; per unit = per {metric} delivered",
+            caption=f"cards: cards needed per {sku} card; per {unit}: per unit of "
+                    f"{metric} delivered; supply: cards per period",
         )
-        for name in ("substitute", "origin", "cards", "USD/card", "USD/unit", "W/unit",
-                     "status", "supply", "why not / cut"):
-            numeric = name in ("cards", "USD/card", "USD/unit", "W/unit", "supply")
+        per_unit = (f"USD per {unit}", f"W per {unit}")
+        for name in ("substitute", "origin", "cards", "USD/card", *per_unit, "status",
+                     "supply (cards)", "why not / cut"):
+            numeric = name in ("cards", "USD/card", *per_unit, "supply (cards)")
             table.add_column(name, justify="right" if numeric else "left",
                              no_wrap=name == "substitute", overflow="fold",
                              min_width=12 if name == "why not / cut" else None)
@@ -158,8 +163,9 @@ def stress_command(
     draws: Annotated[int, typer.Option("--draws", help="Number of random draws.")] = 500,
     seed: Annotated[
         int, typer.Option("--seed", help="Draw i uses numpy default_rng with the seed sequence (seed, i).")] = 0,
-    workers: Annotated[int, typer.Option(
-        "--workers", help="Worker processes (1 = in this process).")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-w", help="Local worker processes (default: every core; 1 = in this "
+                                "process).")] = None,
     dask: Annotated[str | None, typer.Option(
         "--dask", help="Dask scheduler address (tcp://host:8786) or 'local'.")] = None,
     chart: Annotated[
@@ -179,13 +185,16 @@ def stress_command(
     their values, later ones are re-optimised, with shortfall allowed at a penalty. Reports
     the distribution of cost and shortfall (mean, P90, P99, CVaR95); see docs/insight.md.
     """
+    from chipmix.cli.study_cmd import _progress
     from chipmix.inputs.scenario import load_scenario
     from chipmix.insight.stress import stress
     from chipmix.io import write_text
     from chipmix.present.charts import stress_chart
 
-    result = stress(load_scenario(scenario), plan_file, draws=draws, seed=seed,
-                    workers=workers, dask=dask, time_limit=time_limit, gap=gap)
+    with _progress("stress draws") as progress:
+        result = stress(load_scenario(scenario), plan_file, draws=draws, seed=seed,
+                        workers=workers, dask=dask, time_limit=time_limit, gap=gap,
+                        progress=progress)
     data = result.to_dict()
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if output is not None:

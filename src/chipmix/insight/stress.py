@@ -462,8 +462,9 @@ class StressResult:
         }
 
 
-def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, dask=None,
-           time_limit: float | None = None, gap: float | None = None) -> StressResult:
+def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int | None = 1,
+           dask=None, time_limit: float | None = None, gap: float | None = None,
+           progress=None) -> StressResult:
     """Replay ``plan`` against ``draws`` random shocks from ``scenario.risks``.
 
     Parameters
@@ -471,8 +472,10 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
     scenario : Scenario (or a path to its YAML) with a ``risks:`` block.
     plan : the plan (path to its JSON, its dict, or a Plan) made for that scenario.
     draws, seed : draw ``i`` uses ``np.random.default_rng([seed, i])``.
-    workers, dask : executor (:func:`chipmix.pipeline.executor.run_map`).
+    workers, dask : executor (:func:`chipmix.pipeline.executor.run_map`); ``workers``:
+        local processes (None: every core, the CLI's default; 1 = in this process).
     time_limit, gap : for each draw's re-plan (default: the scenario's solver options).
+    progress : ``progress(done, total)`` as draws finish (the CLI's progress bar).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -480,7 +483,8 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int = 1, da
         raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
     options = scenario.solver.with_overrides(name="highs", time_limit=time_limit, gap=gap)
     setup = prepare_stress(scenario, plan, seed=seed, solver_options=options)
-    rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask)
+    rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask,
+                   progress=progress)
     frame = pd.DataFrame(rows)
     workloads = list(setup.data.workloads.index)
     metrics = {w: setup.data.workloads.at[w, "metric"] for w in workloads}
