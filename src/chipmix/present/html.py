@@ -81,6 +81,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px
   .wide { overflow: visible; }
   a { color: var(--ink); text-decoration: none; }
   table { font-size: 10px; }
+  details::details-content { content-visibility: visible; height: auto; }  /* print it all */
+  details > summary { list-style: none; font-weight: 600; }
 }
 """
 

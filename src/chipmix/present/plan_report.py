@@ -574,12 +574,15 @@ def _caps(d, ctx, cur: Currency) -> str:
     if any(r.get("power_mw") is not None for r in rows):
         series = [svg.Series("power in use (MW)", [r.get("power_mw") or None for r in rows],
                              "#dd8452")]
-        if any(r.get("power_cap_mw") is not None for r in rows):
-            series.append(svg.Series("power cap (MW)", [r.get("power_cap_mw") for r in rows],
-                                     svg.CAP, kind="step", dash=True))
+        caps, off = _visible_caps([r.get("power_cap_mw") for r in rows],
+                                  [r.get("power_mw") for r in rows], periods)
+        if any(c is not None for c in caps):
+            series.append(svg.Series("power cap (MW)", caps, svg.CAP, kind="step", dash=True))
+        note = ("Caps far above the use are left off the scale: " + "; ".join(
+            f"{p} {number(v, 3)} MW" for p, v in off) + ".") if off else ""
         parts.append(figure(svg.chart("chart-power", periods, series,
                                       title="Power drawn by the cards in use (incl. PUE)",
-                                      y_label="MW", y_format=lambda v: f"{v:g}")))
+                                      y_label="MW", y_format=lambda v: f"{v:g}"), note))
     if any(r.get("budget") is not None for r in rows):  # else the purchases chart says it
         divisor, label = money_scale([r.get("capex") for r in rows]
                                      + [r.get("budget") for r in rows], cur)
@@ -614,6 +617,24 @@ def _caps(d, ctx, cur: Currency) -> str:
         caption = "Power needs the scenario (TDP per card): chipmix report PLAN --scenario S"
     parts.append(table("caps", columns, rows, caption=caption))
     return section("caps", "Power and budget against their caps", *parts)
+
+
+def _visible_caps(caps: Sequence[float | None], used: Sequence[float | None],
+                  periods: Sequence[str], factor: float = 4.0
+                  ) -> tuple[list[float | None], list[tuple[str, float]]]:
+    """Caps to draw, and those left off because they would flatten the use to nothing
+    (more than ``factor`` times the highest use)."""
+    top = max((u for u in used if u), default=0.0)
+    if top <= 0:
+        return list(caps), []
+    shown, off = [], []
+    for p, c in zip(periods, caps, strict=True):
+        if c is not None and c > factor * top:
+            shown.append(None)
+            off.append((p, c))
+        else:
+            shown.append(c)
+    return shown, off
 
 
 def _spans(rows: Sequence[Mapping[str, Any]], periods: Sequence[str]) -> list[dict[str, Any]]:
