@@ -135,6 +135,7 @@ EXAMPLES: dict[str, str] = {
     "solver.time_limit": "60",
     "solver.gap": "0.0001",
     "solver.threads": "2",
+    "solver.relax": "true",
     "rule_params": "{h20_class_memory_bw_gbps: 1400}",
     "risks": "{supply: {huawei-ascend-910b: {dist: uniform, low: 0.5, high: 1.0}}}",
     "risks.supply": "{huawei-ascend-910b: {dist: uniform, low: 0.5, high: 1.0}}",
@@ -262,9 +263,9 @@ def _default(info: FieldInfo) -> tuple[bool, str]:
 
 def _unit(path: str, description: str) -> tuple[str, str]:
     """The unit (``[...]`` in the description, else :data:`UNITS`) and the cleaned meaning."""
-    match = re.search(r"\s*\[([^\]]+)\]\s*$", description)
+    match = re.search(r"\s\[([^\]]+)\]", description)  # " [USD]", not "E[cost]"
     if match:
-        description = description[: match.start()].strip()
+        description = (description[: match.start()] + description[match.end():]).strip()
     return UNITS.get(path, match.group(1) if match else ""), description
 
 
@@ -303,8 +304,10 @@ def entries(root: type[BaseModel] | None = None, prefix: str = "") -> Iterator[E
         path = f"{prefix}.{key}" if prefix else key
         required, default = _default(info)
         unit, meaning = _unit(path, info.description or (_doc(info.annotation)))
-        yield Entry(path, root.__name__, type_text(info.annotation, info.metadata), required,
-                    default, unit, meaning)
+        kind = type_text(info.annotation, info.metadata)
+        if _parts(info.annotation)[2] and default != "none":
+            kind += ", or null"  # null accepted and meaningful (e.g. no time limit)
+        yield Entry(path, root.__name__, kind, required, default, unit, meaning)
         model, suffix = _model_of(info.annotation)
         if model is not None and model.model_fields:
             yield from entries(model, path + suffix)
