@@ -270,7 +270,7 @@ def test_study_report_bad_extension_exits_2_before_solving(tmp_path, capsys):
 def test_hedge_report_of_the_hand_solved_two_stage_case(tmp_path):
     """tests/test_hedge.py's two-stage case: buy 20 now; 20,000 in both scenarios; hindsight
     18,000 / 20,000; the base plan re-planned 18,000 / 25,000 (21,500 expected)."""
-    from conftest import make_scenario, planner_sku, train
+    from helpers import make_scenario, planner_sku, train
 
     from chipmix.present.study_report import hedge_report
 
