@@ -61,9 +61,11 @@ METAVARS = {"int": "N", "float": "NUMBER", "str": "TEXT", "bool": ""}
 
 
 def readable_metavars(command) -> None:
-    """Give every parameter of ``command`` and its subcommands a readable metavar: none for
-    flags, ``N`` / ``NUMBER`` / ``TEXT`` / ``PATH`` by type (or the choices), an argument's
-    own name in upper case with its kind beside it."""
+    """Give every parameter of ``command`` and its subcommands a readable metavar.
+
+    None for flags, ``N`` / ``NUMBER`` / ``TEXT`` / ``PATH`` by type (or the choices), an
+    argument's own name in upper case with its kind beside it.
+    """
     for param in command.params:
         if getattr(param, "is_flag", False) and not getattr(param, "multiple", False):
             if param.metavar is None:

@@ -1,5 +1,8 @@
-"""``chipmix catalog list|show|validate|check|volumes`` and ``chipmix scenario
-validate|init|schema|reference``."""
+"""The ``catalog`` and ``scenario`` command groups.
+
+``chipmix catalog list|show|validate|check|volumes`` and
+``chipmix scenario validate|init|schema|reference``.
+"""
 
 from __future__ import annotations
 
@@ -252,8 +255,10 @@ def reference_command(
                                                 help="Write to a file instead of stdout.")]
     = None,
 ) -> None:
-    """Every scenario key with its type, unit, default and an example (Markdown; the same as
-    docs/scenario-reference.md)."""
+    """Every scenario key with its type, unit, default and an example (Markdown).
+
+    The same text as docs/scenario-reference.md.
+    """
     from chipmix.present.reference import markdown
 
     _write_or_print(markdown(), output)

@@ -32,9 +32,12 @@ def _finite(value: Any) -> bool:
 
 
 def usage_table(data: Any, plan: Any) -> pd.DataFrame:
-    """Per period: ``power_mw`` used by the cards in use (incl. PUE) and ``power_cap_mw``,
+    """Power and budget use per period against the caps.
+
+    Columns: ``power_mw`` used by the cards in use (incl. PUE) and ``power_cap_mw``,
     ``capex`` (nominal USD) and ``budget``, and ``binding`` (the caps that bind: a list of
-    ``power cap`` / ``budget``). Caps are NaN in periods without one."""
+    ``power cap`` / ``budget``). Caps are NaN in periods without one.
+    """
     labels = list(data.labels)
     pt = data.period_table
     watts = data.skus["watts"].astype(float)

@@ -108,8 +108,10 @@ def sku_vendors(skus: Sequence[str], scenario: Any = None) -> dict[str, str]:
 
 def plan_chart(plan, path: str | Path, *, scenario: Any = None,
                vendors: Mapping[str, str] | None = None) -> Path:
-    """Fleet in service by period stacked by vendor, in use (solid) and idle (hatched), over
-    capex by period (M USD).
+    """Fleet in service by vendor, in use (solid) and idle (hatched), over capex by period.
+
+    A third panel shows power against the cap when the scenario sets one; the capex panel
+    shows the budget when there is one.
 
     ``vendors`` maps SKU ids to vendor names; by default they come from ``scenario``'s
     catalogs, or the bundled catalogs.

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.io import write_text
 from chipmix.periods import step_values
 from chipmix.present import svg
 from chipmix.present.charts import _colors
@@ -622,12 +623,15 @@ def _caps(d, ctx, cur: Currency) -> str:
 def _visible_caps(caps: Sequence[float | None], used: Sequence[float | None],
                   periods: Sequence[str], factor: float = 4.0
                   ) -> tuple[list[float | None], list[tuple[str, float]]]:
-    """Caps to draw, and those left off because they would flatten the use to nothing
-    (more than ``factor`` times the highest use)."""
+    """Caps to draw, and those left off because they would flatten the use to nothing.
+
+    A cap is left off when it is more than ``factor`` times the highest use.
+    """
     top = max((u for u in used if u), default=0.0)
     if top <= 0:
         return list(caps), []
-    shown, off = [], []
+    shown: list[float | None] = []
+    off: list[tuple[str, float]] = []
     for p, c in zip(periods, caps, strict=True):
         if c is not None and c > factor * top:
             shown.append(None)
@@ -944,8 +948,6 @@ def report(plan: Any, scenario: Any = None, path: Any = None) -> str:
     """
     html = plan_report(plan, scenario_context(scenario) if scenario is not None else None)
     if path is not None:
-        from chipmix.io import write_text
-
         write_text(path, html)
     return html
 

@@ -1,5 +1,6 @@
-"""The scenario reference (``docs/scenario-reference.md``), the JSON Schema and the template,
-all generated from the pydantic schema (:class:`chipmix.inputs.scenario.Scenario`).
+"""The scenario reference, the JSON Schema and the template, generated from the schema.
+
+All three come from the pydantic schema (:class:`chipmix.inputs.scenario.Scenario`):
 
 - :func:`entries` walks the schema: one :class:`Entry` per key path (``policy.budget``,
   ``workloads[].demand``, ``licenses.<sku>.fee``) with its type, bounds, default, unit and
@@ -18,12 +19,15 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.resources import files
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticUndefined
 
+from chipmix.inputs.scenario import Scenario
 from chipmix.inputs.schema import is_model
 from chipmix.periods import Period
 
@@ -186,11 +190,11 @@ def _parts(tp: Any) -> tuple[Any, list[Any], bool]:
             args = get_args(tp)
             tp, meta = args[0], [*meta, *args[1:]]
         elif origin is Union or type(tp).__name__ == "UnionType":
-            args = [a for a in get_args(tp) if a is not type(None)]
-            optional = optional or len(args) < len(get_args(tp))
-            if len(args) != 1:
+            kept = [a for a in get_args(tp) if a is not type(None)]
+            optional = optional or len(kept) < len(get_args(tp))
+            if len(kept) != 1:
                 return tp, meta, optional
-            tp = args[0]
+            tp = kept[0]
         else:
             return tp, meta, optional
 
@@ -204,7 +208,7 @@ def _bounds(meta: list[Any]) -> str:
                 value = getattr(item, attr, None)
                 if value is not None and type(item).__name__.lower() == attr:
                     out.append(f"{op} {value:g}")
-            if type(item).__name__ == "MinLen" and getattr(item, "min_length", 0):
+            if type(item).__name__ == "MinLen" and getattr(item, "min_length", None):
                 out.append(f"at least {item.min_length} item")
     return ", ".join(out)
 
@@ -245,7 +249,7 @@ def type_text(tp: Any, meta: list[Any] | None = None) -> str:
 def _default(info: FieldInfo) -> tuple[bool, str]:
     if info.default is PydanticUndefined and info.default_factory is None:
         return True, ""
-    value = info.default_factory() if info.default_factory is not None else info.default
+    value = info.get_default(call_default_factory=True, validated_data={})
     if isinstance(value, BaseModel):
         return False, "(see its keys)"
     if value is None:
@@ -287,10 +291,8 @@ def _model_of(tp: Any) -> tuple[type[BaseModel] | None, str]:
 def entries(root: type[BaseModel] | None = None, prefix: str = "") -> Iterator[Entry]:
     """Every key path of the scenario format, in the schema's order."""
     if root is None:
-        from chipmix.inputs.scenario import Scenario
-
         root = Scenario
-    inline = getattr(root, "_inline", frozenset())
+    inline: frozenset[str] = getattr(root, "_inline", frozenset())
     for name, info in root.model_fields.items():
         key = info.alias or name
         if name in inline:  # the mapping's own keys (licenses: {<sku>: terms})
@@ -330,8 +332,6 @@ def _cell(text: str) -> str:
 
 def markdown() -> str:
     """The reference page: every key, its type, unit, default, meaning and an example."""
-    from chipmix.inputs.scenario import Scenario
-
     lines = [
         "# Scenario reference",
         "",
@@ -370,7 +370,7 @@ _RENAME = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "ex
 
 
 def _standard(node: Any) -> Any:
-    """pydantic's schema with JSON Schema's own keywords (``minimum`` for ``ge``...)."""
+    """Pydantic's schema with JSON Schema's own keywords (``minimum`` for ``ge``...)."""
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
@@ -404,8 +404,6 @@ def _number_of(inner: dict[str, Any]) -> dict[str, Any]:
 
 
 def _generator():
-    from pydantic.json_schema import GenerateJsonSchema
-
     class Generator(GenerateJsonSchema):
         """pydantic's generator, told what the YAML accepts before normalisation."""
 
@@ -427,8 +425,6 @@ def _generator():
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file (draft 2020-12), for editors and validators."""
-    from chipmix.inputs.scenario import Scenario
-
     schema = _standard(Scenario.model_json_schema(mode="validation",
                                                   schema_generator=_generator()))
     _fix_models(schema)
@@ -444,13 +440,13 @@ def json_schema() -> dict[str, Any]:
 
 
 def _fix_models(schema: dict[str, Any]) -> None:
-    """Models that also take a word (``licenses: deny``): pydantic puts the model's
-    ``additionalProperties: false`` beside the ``anyOf``, which would refuse every mapping;
-    it belongs to the mapping branch. A model whose field holds the mapping's own keys
-    (``_inline``: ``licenses: {default: deny, nvidia-h20: {...}}``) takes them as
-    ``additionalProperties``."""
-    from chipmix.inputs.scenario import Scenario
+    """Fix the schema of models that also take a word (``licenses: deny``).
 
+    pydantic puts the model's ``additionalProperties: false`` beside the ``anyOf``, which
+    would refuse every mapping; it belongs to the mapping branch. A model whose field holds the mapping's own keys
+    (``_inline``: ``licenses: {default: deny, nvidia-h20: {...}}``) takes them as
+    ``additionalProperties``.
+    """
     models = {m.__name__: m for m in _models(Scenario)}
     for name, node in schema.get("$defs", {}).items():
         branches = node.get("anyOf")
@@ -477,13 +473,12 @@ def _models(root: type[BaseModel]) -> Iterator[type[BaseModel]]:
 
 def template() -> str:
     """The commented scenario template of ``chipmix scenario init`` (it validates as it is)."""
-    from importlib.resources import files
-
     return files("chipmix.present").joinpath("scenario_template.yaml").read_text(
         encoding="utf-8")
 
 
 def json_schema_text() -> str:
+    """:func:`json_schema` as indented JSON text."""
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 

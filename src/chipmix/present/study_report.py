@@ -254,8 +254,11 @@ def frontier_report(result, *, currency: Currency = USD) -> str:
 
 
 def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
-    """The report of a hedge (:class:`chipmix.hedging.Hedge` or its JSON as a dict): what to
-    buy now, what each scenario buys later and costs, against hindsight and the base plan."""
+    """The report of a hedge (:class:`chipmix.hedging.Hedge` or its JSON as a dict).
+
+    What to buy now, what each scenario buys later and costs, against hindsight and the
+    base plan.
+    """
     d = dict(hedge) if isinstance(hedge, Mapping) else hedge.to_dict()
     cur = currency
     name = str(d.get("scenario", "hedge"))
@@ -291,7 +294,6 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
         ("hedging", "value of hedging", money(d.get("value_of_hedging"), cur),
          "vs the base plan re-planned"),
     ])))
-    money_col = (lambda v: money_exact(v, cur))  # noqa: E731
     body.append(section("here-and-now", "Buy now (every scenario shares these)", table(
         "here_and_now", [Col("period", "period"), Col("sku", "SKU"),
                          Col("servers", "servers", number, num=True),
@@ -299,6 +301,20 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
         caption="Purchases before the first outcome is known"
                 + (f" ({', '.join(f'{e} from {p}' for e, p in reveals.items())})"
                    if reveals else ""))))
+    body.append(_hedge_scenarios(scenarios, cur))
+    body.append(_hedge_recourse(scenarios, now, cur))
+    notes = [*(d.get("notes") or []), *((base or {}).get("notes") or [])]
+    if notes:
+        body.append(section("notes", "Notes", "<ul>" + "".join(
+            f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"))
+    return page(f"chipmix hedge: {name}", body,
+                subtitle=f"{len(scenarios)} scenarios · risk weight "
+                         f"{number(risk.get('weight', 0.0), 2)}, alpha {alpha:g}")
+
+
+def _hedge_scenarios(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
+    """Each scenario's cost against hindsight and the base plan: a chart and a table."""
+    money_col = (lambda v: money_exact(v, cur))  # noqa: E731
     labels = [s["name"] for s in scenarios]
     divisor, label = money_scale([s.get("cost") for s in scenarios]
                                  + [s.get("deterministic") for s in scenarios], cur)
@@ -320,7 +336,7 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
         if s.get("cost") is not None and s.get("deterministic") is not None:
             row["vs_base"] = s["cost"] - s["deterministic"]
         rows.append(row)
-    body.append(section("scenarios", "Scenarios", figure(chart), table(
+    return section("scenarios", "Scenarios", figure(chart), table(
         "scenarios", [Col("name", "scenario"), Col("outcomes", "outcomes"),
                       Col("probability", "probability (%)", lambda v: percent(v, 1), num=True),
                       Col("cost", f"hedge cost ({cur.code})", money_col, num=True),
@@ -328,7 +344,13 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
                       Col("regret", f"regret ({cur.code})", money_col, num=True),
                       Col("deterministic", f"base plan ({cur.code})", money_col, num=True),
                       Col("vs_base", f"hedge − base ({cur.code})", money_col, num=True)],
-        rows, caption="Discounted costs; regret = hedge − hindsight")))
+        rows, caption="Discounted costs; regret = hedge − hindsight"))
+
+
+def _hedge_recourse(scenarios: list[Mapping[str, Any]], now: list[Mapping[str, Any]],
+                    cur: Currency) -> str:
+    """What each scenario buys once its outcomes are known, and its shortfalls."""
+    money_col = (lambda v: money_exact(v, cur))  # noqa: E731
     later = [{"scenario": s["name"], **p} for s in scenarios for p in s.get("purchases") or []
              if not any(p["period"] == n["period"] and p["sku"] == n["sku"] for n in now)]
     parts = [table("recourse", [Col("scenario", "scenario"), Col("period", "period"),
@@ -345,14 +367,7 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
                                                    num=isinstance(short[0].get(k), float))
                                                for k in keys], short,
                            caption="Shortfalls per scenario"))
-    body.append(section("recourse", "Later purchases and shortfalls", *parts))
-    notes = [*(d.get("notes") or []), *((base or {}).get("notes") or [])]
-    if notes:
-        body.append(section("notes", "Notes", "<ul>" + "".join(
-            f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"))
-    return page(f"chipmix hedge: {name}", body,
-                subtitle=f"{len(scenarios)} scenarios · risk weight "
-                         f"{number(risk.get('weight', 0.0), 2)}, alpha {alpha:g}")
+    return section("recourse", "Later purchases and shortfalls", *parts)
 
 
 __all__ = ["compare_report", "frontier_report", "hedge_report", "sweep_report"]

@@ -219,8 +219,10 @@ def _bars(frame: _Frame, categories: Sequence[str], series: Sequence[Series]) ->
 
 def _line(frame: _Frame, categories: Sequence[str], s: Series, shift: float = 0.0
           ) -> list[str]:
-    """A line or step series: polylines between gaps (None), a point per value; a dot series:
-    the points only (``shift`` px to the side)."""
+    """A line or step series: polylines between gaps (None), a point per value.
+
+    A dot series draws the points only, ``shift`` px to the side.
+    """
     out = []
     left, slot, y = frame.left, frame.slot, frame.y
     dash = ' stroke-dasharray="6 4"' if s.dash else ""
