@@ -10,13 +10,20 @@ than any card (1,000 USD).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from html_tables import tables
 
 import chipmix
+from chipmix.cli import main
 from chipmix.model.data import prepare
 from chipmix.planner.usage import shortfall_binding, usage_table
+from chipmix.present.charts import plan_chart
+from chipmix.present.plan_export import tidy, write_plan
+from chipmix.present.plan_report import plan_report, scenario_context
 
 CASE = Path(__file__).parent / "data" / "report_case.yaml"
 
@@ -52,3 +59,97 @@ def test_each_cause(sets, expected):
 def test_no_budget_binds_when_nothing_can_be_bought():
     data, plan = run("policy.power_mw=1", "supply.acme-a=0", "supply.dragon-d=0")
     assert all("budget" not in b for b in usage_table(data, plan)["binding"])
+
+
+# --- wired into the plan: Plan.usage, the plan JSON, the terminal, the report, the chart ---
+
+
+@pytest.fixture(scope="module")
+def planned():
+    scenario = chipmix.load_scenario(CASE)
+    plan = chipmix.plan(scenario, gap=0.0)
+    return scenario, plan, json.loads(plan.to_json())
+
+
+def test_plan_json_extends_the_format_with_usage_and_causes(planned):
+    _, plan, d = planned
+    assert [u["period"] for u in d["usage"]] == d["periods"]
+    q2 = d["usage"][1]
+    assert (q2["power_mw"], q2["power_cap_mw"], q2["binding"]) == (0.0015, 0.0015,
+                                                                   ["power cap"])
+    assert d["usage"][0]["capex"] == 17500 and d["usage"][0]["budget"] == 40000
+    causes = {r["period"]: r["binding"] for r in d["delivered"]}
+    assert causes == {"2024Q1": [], "2024Q2": ["power cap"], "2024Q3": []}
+    # the keys of the format are still there, with their meaning
+    for r in d["delivered"]:
+        assert {"period", "workload", "demand", "delivered", "shortfall"} <= set(r)
+    fleet = {(r["period"], r["sku"]): r for r in d["fleet"]}
+    assert fleet[("2024Q3", "acme-a")]["units"] == 10
+    assert (fleet[("2024Q3", "acme-a")]["in_use"], fleet[("2024Q3", "acme-a")]["idle"]) == (0, 10)
+    assert {(p["sku"], p["vendor"], p["origin"]) for p in d["purchases"]} == {
+        ("acme-a", "Acme", "US"), ("dragon-d", "Dragon", "CN")}
+    assert d["skus"] == [{"sku": "acme-a", "vendor": "Acme", "origin": "US"},
+                         {"sku": "dragon-d", "vendor": "Dragon", "origin": "CN"}]
+    assert d["currency"] == {"code": "USD", "per_usd": 1.0}
+
+
+def test_plan_frames_are_typed(planned):
+    _, plan, _ = planned
+    for name in ("purchases", "fleet", "delivered", "shares", "usage", "allocation"):
+        period = getattr(plan, name)["period"]
+        assert isinstance(period.dtype, pd.CategoricalDtype) and period.dtype.ordered, name
+        assert list(period.dtype.categories) == list(plan.periods)
+    assert plan.purchases["vendor"].dtype == "string"
+    assert plan.usage["power_mw"].dtype == "float64"
+    assert plan.delivered["unit"].tolist() == ["PFLOPS bf16"] * 3
+    shares = plan.vendor_shares
+    assert set(shares.columns) == {"period", "vendor", "share"}
+    assert shares["share"].dtype == "float64"
+
+
+def test_terminal_shows_the_caps_and_what_binds(capsys):
+    code = main(["plan", str(CASE)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Power and budget against their caps" in out
+    caps = next(line for line in out.splitlines() if line.startswith("│ 2024Q2") and "0.0015"
+                in line)
+    assert "power cap" in caps
+    short = next(line for line in out.splitlines() if "20.00" in line and "15.00" in line)
+    assert "power cap" in short and "PFLOPS" in short  # the unit (wrapped at 80 columns)
+
+
+def test_report_marks_the_binding_constraint(planned):
+    scenario, plan, d = planned
+    html = plan_report(plan, scenario_context(scenario))
+    t = tables(html)
+    assert [r["binding"][0] for r in t["shortfalls"]] == ["power cap"]
+    caps = {r["period"][0]: r for r in t["caps"]}
+    assert caps["2024Q2"]["binding"][0] == "power cap" and caps["2024Q1"]["binding"][0] == ""
+    for u in d["usage"]:
+        assert caps[u["period"]]["power_mw"][1] == pytest.approx(u["power_mw"])
+    # from the plan JSON alone (no scenario): the JSON's usage still gives the caps
+    bare = tables(plan_report(d, {}))["caps"]
+    assert [r["power_cap_mw"][1] for r in bare] == [u["power_cap_mw"] for u in d["usage"]]
+
+
+def test_chart_has_a_power_panel_with_the_binding_cap(planned, tmp_path):
+    scenario, plan, _ = planned
+    text = plan_chart(plan, tmp_path / "plan.svg", scenario=scenario).read_text(
+        encoding="utf-8")
+    assert "Power drawn by the cards in use against the cap" in text
+    assert "binds" in text
+    assert "off the scale: 2024Q1 cap 1 MW" in text  # the 1 MW cap would flatten the bars
+
+
+def test_exports_carry_the_caps(planned, tmp_path):
+    scenario, plan, d = planned
+    long = tidy(plan, scenario)
+    power = long[(long["table"] == "usage") & (long["quantity"] == "power_mw")]
+    assert power["value"].tolist() == pytest.approx([u["power_mw"] for u in d["usage"]])
+    assert set(power["unit"]) == {"MW"}
+    write_plan(plan, tmp_path / "plan.xlsx", scenario)
+    sheet = pd.read_excel(tmp_path / "plan.xlsx", sheet_name="usage")
+    assert list(sheet.columns) == ["period", "power_mw (MW)", "power_cap_mw (MW)",
+                                   "capex (USD)", "budget (USD)", "binding"]
+    assert sheet["binding"].fillna("").tolist() == ["", "power cap", ""]

@@ -62,7 +62,7 @@ def substitute_command(
               f"{result.date_note})")
     for w, group in result.table.groupby("workload", sort=False):
         mine = result.replaced[result.replaced["workload"] == w].iloc[0]
-        from chipmix.present.plan_export import METRIC_UNITS
+        from chipmix.inputs.units import METRIC_UNITS
 
         metric = mine["metric"]
         unit = METRIC_UNITS.get(metric, metric)

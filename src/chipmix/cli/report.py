@@ -12,6 +12,7 @@ from chipmix.present.formatting import (
     DASH,
     Currency,
     currency_of,
+    megawatts,
     money,
     money_exact,
     number,
@@ -54,6 +55,7 @@ def print_plan(plan, console: Console, scenario: Any = None) -> None:
     _purchases(plan, console, cur)
     _costs(plan, console, cur)
     _shares(plan, console)
+    _usage(plan, console, cur)
     _shortfalls(plan, console, scenario)
     _blocked(plan, console)
     s = plan.solver
@@ -123,17 +125,35 @@ def _shortfalls(plan, console, scenario: Any = None):
     short = d[d["shortfall"] > 1e-9] if len(d) else d
     if not len(short):
         return
-    from chipmix.present.plan_export import workload_units
-
-    units = workload_units(plan, scenario)
-    table = Table(title="Shortfalls (penalised; per period, in the workload's unit)")
-    for c in ("period", "workload", "unit", "demand", "delivered", "shortfall"):
-        table.add_column(c, justify="left" if c in ("period", "workload", "unit") else "right")
-    for r in short.itertuples():
+    table = Table(title="Shortfalls (rented at the penalty; per period, in the workload's unit)")
+    for c in ("period", "workload", "unit", "demand", "delivered", "shortfall", "what binds"):
+        table.add_column(c, justify="left" if c in ("period", "workload", "unit", "what binds")
+                         else "right")
+    for r in short.to_dict("records"):
         table.add_row(
-            r.period, r.workload, units.get(r.workload, "metric units"), number(r.demand, 2),
-            number(r.delivered, 2), number(r.shortfall, 2),
+            str(r["period"]), r["workload"], str(r.get("unit") or "metric units"),
+            number(r["demand"], 2), number(r["delivered"], 2), number(r["shortfall"], 2),
+            Text(str(r.get("binding") or "")),
         )
+    console.print(table)
+
+
+def _usage(plan, console, cur: Currency) -> None:
+    """Power and budget per period against their caps (only when the scenario sets one)."""
+    u = plan.usage
+    if not len(u) or (u["power_cap_mw"].isna().all() and u["budget"].isna().all()):
+        return
+    table = Table(title="Power and budget against their caps")
+    for c in ("period", "power (MW)", "cap (MW)", f"capex ({cur.code})",
+              f"budget ({cur.code})", "binds"):
+        table.add_column(c, justify="left" if c in ("period", "binds") else "right")
+    for r in u.to_dict("records"):
+        cap = r["power_cap_mw"]
+        budget = r["budget"]
+        table.add_row(str(r["period"]), megawatts(r["power_mw"]), megawatts(cap),
+                      money(r["capex"], cur),
+                      DASH if budget != budget else money(budget, cur),
+                      Text(str(r["binding"] or ""), style="red" if r["binding"] else ""))
     console.print(table)
 
 

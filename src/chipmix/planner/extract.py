@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chipmix.inputs.units import metric_unit
 from chipmix.model.variables import service_window
 from chipmix.pipeline.run import Run
 from chipmix.planner.result import Plan
+from chipmix.planner.usage import shortfall_binding, usage_table
 
 _COLUMNS = {
     "purchases": ["period", "sku", "servers", "units", "unit_price", "spend"],
@@ -37,7 +39,7 @@ def extract(run: Run) -> Plan:
     }
     if not result.status.has_plan or result.x is None:
         empty = {name: pd.DataFrame(columns=cols) for name, cols in _COLUMNS.items()}
-        return Plan(objective=None, cost={}, discounted={}, **common, **empty)
+        return _typed(Plan(objective=None, cost={}, discounted={}, **common, **empty), data)
     model, index, relax = run.model, run.index, run.options.relax
     x = np.where(np.abs(result.x) < 1e-9, 0.0, result.x)
     buy = _bought(index.buy, model.values(x, "buy"), data.labels, relax)
@@ -48,7 +50,7 @@ def extract(run: Run) -> Plan:
     z = model.values(x, "port")
     port["z"] = z if relax else np.round(z)  # as reported
     cost, discounted = _costs(data, buy, use, port, index.short, model.values(x, "short"))
-    return Plan(
+    plan = Plan(
         objective=result.objective,
         cost=cost,
         discounted=discounted,
@@ -60,6 +62,58 @@ def extract(run: Run) -> Plan:
         ported=_ported(port, relax),
         **common,
     )
+    return _typed(_caps_and_causes(_with_skus(plan, data), data), data)
+
+
+def _with_skus(plan: Plan, data) -> Plan:
+    """``vendor`` and ``origin`` in purchases and fleet; ``in_use`` and ``idle`` in fleet."""
+    info = data.skus
+    for name in ("purchases", "fleet"):
+        frame = getattr(plan, name)
+        at = frame.columns.get_loc("sku") + 1
+        for i, column in enumerate(("vendor", "origin")):
+            frame.insert(at + i, column, frame["sku"].map(info[column]).astype("string"))
+    used = plan.allocation.groupby(["period", "sku"])["units"].sum()
+    fleet = plan.fleet
+    keys = pd.MultiIndex.from_arrays([fleet["period"], fleet["sku"]])
+    in_use = np.minimum(fleet["units"].to_numpy(dtype=float),
+                        used.reindex(keys, fill_value=0.0).to_numpy(dtype=float))
+    fleet["in_use"] = np.round(in_use, 9)
+    fleet["idle"] = np.round(fleet["units"].to_numpy(dtype=float) - in_use, 9)
+    return plan
+
+
+def _caps_and_causes(plan: Plan, data) -> Plan:
+    """Caps and causes: power and budget use against the caps, units, what binds.
+
+    The unit of each delivery row and the binding constraint of each shortfall
+    (:mod:`chipmix.planner.usage`).
+    """
+    usage = usage_table(data, plan)
+    causes = shortfall_binding(data, plan, usage)
+    usage["binding"] = pd.array(["; ".join(b) for b in usage["binding"]], dtype="string")
+    plan.usage = usage
+    delivered = plan.delivered
+    delivered.insert(2, "unit", delivered["workload"].map(
+        lambda w: metric_unit(data.workloads.at[w, "metric"])).astype("string"))
+    delivered["binding"] = pd.array(
+        ["; ".join(causes.get((p, w), [])) for p, w in zip(delivered["period"],
+                                                           delivered["workload"], strict=True)],
+        dtype="string")
+    return plan
+
+
+def _typed(plan: Plan, data) -> Plan:
+    """``period`` as an ordered category in every table; the scenario's display currency."""
+    periods = pd.CategoricalDtype(list(data.labels), ordered=True)
+    for name in ("purchases", "allocation", "fleet", "delivered", "shares", "availability",
+                 "usage"):
+        frame = getattr(plan, name)
+        if "period" in frame.columns:
+            frame["period"] = frame["period"].astype(str).astype(periods)
+    currency = data.scenario.currency
+    plan.currency = {"code": currency.code, "per_usd": currency.per_usd}
+    return plan
 
 
 def _solver_info(run: Run) -> dict[str, Any]:

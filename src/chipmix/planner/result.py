@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -17,13 +18,32 @@ from chipmix.errors import PlanError
 from chipmix.inputs.solver import Status
 from chipmix.numbers import json_number
 
+#: Columns of :attr:`Plan.usage` (power and budget per period against the caps).
+USAGE_COLUMNS = ["period", "power_mw", "power_cap_mw", "capex", "budget", "binding"]
+
 
 @dataclass
 class Plan:
     """The result of one planning run.
 
-    DataFrames are empty (with their columns) when the run found no plan; ``diagnosis``
-    then says why.
+    Tables (pandas; ``period`` is an ordered category of the horizon's periods, so tables
+    sort and slice in time order):
+
+    - ``purchases`` — period, sku, vendor, origin, servers, units (cards), unit_price
+      (USD/card), spend (USD);
+    - ``allocation`` — period, sku, workload, units (cards serving it);
+    - ``fleet`` — period, sku, vendor, origin, units (cards in service), in_use, idle;
+    - ``delivered`` — period, workload, unit (of the workload's metric), demand, delivered,
+      shortfall (per period), binding (what stopped the plan from delivering more, ``; ``
+      separated, '' without shortfall);
+    - ``shares`` — period, domestic, vendors (``{vendor: share}``; tidy: :attr:`vendor_shares`);
+    - ``usage`` — period, power_mw (cards in use, incl. PUE), power_cap_mw, capex (USD),
+      budget (USD; NaN = no cap), binding (the caps that bind, ``; `` separated);
+    - ``availability`` — period, sku, status, supply, fee, reason, cause;
+    - ``ported`` — vendor, workload.
+
+    Money is USD; ``currency`` is the scenario's display currency. DataFrames are empty (with
+    their columns) when the run found no plan; ``diagnosis`` then says why.
     """
 
     scenario: str
@@ -45,6 +65,40 @@ class Plan:
     sensitivity: dict[str, Any] = field(default_factory=dict)
     share_basis: str = "compute"
     message: str = ""
+    usage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=USAGE_COLUMNS))
+    currency: dict[str, Any] = field(default_factory=lambda: {"code": "USD", "per_usd": 1.0})
+
+    @property
+    def vendor_shares(self) -> pd.DataFrame:
+        """The shares in long form: period, vendor, share (one row per vendor in service)."""
+        rows = [(r["period"], v, float(x)) for r in self.shares.to_dict("records")
+                for v, x in sorted(r["vendors"].items())]
+        frame = pd.DataFrame(rows, columns=["period", "vendor", "share"])
+        frame["period"] = frame["period"].astype(str).astype(
+            pd.CategoricalDtype(list(self.periods), ordered=True))
+        frame["vendor"] = frame["vendor"].astype("string")
+        return frame
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: status, cost, purchases and shortfalls (pandas' own tables)."""
+        head = (f"<p><b>{escape(self.scenario)}</b>: {escape(self.status.value)}"
+                + (f", objective {self.objective:,.0f} USD (discounted)"
+                   if self.objective is not None else "") + "</p>")
+        if not self.ok:
+            why = (self.diagnosis or {}).get("summary") or self.message
+            return head + f"<p>{escape(str(why))}</p>"
+        cost = pd.DataFrame({"nominal (USD)": {k: self.cost.get(k) for k in COST_KEYS[:5]},
+                             "discounted (USD)": {k: self.discounted.get(k)
+                                                  for k in COST_KEYS[:5]}})
+        parts = [head, "<p>Cost</p>", cost.to_html(float_format=lambda v: f"{v:,.0f}"),
+                 f"<p>Purchases ({len(self.purchases)} lines)</p>",
+                 self.purchases.to_html(index=False, max_rows=20,
+                                        float_format=lambda v: f"{v:,.2f}")]
+        short = self.delivered[self.delivered["shortfall"] > 1e-9]
+        if len(short):
+            parts += ["<p>Shortfalls</p>", short.to_html(index=False, max_rows=20,
+                                                          float_format=lambda v: f"{v:,.2f}")]
+        return "".join(parts)
 
     @property
     def ok(self) -> bool:
@@ -67,13 +121,19 @@ class Plan:
             "cost": {k: json_number(self.cost.get(k, 0.0)) for k in COST_KEYS},
             "periods": list(self.periods),
             "purchases": _records(
-                self.purchases, ["period", "sku", "servers", "units", "unit_price", "spend"]
+                self.purchases,
+                ["period", "sku", "servers", "units", "unit_price", "spend", "vendor", "origin"],
             ),
             "allocation": _records(self.allocation, ["period", "sku", "workload", "units"]),
-            "fleet": _records(self.fleet, ["period", "sku", "units"]),
-            "delivered": _records(
-                self.delivered, ["period", "workload", "demand", "delivered", "shortfall"]
-            ),
+            "fleet": _records(self.fleet, ["period", "sku", "units", "in_use", "idle"]),
+            "delivered": [
+                {**r, "binding": _causes(b)} if b is not None else r
+                for r, b in zip(
+                    _records(self.delivered,
+                             ["period", "workload", "demand", "delivered", "shortfall"]),
+                    self.delivered["binding"] if "binding" in self.delivered
+                    else [None] * len(self.delivered), strict=True)
+            ],
             "shares": [
                 {
                     "period": r["period"],
@@ -92,6 +152,13 @@ class Plan:
             "discounted_cost": {k: json_number(self.discounted.get(k, 0.0)) for k in COST_KEYS[:-1]},
             "share_basis": self.share_basis,
             "timings": {k: json_number(v) for k, v in self.timings.items()},
+            "usage": [
+                {**r, "binding": _causes(b)} for r, b in zip(
+                    _records(self.usage, USAGE_COLUMNS[:-1]), self.usage["binding"],
+                    strict=True)
+            ] if len(self.usage) else [],
+            "skus": _sku_records(self),
+            "currency": dict(self.currency),
         }
         if self.diagnosis is not None:
             d["diagnosis"] = self.diagnosis
@@ -116,9 +183,31 @@ class Plan:
 COST_KEYS = ["capex", "energy", "porting", "shortfall", "total", "discounted_total"]
 
 
+def _causes(text: str) -> list[str]:
+    return [c for c in str(text).split("; ") if c]
+
+
+def _sku_records(plan: Plan) -> list[dict[str, Any]]:
+    """Vendor and origin of every SKU the plan buys or has in service."""
+    rows: dict[str, dict[str, Any]] = {}
+    for frame in (plan.purchases, plan.fleet):
+        if not {"vendor", "origin"} <= set(frame.columns):
+            continue
+        for r in frame[["sku", "vendor", "origin"]].itertuples(index=False):
+            rows.setdefault(str(r.sku), {"sku": str(r.sku), "vendor": _text(r.vendor),
+                                         "origin": _text(r.origin)})
+    return [rows[k] for k in sorted(rows)]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and value != value) \
+        or value is pd.NA else str(value)
+
+
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     out = []
     cols = [c for c in columns if c in frame.columns]
     for row in frame[cols].itertuples(index=False, name=None):
-        out.append({c: json_number(v) for c, v in zip(cols, row, strict=True)})
+        out.append({c: None if v is pd.NA else json_number(v)
+                    for c, v in zip(cols, row, strict=True)})
     return out

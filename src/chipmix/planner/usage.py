@@ -7,8 +7,9 @@ is put down to what stopped the plan from delivering more, in this order:
 
 - ``power cap`` — the cards in use draw the period's cap;
 - ``budget`` — the budget binds in this period or an earlier one a purchase could come from;
-- ``supply`` — every SKU that serves the workload and is buyable by then is bought up to its
-  supply; ``no buyable SKU`` — none is (export rules, no price, no supply);
+- ``supply`` — every SKU that serves the workload and is buyable early enough (its lead time)
+  is bought up to its supply; ``no buyable SKU`` — none is (export rules, no price, no
+  supply, or it arrives too late);
 - ``domestic share`` / ``vendor cap`` — the policy is met with no room to spare;
 - ``cheaper to rent`` — none of those: the penalty costs less than the cards would.
 
@@ -93,8 +94,14 @@ def _binding_caps(data: Any, t: int, power_mw: float, capex: float) -> list[str]
 
 def shortfall_binding(data: Any, plan: Any, usage: pd.DataFrame | None = None
                       ) -> dict[tuple[str, str], list[str]]:
-    """``{(period, workload): [cause, ...]}`` for every shortfall of the plan (module doc)."""
+    """``{(period, workload): [cause, ...]}`` for every shortfall of the plan (module doc).
+
+    ``usage`` is :func:`usage_table`'s frame (its ``binding`` as lists or ``; `` text).
+    """
     usage = usage_table(data, plan) if usage is None else usage
+    usage = usage.assign(binding=[b if isinstance(b, list) else [c for c in str(b).split("; ")
+                                                                 if c]
+                                  for b in usage["binding"]])
     labels = list(data.labels)
     t_of = {p: t for t, p in enumerate(labels)}
     bought = (plan.purchases.groupby(["sku", "period"])["units"].sum() if len(plan.purchases)
@@ -113,8 +120,9 @@ def shortfall_binding(data: Any, plan: Any, usage: pd.DataFrame | None = None
             causes.append("budget" if budget_before[-1] == row.period
                           else f"budget ({', '.join(budget_before[-3:])})")
         serving = [k for (k, w), c in data.cap.items() if w == row.workload and c > 0]
-        buyable = {k: [tau for tau in range(t + 1) if k in _buyable(data, tau)]
-                   for k in serving}
+        # a card bought in tau serves from tau + lead: only earlier purchases could help
+        buyable = {k: [tau for tau in range(t + 1 - int(data.skus.at[k, "lead"]))
+                       if k in _buyable(data, tau)] for k in serving}
         buyable = {k: ts for k, ts in buyable.items() if ts}
         if not buyable:
             causes.append("no buyable SKU")

@@ -148,20 +148,35 @@ def plan_chart(plan, path: str | Path, *, scenario: Any = None,
     names = sorted(set(fleet.columns) | set(spend.columns),
                    key=lambda v: (-float(fleet.get(v, pd.Series(0.0)).sum()), v))
     colors = _colors(names)
-    fig = _figure(10, 7.5)
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    usage: pd.DataFrame = getattr(plan, "usage", None)
+    if usage is None:
+        usage = pd.DataFrame(columns=["power_mw", "power_cap_mw", "budget", "binding"])
+    has_power = bool(len(usage)) and bool(usage["power_cap_mw"].notna().any())
+    fig = _figure(10, 10 if has_power else 7.5)
+    axes = fig.subplots(3 if has_power else 2, 1, sharex=True)
+    top, bottom = axes[0], axes[1]
     x = range(len(periods))
     bottoms = _stacked_bars(top, x, in_use, names, colors)
-    _stacked_bars(top, x, idle, names, colors, bottom=bottoms, idle=True)
+    tops = _stacked_bars(top, x, idle, names, colors, bottom=bottoms, idle=True)
+    top.set_ylim(0, 1.08 * max(max(tops, default=0.0), 1e-9))
     top.set_ylabel("cards in service (units)")
     top.set_title("Fleet in service by vendor: in use (solid) and idle (hatched)")
     _stacked_bars(bottom, x, spend, names, colors)
     bottom.set_ylabel(f"capex ({money}, nominal)")
     bottom.set_title("Purchases (capex) by period")
-    bottom.set_xticks(list(x), periods, rotation=45 if len(periods) > 8 else 0, ha="right"
-                      if len(periods) > 8 else "center")
-    bottom.set_xlabel("period")
-    for ax in (top, bottom):
+    if len(usage) and usage["budget"].notna().any():
+        _cap_steps(bottom, (usage["budget"] / divisor).tolist(), "budget")
+        bottom.set_ylim(0, 1.3 * max(float((usage["budget"] / divisor).max()),
+                                     float(spend.sum(axis=1).max() if len(spend) else 0.0)))
+        bottom.legend(loc="upper right", frameon=False, fontsize=9, ncols=4)
+    last = bottom
+    if has_power:
+        last = axes[2]
+        _power_panel(last, usage, periods)
+    last.set_xticks(list(x), periods, rotation=45 if len(periods) > 8 else 0, ha="right"
+                    if len(periods) > 8 else "center")
+    last.set_xlabel("period")
+    for ax in axes:
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
     top.legend(title="vendor", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
@@ -172,6 +187,60 @@ def plan_chart(plan, path: str | Path, *, scenario: Any = None,
     fig.suptitle(f"{plan.scenario}: {plan.status.value}, total cost {total / divisor:,.1f} "
                  f"{money} ({disc / divisor:,.1f} {money} discounted)", fontsize=12)
     return _save(fig, path)
+
+
+def _power_panel(ax, usage: pd.DataFrame, periods: Sequence[str]) -> None:
+    """Power of the cards in use against the cap; caps far above the use are named below."""
+    x = list(range(len(usage)))
+    used = [float(v) for v in usage["power_mw"]]
+    caps = [None if v is None or math.isnan(float(v)) else float(v)
+            for v in usage["power_cap_mw"]]
+    shown, off = visible_caps(caps, used, periods)
+    ax.bar(x, used, color="#dd8452", width=0.75, label="cards in use")
+    _cap_steps(ax, [math.nan if v is None else v for v in shown], "power cap")
+    for i, b in enumerate(usage["binding"]):
+        if "power cap" in str(b):
+            ax.annotate("binds", (i, used[i]), ha="center", va="bottom", fontsize=8,
+                        color="#c44e52", xytext=(0, 2), textcoords="offset points")
+    ax.set_ylim(0, 1.25 * max([v for v in shown if v is not None] + used + [1e-9]))
+    ax.set_ylabel("power (MW, incl. PUE)")
+    ax.set_title("Power drawn by the cards in use against the cap")
+    if off:
+        ax.text(0.99, 0.97, "off the scale: " + ", ".join(f"{p} cap {v:g} MW" for p, v in off),
+                transform=ax.transAxes, ha="right", va="top", fontsize=8, color="#555555")
+    ax.legend(loc="upper left", frameon=False, fontsize=9, ncols=2)
+
+
+def _cap_steps(ax, values: Sequence[float], label: str) -> None:
+    """A cap that holds over each whole period: a dashed step (gaps where there is none)."""
+    for i, v in enumerate(values):
+        if v is None or math.isnan(float(v)):
+            continue
+        ax.hlines(float(v), i - 0.5, i + 0.5, colors="#222222", linestyles="--",
+                  linewidth=1.5, label=label if i == next(
+                      j for j, w in enumerate(values) if w is not None and not
+                      math.isnan(float(w))) else None)
+
+
+def visible_caps(caps: Sequence[float | None], used: Sequence[float | None],
+                  periods: Sequence[str], factor: float = 4.0
+                  ) -> tuple[list[float | None], list[tuple[str, float]]]:
+    """Caps to draw, and those left off because they would flatten the use to nothing.
+
+    A cap is left off when it is more than ``factor`` times the highest use.
+    """
+    top = max((u for u in used if u), default=0.0)
+    if top <= 0:
+        return list(caps), []
+    shown: list[float | None] = []
+    off: list[tuple[str, float]] = []
+    for p, c in zip(periods, caps, strict=True):
+        if c is not None and c > factor * top:
+            shown.append(None)
+            off.append((p, c))
+        else:
+            shown.append(c)
+    return shown, off
 
 
 def _stacked_bars(ax, x, table: pd.DataFrame, names: Sequence[str],

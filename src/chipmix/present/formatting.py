@@ -160,6 +160,19 @@ def number(value: float | None, decimals: int | None = None, *, signed: bool = F
     return sign + text
 
 
+def megawatts(value: float | None) -> str:
+    """Power in MW: three significant digits below 100 MW (``0.0015``, ``3.24``).
+
+    From 100 MW on, whole megawatts with separators.
+    """
+    if _missing(value):
+        return DASH
+    v = float(value)
+    if v == 0:
+        return "0"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def compact(value: float | None, unit: str = "") -> str:
     """Three significant digits with k / M / bn: ``1.27 k``; for axis labels and headlines."""
     if _missing(value):
@@ -182,6 +195,7 @@ __all__ = [
     "compact",
     "currency_of",
     "gap",
+    "megawatts",
     "money",
     "money_exact",
     "money_scale",

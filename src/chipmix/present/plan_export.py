@@ -28,6 +28,7 @@ import pandas as pd
 
 from chipmix.errors import InputError
 from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.inputs.units import METRIC_UNITS
 from chipmix.io import atomic_path, write_text
 from chipmix.present.export import check_table_path
 
@@ -47,14 +48,10 @@ UNITS = {
     "domestic": "fraction",
     "share": "fraction",
     "fraction": "fraction",
-}
-#: The unit of demand, delivery and shortfall per workload metric (per period).
-METRIC_UNITS = {
-    "bf16_pflops": "PFLOPS bf16",
-    "fp8_pflops": "PFLOPS fp8",
-    "int8_pops": "POPS int8",
-    "memory_bw_tbps": "TB/s",
-    "memory_tb": "TB",
+    "power_mw": "MW",
+    "power_cap_mw": "MW",
+    "capex": "USD",
+    "budget": "USD",
 }
 
 
@@ -127,6 +124,8 @@ def plan_tables(plan: Any, scenario: Any = None) -> dict[str, pd.DataFrame]:
 
     def with_sku(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
+        if {"vendor", "origin"} <= set(frame.columns):  # the plan carries them
+            return frame
         at = frame.columns.get_loc("sku") + 1 if "sku" in frame.columns else 0
         for i, column in enumerate(("vendor", "origin")):
             values = frame["sku"].map(info[column]) if len(frame) else pd.Series(dtype=object)
@@ -136,9 +135,11 @@ def plan_tables(plan: Any, scenario: Any = None) -> dict[str, pd.DataFrame]:
     purchases = with_sku(plan.purchases)
     fleet = with_sku(plan.fleet)
     allocation = plan.allocation
-    used = (allocation.groupby(["period", "sku"])["units"].sum() if len(allocation)
-            else pd.Series(dtype=float))
-    if len(fleet):
+    used = (allocation.groupby(["period", "sku"], observed=True)["units"].sum()
+            if len(allocation) else pd.Series(dtype=float))
+    if {"in_use", "idle"} <= set(fleet.columns):
+        pass  # the plan carries them
+    elif len(fleet):
         keys = list(zip(fleet["period"], fleet["sku"], strict=True))
         in_use = [min(float(u), float(used.get(k, 0.0))) for k, u in
                   zip(keys, fleet["units"], strict=True)]
@@ -149,8 +150,9 @@ def plan_tables(plan: Any, scenario: Any = None) -> dict[str, pd.DataFrame]:
         fleet["idle"] = pd.Series(dtype="float64")
     units = workload_units(plan, scenario)
     delivered = plan.delivered.copy()
-    delivered.insert(2, "unit", delivered["workload"].map(units).fillna("metric units")
-                     .astype("string") if len(delivered) else pd.Series(dtype="string"))
+    if "unit" not in delivered.columns:
+        delivered.insert(2, "unit", delivered["workload"].map(units).fillna("metric units")
+                         .astype("string") if len(delivered) else pd.Series(dtype="string"))
     vendors = sorted({v for d in plan.shares.get("vendors", []) for v in d})
     share_rows = []
     for r in plan.shares.to_dict("records"):
@@ -174,6 +176,7 @@ def plan_tables(plan: Any, scenario: Any = None) -> dict[str, pd.DataFrame]:
     availability["supply"] = availability["supply"].astype("float64")
     out = {
         "cost": cost,
+        "usage": typed(plan.usage) if len(getattr(plan, "usage", [])) else None,
         "purchases": typed(purchases),
         "fleet": typed(fleet),
         "allocation": typed(allocation),
@@ -182,6 +185,7 @@ def plan_tables(plan: Any, scenario: Any = None) -> dict[str, pd.DataFrame]:
         "availability": typed(availability),
         "ported": plan.ported.reset_index(drop=True),
     }
+    out = {k: v for k, v in out.items() if v is not None}
     for name, rows in (plan.sensitivity or {}).items():
         if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
             out[f"sens {name}"] = typed(pd.DataFrame(rows))
@@ -203,7 +207,9 @@ def tidy(plan: Any, scenario: Any = None) -> pd.DataFrame:
     units = workload_units(plan, scenario)
     parts = []
     keys = ["period", "sku", "vendor", "origin", "workload"]
-    for name in ("purchases", "fleet", "allocation", "delivered"):
+    for name in ("purchases", "fleet", "allocation", "delivered", "usage"):
+        if name not in tables:
+            continue
         frame = tables[name]
         if name == "allocation" and len(frame):
             info = sku_info(plan, scenario)
@@ -262,7 +268,7 @@ def summary_frame(plan: Any, scenario: Any = None) -> pd.DataFrame:
 
 #: Excel number formats by unit.
 _FORMATS = {"USD": "#,##0", "USD/card": "#,##0", "cards": "#,##0.##", "servers": "#,##0.##",
-            "fraction": "0.0%", "cards per period": "#,##0"}
+            "fraction": "0.0%", "cards per period": "#,##0", "MW": "#,##0.0###"}
 
 
 def _header(column: str, table: str) -> tuple[str, str | None]:

@@ -19,15 +19,17 @@ from typing import Any
 import numpy as np
 
 from chipmix.inputs.catalog import bundled_names, load_catalogs
+from chipmix.inputs.units import METRIC_UNITS, metric_unit
 from chipmix.io import write_text
 from chipmix.periods import step_values
 from chipmix.present import svg
-from chipmix.present.charts import _colors
+from chipmix.present.charts import _colors, visible_caps
 from chipmix.present.formatting import (
     DASH,
     Currency,
     currency_of,
     gap,
+    megawatts,
     money,
     money_exact,
     money_scale,
@@ -45,7 +47,6 @@ from chipmix.present.html import (
     status_badge,
     table,
 )
-from chipmix.present.plan_export import METRIC_UNITS
 from chipmix.rules import load_rulesets
 
 
@@ -129,11 +130,6 @@ def scenario_context(scenario: Any) -> dict[str, Any]:
         "skus": skus,
         "currency": currency_of(scenario).to_dict(),
     }
-
-
-def metric_unit(metric: str | None) -> str:
-    """The unit of a workload metric, in words."""
-    return METRIC_UNITS.get(metric or "", "metric units")
 
 
 def _clean(value: Any) -> Any:
@@ -575,7 +571,7 @@ def _caps(d, ctx, cur: Currency) -> str:
     if any(r.get("power_mw") is not None for r in rows):
         series = [svg.Series("power in use (MW)", [r.get("power_mw") or None for r in rows],
                              "#dd8452")]
-        caps, off = _visible_caps([r.get("power_cap_mw") for r in rows],
+        caps, off = visible_caps([r.get("power_cap_mw") for r in rows],
                                   [r.get("power_mw") for r in rows], periods)
         if any(c is not None for c in caps):
             series.append(svg.Series("power cap (MW)", caps, svg.CAP, kind="step", dash=True))
@@ -597,8 +593,8 @@ def _caps(d, ctx, cur: Currency) -> str:
                                       y_label=f"{label} (nominal)")))
     money_col = functools.partial(money_exact, currency=cur)
     columns = [Col("period", "period"),
-               Col("power_mw", "power (MW)", lambda v: number(v, 3), num=True),
-               Col("power_cap_mw", "power cap (MW)", lambda v: number(v, 3), num=True),
+               Col("power_mw", "power (MW)", megawatts, num=True),
+               Col("power_cap_mw", "power cap (MW)", megawatts, num=True),
                Col("power_use", "of cap (%)", lambda v: percent(v, 1), num=True,
                    cls=lambda r: "short" if (r.get("power_use") or 0) > 0.999 else ""),
                Col("capex", f"capex ({cur.code})", money_col, num=True),
@@ -618,27 +614,6 @@ def _caps(d, ctx, cur: Currency) -> str:
         caption = "Power needs the scenario (TDP per card): chipmix report PLAN --scenario S"
     parts.append(table("caps", columns, rows, caption=caption))
     return section("caps", "Power and budget against their caps", *parts)
-
-
-def _visible_caps(caps: Sequence[float | None], used: Sequence[float | None],
-                  periods: Sequence[str], factor: float = 4.0
-                  ) -> tuple[list[float | None], list[tuple[str, float]]]:
-    """Caps to draw, and those left off because they would flatten the use to nothing.
-
-    A cap is left off when it is more than ``factor`` times the highest use.
-    """
-    top = max((u for u in used if u), default=0.0)
-    if top <= 0:
-        return list(caps), []
-    shown: list[float | None] = []
-    off: list[tuple[str, float]] = []
-    for p, c in zip(periods, caps, strict=True):
-        if c is not None and c > factor * top:
-            shown.append(None)
-            off.append((p, c))
-        else:
-            shown.append(c)
-    return shown, off
 
 
 def _spans(rows: Sequence[Mapping[str, Any]], periods: Sequence[str]) -> list[dict[str, Any]]:
