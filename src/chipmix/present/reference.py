@@ -140,6 +140,7 @@ EXAMPLES: dict[str, str] = {
     "solver.gap": "0.0001",
     "solver.threads": "2",
     "solver.relax": "true",
+    "solver.presolve": "false",
     "rule_params": "{h20_class_memory_bw_gbps: 1400}",
     "risks": "{supply: {huawei-ascend-910b: {dist: uniform, low: 0.5, high: 1.0}}}",
     "risks.supply": "{huawei-ascend-910b: {dist: uniform, low: 0.5, high: 1.0}}",
