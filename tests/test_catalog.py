@@ -276,8 +276,11 @@ def test_header_only(write):
 
 def test_non_utf8_bytes(write):
     path = write(csv_text(GOOD).replace("Acme", "Acmé").encode("latin-1"))
+    text = csv_text(GOOD)
+    line = text[: text.index("Acme")].count("\n") + 1
+    column = text.index("Acme") - (text[: text.index("Acme")].rfind("\n") + 1) + 4
     assert error_of(path) == (
-        f"{path}: not UTF-8: byte 0xe9 at offset {csv_text(GOOD).index('Acme') + 3 + 0}; "
+        f"{path}: line {line}, column {column}: not UTF-8: byte 0xe9; "
         "expected UTF-8 CSV (re-save the file with UTF-8 encoding)"
     )
 

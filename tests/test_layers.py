@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "chipmix"
 #: layer number -> module prefixes (lowest first); docs/architecture.md explains each.
 LAYERS: dict[int, tuple[str, ...]] = {
     0: ("chipmix.errors", "chipmix.periods", "chipmix.resources", "chipmix.io",
-        "chipmix.numbers"),
+        "chipmix.numbers", "chipmix.limits", "chipmix.processes"),
     1: ("chipmix.inputs",),
     2: ("chipmix.rules",),
     3: ("chipmix.model",),

@@ -148,7 +148,7 @@ def test_input_is_not_modified(data):
     ("name.first=x", ["name.first", "single value"]),
     ("licenses.acme-y.fe=0.1", ["licenses.acme-y.fe", "did you mean 'fee'"]),
     ("policy.vendor_cap", ["missing '='"]),
-    ("ported=[a, b", ["ported", "not a YAML value"]),
+    ("ported=[a, b", ["ported", "not valid YAML"]),
 ])
 def test_bad_paths_name_the_path_and_the_closest_key(data, item, words):
     with pytest.raises(InputError) as info:

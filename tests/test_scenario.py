@@ -426,7 +426,7 @@ def yaml_error(path: Path) -> str:
 def test_yaml_duplicate_key(tmp_path):
     path = _yaml(tmp_path, "name: a\nsupply:\n  x: 1\n  x: 2\n")
     assert yaml_error(path) == (
-        f"{path}: line 4: duplicate key; got 'x'; expected each key once per mapping "
+        f"{path}: line 4: supply: duplicate key; got 'x'; expected each key once per mapping "
         "(first at line 3)"
     )
 
@@ -474,7 +474,7 @@ def test_yaml_empty_file(tmp_path, text):
 def test_yaml_not_utf8(tmp_path):
     path = _yaml(tmp_path, "name: caf\xe9\n".encode("latin-1"))
     assert yaml_error(path) == (
-        f"{path}: not UTF-8: byte 0xe9 at offset 9; expected UTF-8 YAML (re-save the file with "
+        f"{path}: line 1, column 10: not UTF-8: byte 0xe9; expected UTF-8 YAML (re-save the file with "
         "UTF-8 encoding)"
     )
 

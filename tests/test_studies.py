@@ -134,7 +134,7 @@ def test_ranges_are_inclusive_and_exact():
         expand_range("0:1:-0.1")
     assert split_list("deny, {fee: 0.15, cap: 10}, [a, b]") == [
         "deny", "{fee: 0.15, cap: 10}", "[a, b]"]
-    assert grid({"a": [1, 2], "b": ["x", "y"]}) == [
+    assert list(grid({"a": [1, 2], "b": ["x", "y"]})) == [
         {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
 
 

@@ -15,8 +15,9 @@ from typing import Literal, TypeVar
 Kind = Literal["Q", "M"]
 T = TypeVar("T")
 
-_QUARTER = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only: "２０２４Q1" (full-width) or "١٢٠" is not a period
+_QUARTER = re.compile(r"^(\d{4})\s*[Qq]([1-4])$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 
 PERIOD_EXPECTED = "a period like 2024Q1 (quarter) or 2024-01 (month)"
 
@@ -116,6 +117,21 @@ def parse_period(text: object, kind: Kind | None = None) -> Period:
         want = "a quarter like 2024Q1" if kind == "Q" else "a month like 2024-01"
         raise ValueError(f"{want} (the horizon is in {'quarters' if kind == 'Q' else 'months'})")
     return period
+
+
+def period_key(text: object) -> str | None:
+    """The canonical spelling of a period.
+
+    The canonical spelling of ``text`` when it names a period (``2024q1`` and ``2024 Q1``
+    give ``2024Q1``), else None. Two keys of one mapping with the same period key are the
+    same period spelt twice.
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        return str(parse_period(text))
+    except ValueError:
+        return None
 
 
 def period_range(start: Period, end: Period) -> list[Period]:

@@ -35,7 +35,7 @@ from chipmix.checker.policies import check_policies
 from chipmix.checker.porting import check_porting
 from chipmix.checker.purchases import check_purchases
 from chipmix.checker.report import Checker, VerifyReport
-from chipmix.errors import InputError
+from chipmix.errors import ArgumentError, InputError
 from chipmix.inputs.scenario import load_scenario
 from chipmix.inputs.solver import Status
 
@@ -63,7 +63,82 @@ def _as_dict(plan: Any) -> dict[str, Any]:
             "not a plan: missing " + ", ".join(missing),
             expected="the keys of a plan JSON (formats.md: " + ", ".join(REQUIRED_KEYS) + ", ...)",
         )
+    _check_shape(plan)
     return dict(plan)
+
+
+# The types of a plan JSON's fields (formats.md), checked before any figure is read: a
+# wrong-typed field is an InputError naming it, not a traceback or a nonsense violation.
+_TEXT, _NUMBER, _MAP, _TEXT_LIST = "text", "a number", "an object", "a list of periods"
+_TOP = {"scenario": _TEXT, "status": _TEXT, "periods": _TEXT_LIST, "objective": _NUMBER,
+        "cost": _MAP, "discounted_cost": _MAP, "solver": _MAP, "sensitivity": _MAP,
+        "share_basis": _TEXT, "message": _TEXT}
+_ROWS = {
+    "purchases": {"period": _TEXT, "sku": _TEXT, "servers": _NUMBER, "units": _NUMBER,
+                  "unit_price": _NUMBER, "spend": _NUMBER},
+    "allocation": {"period": _TEXT, "sku": _TEXT, "workload": _TEXT, "units": _NUMBER},
+    "fleet": {"period": _TEXT, "sku": _TEXT, "units": _NUMBER},
+    "delivered": {"period": _TEXT, "workload": _TEXT, "demand": _NUMBER,
+                  "delivered": _NUMBER, "shortfall": _NUMBER},
+    "shares": {"period": _TEXT, "domestic": _NUMBER, "vendors": _MAP},
+    "availability": {"period": _TEXT, "sku": _TEXT, "status": _TEXT, "supply": _NUMBER,
+                     "unit_price": _NUMBER, "reason": _TEXT},
+    "ported": {"vendor": _TEXT, "workload": _TEXT, "fraction": _NUMBER},
+}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if value is None:
+        return kind in (_NUMBER, _TEXT)  # a missing figure or reason
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == _NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _MAP:
+        return isinstance(value, Mapping)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_shape(plan: Mapping[str, Any]) -> None:
+    for key, kind in _TOP.items():
+        if key in plan and not (_fits(plan[key], kind) and (key != "status" or plan[key])):
+            raise InputError("wrong type", field=key, value=plan[key], expected=kind)
+    for key, fields in _ROWS.items():
+        rows = plan.get(key)
+        if rows is None:
+            continue
+        if not isinstance(rows, list):
+            raise InputError("wrong type", field=key, value=rows,
+                             expected="a list of row objects")
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise InputError("wrong type", field=f"{key}[{i}]", value=row,
+                                 expected="a row object")
+            for name, kind in fields.items():
+                if name in row and not _fits(row[name], kind):
+                    raise InputError("wrong type", field=f"{key}[{i}].{name}",
+                                     value=row[name], expected=kind)
+
+
+def _check_identity(data: Mapping[str, Any], scenario: Any) -> None:
+    """Refuse a plan made for another scenario.
+
+    The plan was made for this scenario: same name and periods (else checking it would
+    list every row as a violation).
+    """
+    periods = [str(p) for p in scenario.periods]
+    theirs = list(data.get("periods") or [])
+    if data.get("scenario") == scenario.name and theirs == periods:
+        return
+
+    def span(labels: list[str]) -> str:
+        return f"{labels[0]}..{labels[-1]}" if labels else "no periods"
+
+    raise InputError(
+        f"the plan is for scenario {data.get('scenario')!r} ({span(theirs)}), not "
+        f"{scenario.name!r} ({span(periods)})",
+        expected="the scenario file the plan was made from")
+
 
 
 def verify(
@@ -88,10 +163,30 @@ def verify(
     -------
     VerifyReport — ``ok`` when every constraint holds and every reported figure (fleet,
     delivered, shares, availability, costs, objective) matches the recomputation.
+
+    Raises
+    ------
+    InputError
+        ``plan`` is not a plan JSON (missing keys, a wrong-typed field, named by its path),
+        it was made for another scenario (its ``scenario`` name or periods differ), or
+        ``tolerance`` is not in [0, 1).
+    ArgumentError
+        ``scenario`` is neither a Scenario nor a path (also a ``TypeError``).
     """
+    from chipmix.inputs.scenario import Scenario
+
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
+    elif not isinstance(scenario, Scenario):
+        raise ArgumentError("chipmix.verify", "scenario", scenario,
+                            "a chipmix.Scenario or a scenario YAML path")
+    if (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
+            or not 0 <= tolerance < 1):
+        raise InputError(file="tolerance (--tolerance)", value=tolerance,
+                         expected="a relative tolerance >= 0 and < 1, e.g. 1e-6")
     data = _as_dict(plan)
+    if str(data.get("status", "")).lower() in PLAN_STATUSES:
+        _check_identity(data, scenario)
     chk = Checker(tolerance)
     notes = chk.notes
     status = str(data.get("status", "")).lower()

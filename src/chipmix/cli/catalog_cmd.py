@@ -81,7 +81,7 @@ def validate_command(
     for path in paths:
         catalog = load_catalog(path)
         derive_metrics(catalog.frame)  # a bound the row's own figures contradict is an error
-        typer.echo(f"ok: {path} ({len(catalog)} SKUs)")
+        out.print(f"ok: {path} ({len(catalog)} SKUs)", highlight=False, soft_wrap=True)
     if len(paths) > 1:
         load_catalogs(paths)  # ids must also be unique across the files
 
@@ -152,7 +152,6 @@ def volumes_command(
     The market data a scenario turns into supply or vendor pools (units x its share /
     quarters).
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from chipmix.errors import InputError, unknown_name_hint
@@ -173,9 +172,9 @@ def volumes_command(
         table.add_column(name, justify="right" if name in ("units", "per quarter") else "left")
     table.add_column("basis (confidence)", ratio=1, overflow="fold")
     for v in rows:
-        table.add_row(escape(v.vendor), f"{v.start}..{v.end}", f"{v.units:,.0f}",
-                      f"{v.per_quarter():,.0f}", v.measure, escape(v.products),
-                      escape(f"{v.basis} ({v.confidence})"))
+        table.add_row(v.vendor, f"{v.start}..{v.end}", f"{v.units:,.0f}",
+                      f"{v.per_quarter():,.0f}", v.measure, v.products,
+                      f"{v.basis} ({v.confidence})")
     out.print(table)
 
 
@@ -200,10 +199,11 @@ def validate_scenario_command(
     periods = scenario.periods
     unit = "quarters" if periods[0].kind == "Q" else "months"
     names = ", ".join(scenario.workload_names)
-    typer.echo(
+    out.print(
         f"ok: {path}: '{scenario.name}', horizon {periods[0]}..{periods[-1]} "
         f"({len(periods)} {unit}), {len(scenario.workloads)} workloads ({names}), "
-        f"{len(scenario.load_catalog())} SKUs, {data.rule_count} rule sets"
+        f"{len(scenario.load_catalog())} SKUs, {data.rule_count} rule sets",
+        highlight=False, soft_wrap=True,
     )
 
 
@@ -335,7 +335,6 @@ def _fp16(value: float) -> str:
 
 
 def _show_table(catalog: Catalog, sku: str) -> Table:
-    from rich.markup import escape
     from rich.table import Table
 
     from chipmix.inputs.catalog import FIELDS
@@ -357,6 +356,6 @@ def _show_table(catalog: Catalog, sku: str) -> Table:
                 filled) else "unknown"
         elif isinstance(given, float):
             value = f"{given:g}"
-        table.add_row(name, escape(str(value)), spec.unit)
-    table.add_row("catalog", escape(str(row["catalog"])), "")
+        table.add_row(name, str(value), spec.unit)
+    table.add_row("catalog", str(row["catalog"]), "")
     return table

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from chipmix.cli._common import err, out, print_json
+from chipmix.cli._common import out, output_path, print_json, styled, write_stdout, wrote
 from chipmix.present.formatting import money
 
 ScenarioArg = Annotated[
@@ -58,8 +58,8 @@ def substitute_command(
     if as_json:
         print_json(result.to_dict())
         return
-    out.print(f"[bold]Substitutes for {sku}[/] on {result.date} ({result.period}: "
-              f"{result.date_note})")
+    out.print(styled((f"Substitutes for {sku}", "bold"),
+                     f" on {result.date} ({result.period}: {result.date_note})"))
     for w, group in result.table.groupby("workload", sort=False):
         mine = result.replaced[result.replaced["workload"] == w].iloc[0]
         from chipmix.inputs.units import METRIC_UNITS
@@ -111,7 +111,8 @@ def alternatives_command(
     gap: Annotated[float | None, typer.Option("--gap", help="Relative MIP gap.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the alternative plan's JSON here.")] = None,
+        "-o", "--output", parser=output_path,
+        help="Write the alternative plan's JSON here.")] = None,
 ) -> None:
     """The best plan for another objective within a cost slack of the optimum.
 
@@ -119,16 +120,18 @@ def alternatives_command(
     held; a last stage minimises cost with all of them held.
     """
     from chipmix.insight.alternatives import near_optimal, parse_objective
-    from chipmix.io import write_text
+    from chipmix.io import check_outputs, write_text
 
     objectives = [parse_objective("max", t) for t in maximize or []]
     objectives += [parse_objective("min", t) for t in minimize or []]
-    alt = near_optimal(_scenario(scenario), objectives, slack=slack, solver=solver,
+    loaded = _scenario(scenario)
+    check_outputs(output)
+    alt = near_optimal(loaded, objectives, slack=slack, solver=solver,
                        time_limit=time_limit, gap=gap)
     plan_json = alt.plan.to_json()
     if output is not None:
         write_text(output, plan_json)
-        err.print(f"wrote {output}")
+        wrote(output)
     if as_json:
         data = alt.to_dict()
         data["plan"] = json.loads(plan_json)
@@ -169,7 +172,8 @@ def stress_command(
     dask: Annotated[str | None, typer.Option(
         "--dask", help="Dask scheduler address (tcp://host:8786) or 'local'.")] = None,
     chart: Annotated[
-        Path | None, typer.Option("--chart", help="Write a histogram (.png or .svg).")] = None,
+        Path | None, typer.Option("--chart", parser=output_path,
+                                  help="Write a histogram (.png or .svg).")] = None,
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", help="Per draw's re-plan, seconds.")] = None,
     gap: Annotated[
@@ -177,7 +181,8 @@ def stress_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result (with every draw).")] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the JSON here.")] = None,
+        Path | None, typer.Option("-o", "--output", parser=output_path,
+                                  help="Write the JSON here.")] = None,
 ) -> None:
     """Replay a fixed plan against random supply shocks from the scenario's risks: block.
 
@@ -188,28 +193,34 @@ def stress_command(
     from chipmix.cli.study_cmd import _progress
     from chipmix.inputs.scenario import load_scenario
     from chipmix.insight.stress import stress
-    from chipmix.io import write_text
+    from chipmix.io import check_outputs, read_json, write_text
     from chipmix.present.charts import stress_chart
 
+    loaded = load_scenario(scenario)
+    plan_data = read_json(plan_file, what="plan JSON")
+    if chart is not None:
+        from chipmix.present.charts import chart_format
+
+        chart_format(chart)
+    check_outputs(output, chart)  # before the draws: not over the plan or the scenario
     with _progress("stress draws") as progress:
-        result = stress(load_scenario(scenario), plan_file, draws=draws, seed=seed,
-                        workers=workers, dask=dask, time_limit=time_limit, gap=gap,
-                        progress=progress)
+        result = stress(loaded, plan_data, draws=draws, seed=seed, workers=workers,
+                        dask=dask, time_limit=time_limit, gap=gap, progress=progress)
     data = result.to_dict()
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if output is not None:
         write_text(output, text)
-        err.print(f"wrote {output}")
+        wrote(output)
     if chart is not None:
         stress_chart(result, chart)
-        err.print(f"wrote {chart}")
+        wrote(chart)
     if as_json:
-        import sys
-
-        sys.stdout.write(text)
+        write_stdout(text)
         return
-    out.print(f"[bold]{result.scenario}[/]: {len(result.draws)} draws (seed {result.seed}), "
-              f"{data['shocked_draws']} with a shock, {data['failed_draws']} without a plan")
+    out.print(styled((str(result.scenario), "bold"),
+                     f": {len(result.draws)} draws (seed {result.seed}), "
+                     f"{data['shocked_draws']} with a shock, {data['failed_draws']} without "
+                     "a plan"))
     table = Table(title="Cost and shortfall over the draws",
                   caption="cost and penalty: discounted USD; shortfall: the workload's metric "
                           "× periods")

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import typer
 
-from chipmix.cli._common import err, out, print_json, read_json_file
+from chipmix.cli._common import (
+    out,
+    output_path,
+    print_json,
+    read_json_file,
+    styled,
+    wrote,
+)
 from chipmix.errors import InputError
 
 
@@ -45,24 +52,24 @@ def plan_command(
         False, "--json", help="Print the plan JSON (formats.md) on stdout."
     ),
     output: Path | None = typer.Option(
-        None, "-o", "--output", metavar="FILE",
+        None, "-o", "--output", metavar="FILE", parser=output_path,
         help="Write the plan, by extension: .json (the plan JSON), .xlsx (a sheet per table), "
              ".csv or .parquet (tidy long form: one row per figure)."
     ),
     write_lp: Path | None = typer.Option(
-        None, "--write-lp", help="Export the model in LP format."
+        None, "--write-lp", parser=output_path, help="Export the model in LP format."
     ),
     write_mps: Path | None = typer.Option(
-        None, "--write-mps", help="Export the model in MPS format."
+        None, "--write-mps", parser=output_path, help="Export the model in MPS format."
     ),
     sets: list[str] | None = typer.Option(
         None, "--set", help="Override a scenario key: --set policy.domestic_share=0.5 (repeatable)."
     ),
     chart: Path | None = typer.Option(
-        None, "--chart", help="Write a chart of the plan (.png or .svg)."
+        None, "--chart", parser=output_path, help="Write a chart of the plan (.png or .svg)."
     ),
     report: Path | None = typer.Option(
-        None, "--report", metavar="FILE.html",
+        None, "--report", metavar="FILE.html", parser=output_path,
         help="Write a self-contained HTML report of the plan (see chipmix report).",
     ),
     timings: bool = typer.Option(
@@ -81,10 +88,12 @@ def plan_command(
     """
     from chipmix.cli.report_cmd import check_report_path
     from chipmix.inputs.scenario import load_scenario
+    from chipmix.io import check_outputs
     from chipmix.planner import plan
 
     path = _scenario_path(scenario)
     check_report_path(report)
+    check_outputs(output, chart, report, write_lp, write_mps)  # folders, devices, twice...
     if output is not None:
         from chipmix.present.plan_export import plan_format
 
@@ -92,6 +101,11 @@ def plan_command(
     started = time.perf_counter()
     loaded = load_scenario(path, sets=sets or None)
     load_seconds = time.perf_counter() - started
+    if chart is not None:
+        from chipmix.present.charts import chart_format
+
+        chart_format(chart)
+    check_outputs(output, chart, report, write_lp, write_mps)  # now also: not over an input
     result = plan(
         loaded,
         solver=solver,
@@ -127,22 +141,23 @@ def _write_files(result, loaded, text: str, *, chart: Path | None, report: Path 
         from chipmix.present.charts import plan_chart
 
         plan_chart(result, chart, scenario=loaded)
-        err.print(f"wrote {chart}")
+        wrote(chart)
     if report is not None:
         from chipmix.cli.report_cmd import write_report
         from chipmix.present.plan_report import plan_report, scenario_context
 
         write_report(report, plan_report(result, scenario_context(loaded)))
     if output is not None:
-        if output.suffix.lower() == ".json":
-            from chipmix.io import write_text
+        from chipmix.io import write_text
+        from chipmix.present.plan_export import plan_format
 
+        if plan_format(output) == "json":  # also a stream target without an extension
             write_text(output, text)  # the same text as --json (with --timings' figures)
         else:
             from chipmix.present.plan_export import write_plan
 
             write_plan(result, output, scenario=loaded)
-        err.print(f"wrote {output}")
+        wrote(output)
 
 
 def verify_command(
@@ -155,21 +170,25 @@ def verify_command(
     from chipmix.checker import verify
     from chipmix.inputs.scenario import load_scenario
 
-    plan_data = read_json_file(plan_file, "plan file not found")
+    plan_data = read_json_file(plan_file, "plan file not found")  # bounded: no /dev/zero, FIFO
+    loaded = load_scenario(scenario)
     try:
-        report = verify(plan_data, load_scenario(scenario), tolerance=tolerance)
+        report = verify(plan_data, loaded, tolerance=tolerance)
     except InputError as exc:
         if exc.file is None:  # a problem with the plan itself: say which file
-            raise InputError(exc.detail, file=plan_file, expected=exc.expected, value=exc.value) from None
+            raise InputError(exc.detail, file=plan_file, location=exc.location,
+                             field=exc.field, expected=exc.expected, value=exc.value,
+                             hint=exc.hint) from None
         raise
     if as_json:
         print_json(report.to_dict())
     else:
         if report.ok:
-            out.print(f"[green]ok[/]: {plan_file} passes {report.checks} checks")
+            out.print(styled(("ok", "green"), f": {plan_file} passes {report.checks} checks"))
         else:
-            out.print(f"[red]{len(report.violations)} violation(s)[/] in {plan_file}:")
+            out.print(styled((f"{len(report.violations)} violation(s)", "red"),
+                             f" in {plan_file}:"))
             for v in report.violations:
-                out.print(f"  - {v}", markup=False)
+                out.print(f"  - {v}")
     if not report.ok:
         raise typer.Exit(1)

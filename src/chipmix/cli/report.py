@@ -30,14 +30,11 @@ def print_plan(plan, console: Console, scenario: Any = None) -> None:
     cur = currency_of(scenario)
     _money = lambda v: money(v, cur)  # noqa: E731 - one formatter, bound to the currency
     status_style = "green" if plan.status.value == "optimal" else ("yellow" if plan.ok else "red")
-    console.print(
-        f"[bold]{plan.scenario}[/]: [{status_style}]{plan.status.value}[/]"
-        + (
-            f", objective {_money(plan.objective)} (discounted)"
-            if plan.objective is not None
-            else ""
-        )
-    )
+    console.print(Text.assemble(
+        (str(plan.scenario), "bold"), ": ", (plan.status.value, status_style),
+        f", objective {_money(plan.objective)} (discounted)" if plan.objective is not None
+        else "",
+    ))
     if not plan.ok:
         if plan.diagnosis:
             findings = plan.diagnosis.get("findings", [])

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chipmix.cli._common import err, read_json_file
+from chipmix.cli._common import output_path, read_json_file, wrote
 from chipmix.errors import InputError
 
 REPORT_SUFFIXES = (".html", ".htm")
@@ -34,7 +34,7 @@ def write_report(path: Path, html: str) -> None:
     from chipmix.io import write_text
 
     write_text(path, html)
-    err.print(f"wrote {path}")
+    wrote(path)
 
 
 def read_plan_json(path: Path) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def report_command(
         help="A plan JSON (chipmix plan -o plan.json) or a scenario YAML to plan; default: "
              "the bundled rush-before-ban.")] = None,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", metavar="FILE.html",
+        "-o", "--output", metavar="FILE.html", parser=output_path,
         help="The report file (default: the input's name with .html, in this folder).")] = None,
     scenario: Annotated[Path | None, typer.Option(
         "--scenario", metavar="SCENARIO.yaml",
@@ -79,6 +79,7 @@ def report_command(
     was or was not bought, the sensitivity tables, and the scenario's assumptions and sources.
     Exit 1 when the scenario has no plan (the report then carries the diagnosis).
     """
+    from chipmix.io import check_outputs
     from chipmix.present.plan_report import plan_report, scenario_context
 
     if source is None:
@@ -98,6 +99,7 @@ def report_command(
             from chipmix.inputs.scenario import load_scenario
 
             context = scenario_context(load_scenario(scenario))
+        check_outputs(out_path)  # not over the plan or the scenario it just read
         html = plan_report(plan_data, context)
         ok = plan_data.get("status") in ("optimal", "feasible")
     else:
@@ -108,6 +110,7 @@ def report_command(
         from chipmix.planner import plan
 
         loaded = load_scenario(source, sets=sets or None)
+        check_outputs(out_path)  # before solving
         result = plan(loaded, solver=solver, time_limit=time_limit, gap=gap,
                               sensitivity=explain)
         html = plan_report(result, scenario_context(loaded))

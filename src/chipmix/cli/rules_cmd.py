@@ -10,10 +10,10 @@ import math
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from chipmix.cli._common import out, print_json
+from chipmix.cli._common import out, print_json, styled
 from chipmix.errors import InputError
 
 STATUS_STYLE = {"allowed": "green", "notify": "cyan", "license": "yellow", "denied": "bold red"}
@@ -79,8 +79,8 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}"
 
 
-def _status(name: str) -> str:
-    return f"[{STATUS_STYLE.get(name, '')}]{name}[/]"
+def _status(name: str) -> Text:
+    return Text(name, style=STATUS_STYLE.get(name, ""))
 
 
 def _terms(fee: float, cap: float | None, issued: bool = True) -> str:
@@ -171,11 +171,11 @@ def classify_cmd(
         status = _status(rec["status"])
         terms = _terms(rec["fee"] or 0.0, rec["cap"], rec.get("issued", True))
         if terms:
-            status += f" {escape(terms)}"
+            status.append(f" {terms}")
         lines = []
         note = _release_note(rec.get("released"), rec.get("release"))
         if note:
-            status += "\n[dim]pre-release[/]"
+            status.append("\npre-release", style="dim")
             lines.append(note)
         if decisive:
             lines.append(f"{rec['rule']} / {rec['control']}: {decisive['detail']}")
@@ -186,20 +186,18 @@ def classify_cmd(
         numbers = [_figure(rec, "tpp"), _figure(rec, "performance_density", 2)]
         if wide:
             numbers += [_figure(rec, "io_gbps"), _figure(rec, "memory_bw_gbps")]
-        table.add_row(
-            escape(str(rec["sku"])), status, *map(escape, numbers), escape("\n".join(lines))
-        )
+        table.add_row(str(rec["sku"]), status, *numbers, "\n".join(lines))
     out.print(table)
     in_force = ", ".join(attrs["rules_in_force"]) or "none"
-    out.print(f"rule sets in force: {escape(in_force)}", highlight=False)
+    out.print(f"rule sets in force: {in_force}", highlight=False)
     from chipmix.rules.ruleset import floor_text
 
     for f in attrs.get("share_floors") or []:
         text = f"{f['rule']} / {f['id']}: {floor_text(f['floor'], f['of'], f['basis'])}"
-        out.print(f"domestic-share floor: {escape(text)}", highlight=False)
+        out.print(f"domestic-share floor: {text}", highlight=False)
     if attrs["params"]:
         shown = ", ".join(f"{k}={v:g}" for k, v in sorted(attrs["params"].items()))
-        out.print(f"parameters: {escape(shown)}", highlight=False)
+        out.print(f"parameters: {shown}", highlight=False)
 
 
 def timeline_cmd(
@@ -297,32 +295,30 @@ def _print_timeline(item: dict[str, Any], timeline: Any) -> None:
         status = _status(seg["status"])
         terms = _terms(seg["fee"] or 0.0, seg["cap"], seg.get("issued", True))
         if terms:
-            status += f" ({escape(terms)})"
+            status.append(f" ({terms})")
         if seg.get("released") is False:
-            status += "\n[dim]pre-release[/]"
+            status.append("\npre-release", style="dim")
         until = (dt.date.fromisoformat(seg["until"]) - dt.timedelta(days=1)).isoformat()
-        table.add_row(seg["from"], until, status,
-                      "\n".join(_why_lines(seg, item)) or "no control applies")
+        table.add_row(seg["from"], until, status, _why(seg, item) or "no control applies")
     out.print(table)
 
 
-def _why_lines(seg: dict[str, Any], item: dict[str, Any]) -> list[str]:
+def _why(seg: dict[str, Any], item: dict[str, Any]) -> Text:
     """The deciding reason, then the other controls that applied (dimmed)."""
     lines = [
         f"{r['rule']} / {r['control']}: {r['detail']}"
         for r in seg["reasons"]
         if (r["rule"], r["control"]) == (seg["rule"], seg["control"])
     ][-1:]
-    lines = [escape(line) for line in lines]
-    lines += [
-        f"[dim]also {escape(r['rule'])} / {escape(r['control'])} ({r['status']}): "
-        f"{escape(r['detail'])}[/]"
-        for r in seg["reasons"]
-        if (r["rule"], r["control"]) != (seg["rule"], seg["control"])
-    ]
     if seg.get("released") is False:
-        lines.insert(0, escape(f"before its release ({item['release']}): not yet on sale"))
-    return lines
+        lines.insert(0, f"before its release ({item['release']}): not yet on sale")
+    why = Text("\n".join(lines))
+    for r in seg["reasons"]:
+        if (r["rule"], r["control"]) != (seg["rule"], seg["control"]):
+            why.append("\n" if why else "")
+            why.append(f"also {r['rule']} / {r['control']} ({r['status']}): {r['detail']}",
+                       style="dim")
+    return why
 
 
 def _print_floors(floors: list[dict[str, Any]], timeline: Any) -> None:
@@ -342,7 +338,7 @@ def _print_floors(floors: list[dict[str, Any]], timeline: Any) -> None:
             f"{f['rule']} / {f['id']}: {floor_text(f['floor'], f['of'], f['basis'])}"
             for f in seg["floors"]
         )
-        table.add_row(seg["from"], until, escape(text) or "none")
+        table.add_row(seg["from"], until, text or "none")
     out.print(table)
 
 
@@ -397,10 +393,10 @@ def list_cmd(
     for r in rows:
         announced = r["announced"] and r["announced"] != r["effective"]
         table.add_row(
-            f"[bold]{escape(r['id'])}[/]\n[dim]{escape(r['title'])}[/]",
-            r["effective"]
-            + (f"\n[dim]announced {r['announced']}[/]" if announced else "")
-            + (f"\nuntil {r['until']}" if r["until"] else ""),
+            styled((r["id"], "bold"), "\n", (r["title"], "dim")),
+            styled(r["effective"],
+                   (f"\nannounced {r['announced']}" if announced else "", "dim"),
+                   f"\nuntil {r['until']}" if r["until"] else ""),
             r["authority"],
             ",".join(r["applies_to"]),
             r["confidence"],
@@ -422,7 +418,7 @@ def show_cmd(
     if as_json:
         print_json(_jsonable(data))
         return
-    out.print(f"[bold]{escape(rs.id)}[/] — {escape(rs.title)}")
+    out.print(styled((rs.id, "bold"), f" — {rs.title}"))
     until = f" until {rs.until.isoformat()}" if rs.until else ""
     announced = f"announced {rs.announced.isoformat()}; " if rs.announced else ""
     out.print(
@@ -431,11 +427,11 @@ def show_cmd(
         highlight=False,
     )
     if rs.replaces:
-        out.print(f"replaces: {escape(', '.join(rs.replaces))}", highlight=False)
+        out.print(f"replaces: {', '.join(rs.replaces)}", highlight=False)
     if rs.items is not None:
-        out.print(f"governs SKUs where: {escape(rs.items.text())}", highlight=False)
+        out.print(f"governs SKUs where: {rs.items.text()}", highlight=False)
     if rs.notes:
-        out.print(escape(rs.notes), highlight=False)
+        out.print(rs.notes, highlight=False)
     if rs.params:
         table = Table(title="parameters", title_justify="left")
         table.add_column("name", no_wrap=True)
@@ -444,11 +440,11 @@ def show_cmd(
         table.add_column("description", ratio=1, overflow="fold")
         for p in rs.params.values():
             table.add_row(
-                escape(p.name),
+                p.name,
                 f"{p.default:g}",
                 p.unit or "",
                 p.confidence or "",
-                escape(p.description or ""),
+                p.description or "",
             )
         out.print(table)
     table = Table(title="controls", title_justify="left")
@@ -459,12 +455,12 @@ def show_cmd(
     table.add_column("condition", ratio=1, overflow="fold")
     for c in rs.controls:
         table.add_row(
-            escape(c.id),
+            c.id,
             _status(c.status.name),
             c.mode,
-            escape(_terms(c.fee or 0.0, c.cap, c.issued)),
-            escape(", ".join(c.buyers)) if c.buyers else "all",
-            escape(c.when.text()),
+            _terms(c.fee or 0.0, c.cap, c.issued),
+            ", ".join(c.buyers) if c.buyers else "all",
+            c.when.text(),
         )
     if rs.controls:
         out.print(table)
@@ -479,17 +475,17 @@ def show_cmd(
         table.add_column("notes", ratio=1, overflow="fold")
         for f in rs.domestic_share:
             table.add_row(
-                escape(f.id),
+                f.id,
                 f"{f.floor * 100:g} %",
                 f.of,
                 f.basis,
-                escape(", ".join(f.buyers)) if f.buyers else "all",
-                escape(f.notes or ""),
+                ", ".join(f.buyers) if f.buyers else "all",
+                f.notes or "",
             )
         out.print(table)
     out.print("sources:")
     for s in rs.sources:
-        out.print(f"  {escape(s)}", highlight=False, soft_wrap=True)
+        out.print(f"  {s}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

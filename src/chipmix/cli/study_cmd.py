@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chipmix.cli._common import err, out, print_json
+from chipmix.cli._common import err, out, output_path, print_json, styled, wrote
 
 SetOption = Annotated[
     list[str] | None,
@@ -19,15 +19,17 @@ SetOption = Annotated[
                       "(repeatable; typed by the schema)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
-ChartOption = Annotated[Path | None, typer.Option("--chart", help="Write a chart (.png or .svg).")]
+ChartOption = Annotated[Path | None, typer.Option("--chart", parser=output_path,
+                                                  help="Write a chart (.png or .svg).")]
 ReportOption = Annotated[
     Path | None,
-    typer.Option("--report", metavar="FILE.html",
+    typer.Option("--report", metavar="FILE.html", parser=output_path,
                  help="Write a self-contained HTML report (inline SVG charts, no script)."),
 ]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("-o", "--output", help="Write the table (.json, .csv, .parquet or .xlsx)."),
+    typer.Option("-o", "--output", parser=output_path,
+                 help="Write the table (.json, .csv, .parquet or .xlsx)."),
 ]
 SolverOption = Annotated[str | None, typer.Option("--solver", help="highs (default) | cbc.")]
 TimeLimitOption = Annotated[float | None,
@@ -70,7 +72,8 @@ def compare_command(
                                                          "the reference for the deltas.")],
     sets: SetOption = None,
     as_json: JsonOption = False,
-    csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", parser=output_path,
+                                             help="Write the table as CSV.")] = None,
     output: OutputOption = None,
     chart: ChartOption = None,
     report: ReportOption = None,
@@ -83,20 +86,22 @@ def compare_command(
     Rows: status, costs, units and spend by vendor and origin, domestic share, shortfall.
     """
     from chipmix.studies import compare
+    from chipmix.studies.common import load_base
 
     _check_outputs(chart=chart, tables=[csv, output], report=report)
     if csv is not None and csv.suffix.lower() != ".csv":
         from chipmix.errors import InputError
 
         raise InputError("--csv writes CSV", file=csv, expected="a file name ending in .csv")
-    frame = compare(scenarios, sets=sets or None, solver=solver, time_limit=time_limit,
-                    gap=gap)
+    loaded = [load_base(path, sets or None) for path in scenarios]
+    _check_outputs(chart=chart, tables=[csv, output], report=report, loaded=True)
+    frame = compare(loaded, solver=solver, time_limit=time_limit, gap=gap)
     _write_tables(frame, csv, output)
     if chart is not None:
         from chipmix.present.charts import compare_chart
 
         compare_chart(frame, chart)
-        err.print(f"wrote {chart}")
+        wrote(chart)
     if report is not None:
         from chipmix.cli.report_cmd import write_report
         from chipmix.present.study_report import compare_report
@@ -189,6 +194,7 @@ def sweep_command(
     """
     from chipmix.errors import InputError
     from chipmix.studies import run_sweep
+    from chipmix.studies.common import load_base
 
     if not vary:
         raise InputError("nothing to vary", field="--vary",
@@ -203,17 +209,19 @@ def sweep_command(
         raise InputError("not a varied key", field="--x", value=x,
                          expected="one of " + ", ".join(keys),
                          hint=f"did you mean '{best}'?" if best else None)
+    loaded = load_base(_default_base(base), sets or None)
+    _check_outputs(chart=chart, tables=[output], report=report, loaded=True)
+    _check_executor(workers, dask)
     with _progress("sweep") as progress:
-        run = run_sweep(_default_base(base), vary, sets=sets or None, workers=workers,
-                        dask=dask, solver=solver, time_limit=time_limit, gap=gap,
-                        progress=progress)
+        run = run_sweep(loaded, vary, workers=workers, dask=dask, solver=solver,
+                        time_limit=time_limit, gap=gap, progress=progress)
     frame, info = run.frame, run.info
     _write_tables(frame, output)
     if chart is not None:
         from chipmix.present.charts import sweep_chart
 
         sweep_chart(frame, chart, x=x, varied=list(run.axes), title=f"{run.scenario} sweep")
-        err.print(f"wrote {chart}")
+        wrote(chart)
     if report is not None:
         from chipmix.cli.report_cmd import write_report
         from chipmix.present.study_report import sweep_report
@@ -231,8 +239,30 @@ def sweep_command(
         from chipmix.present.export import to_records
 
         print_json(to_records(frame))
-        return
-    out.print(_sweep_table(frame, list(run.axes)))
+    else:
+        out.print(_sweep_table(frame, list(run.axes)))
+    if _report_failures(frame, list(run.axes)):
+        raise typer.Exit(1)
+
+
+def _report_failures(frame, axes: list[str], limit: int = 10) -> bool:
+    """Name the variants without a plan and why, on stderr; True when none has a plan."""
+    if not len(frame):
+        return False
+    failed = frame[~frame["status"].isin(["optimal", "feasible"])]
+    if not len(failed):
+        return False
+    nothing = len(failed) == len(frame)
+    head = ("no variant has a plan" if nothing else
+            f"{len(failed)} variant{'s' if len(failed) != 1 else ''} failed")
+    err.print(f"{head}:", style="red" if nothing else "yellow", highlight=False)
+    for _, row in failed.head(limit).iterrows():
+        where = ", ".join(f"{key}={_plain(row[key])}" for key in axes)
+        err.print(f"  #{row['variant']} {where}: {row['status']}: {row['message']}",
+                  highlight=False, soft_wrap=True)
+    if len(failed) > limit:
+        err.print(f"  ... and {len(failed) - limit} more (see the table)", highlight=False)
+    return nothing
 
 
 def _sweep_table(frame, axes: list[str], limit: int = 60):
@@ -254,7 +284,7 @@ def _sweep_table(frame, axes: list[str], limit: int = 60):
         status = values["status"]
         style = "green" if status == "optimal" else ("yellow" if status == "feasible" else "red")
         cells: list[str | Text] = [str(values["variant"]), *[_plain(values[k]) for k in axes],
-                 f"[{style}]{status}[/]", _fmt(values["objective"], "USD")]
+                                   Text(str(status), style=style), _fmt(values["objective"], "USD")]
         if shares:
             cells.append(_fmt(values[shares[-1]], "share"))
         note = values["top_skus"] or str(values["message"])
@@ -303,10 +333,15 @@ def frontier_command(
     Exit 1 when not even share 0 has a plan.
     """
     from chipmix.studies import frontier
+    from chipmix.studies.common import load_base
 
     _check_outputs(chart=chart, tables=[output], report=report)
+    _check_frontier(steps, tolerance)
+    loaded = load_base(_default_base(base), sets or None)
+    _check_outputs(chart=chart, tables=[output], report=report, loaded=True)
+    _check_executor(workers, dask)
     with _progress("frontier curve") as progress:
-        result = frontier(_default_base(base), steps, sets=sets or None, start=start,
+        result = frontier(loaded, steps, start=start,
                           tolerance=tolerance, workers=workers, dask=dask, solver=solver,
                           time_limit=time_limit, gap=gap, progress=progress)
     if output is not None:
@@ -314,12 +349,12 @@ def frontier_command(
 
         several = table_format(output) in ("json", "xlsx")
         write_table(result.tables() if several else result.curve, output)
-        err.print(f"wrote {output}")
+        wrote(output)
     if chart is not None:
         from chipmix.present.charts import frontier_chart
 
         frontier_chart(result, chart)
-        err.print(f"wrote {chart}")
+        wrote(chart)
     if report is not None:
         from chipmix.cli.report_cmd import write_report
         from chipmix.present.study_report import frontier_report
@@ -342,15 +377,16 @@ def frontier_command(
     else:
         out.print(_frontier_table(result))
         if result.max_share is None:
-            out.print("[red]no plan even without a domestic-share requirement[/]")
+            out.print("no plan even without a domestic-share requirement", style="red")
         else:
             premium = result.premium
             out.print(
-                f"highest feasible domestic share: [bold]{result.max_share * 100:.1f} %[/] "
+                styled("highest feasible domestic share: ",
+                       (f"{result.max_share * 100:.1f} %", "bold"), " "
                 f"({result.share_basis} basis, from {result.start}, "
                 f"±{result.tolerance * 100:g} pt)"
                 + (f"; it costs {_fmt(premium, 'USD', delta=True)} USD (discounted) more than "
-                   "share 0" if premium is not None else "")
+                   "share 0" if premium is not None else ""))
             )
     if result.max_share is None:
         raise typer.Exit(1)
@@ -377,9 +413,40 @@ def _frontier_table(result):
 # shared
 
 
+def _check_frontier(steps: int, tolerance: float) -> None:
+    """The frontier's own options, before the base is loaded."""
+    import chipmix.limits as limits
+    from chipmix.errors import InputError
+
+    if steps < 2:
+        raise InputError(field="--steps", value=steps, expected="a whole number, 2 or more")
+    limits.check("steps", steps, what=f"{steps:,} steps", field="--steps")
+    if not 0 < tolerance < 1:
+        raise InputError(field="--tolerance", value=tolerance, expected="a number in (0, 1)")
+
+
+def _check_executor(workers: int | None, dask: str | None) -> None:
+    """--workers and --dask, before any work (a pool or a cluster connection)."""
+    from chipmix.processes import check_workers, parse_dask_address
+
+    if workers is not None:
+        check_workers(workers)
+    if dask is not None:
+        parse_dask_address(dask)
+
+
 def _check_outputs(*, chart: Path | None, tables: list[Path | None],
-                   report: Path | None = None) -> None:
-    """Refuse bad extensions before hours of solving."""
+                   report: Path | None = None, loaded: bool = False) -> None:
+    """Check the output targets of a study.
+
+    Refuse bad extensions before hours of solving; once the inputs are loaded
+    (``loaded``), also every target the output policy refuses (chipmix.io.check_outputs).
+    """
+    if loaded:
+        from chipmix.io import check_outputs
+
+        check_outputs(chart, report, *tables)
+        return
     from chipmix.cli.report_cmd import check_report_path
 
     check_report_path(report)
@@ -400,7 +467,7 @@ def _write_tables(frame, *paths: Path | None) -> None:
     for path in paths:
         if path is not None:
             write_table(frame, path)
-            err.print(f"wrote {path}")
+            wrote(path)
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chipmix.errors import InputError
+from chipmix.errors import InputError, require
 from chipmix.hedging.extensive import (
     Fixed,
     Part,
@@ -333,7 +333,17 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     workers, dask : executor of the independent evaluations
         (:func:`chipmix.pipeline.executor.run_map`).
     draws, seed, reveal, test_draws : a sampled hedge (:mod:`chipmix.hedging.sampled`).
+
+    Raises
+    ------
+    InputError
+        A bad scenario or ``uncertainty:`` block, a risk attitude out of range, bad solver
+        or executor options; ArgumentError (also a ``TypeError``) for an argument of the
+        wrong kind (``scenario=None``, ``weight="high"``).
     """
+    for name, value in (("weight", weight), ("alpha", alpha)):
+        require("chipmix.hedge", name, value, (int, float), "a number", optional=True)
+
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

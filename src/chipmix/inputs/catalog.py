@@ -21,11 +21,13 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,8 +35,10 @@ import pandas as pd
 import pydantic
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from chipmix.errors import InputError, closest, unknown_name_hint
-from chipmix.inputs.yamlio import MAX_FILE_BYTES, MAX_NUMBER, read_text
+import chipmix.limits as limits
+from chipmix.errors import InputError, closest, require, require_texts, unknown_name_hint
+from chipmix.inputs.yamlio import MAX_NUMBER, number_text, read_text
+from chipmix.io import input_exists, read_input
 from chipmix.resources import catalogs_dir
 
 if TYPE_CHECKING:
@@ -137,7 +141,7 @@ ALIASES: dict[str, str] = {"domestic": "china"}
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_RELEASE = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2]))?$")
+_RELEASE = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2]))?$", re.ASCII)
 _URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
@@ -361,10 +365,9 @@ def parse_cell(spec: Field, text: str) -> Any:
             if bound is None:
                 raise ValueError(BOUND_EXPECTED)
             return bound
-        try:
-            value: Any = float(text)
-        except ValueError:
-            raise ValueError(expected_for(spec)) from None
+        value: Any = number_text(text)
+        if value is None:  # ASCII digits only: no '１０００', '1_000' or 'nan'
+            raise ValueError(expected_for(spec))
     elif spec.form == "urls":
         value = tuple(text.split())
     else:
@@ -626,8 +629,8 @@ def resolve_source(source: str | Path, base_dir: str | Path | None = None) -> tu
     path = Path(source).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
-    path = path.resolve()
-    if not path.is_file():
+    path = Path(os.path.abspath(path))  # the name given (a symlink is read, not renamed)
+    if not input_exists(path):
         raise InputError("catalog file not found", file=path)
     return str(path), path
 
@@ -648,7 +651,17 @@ def load_catalog(source: str | Path, *, base_dir: str | Path | None = None) -> C
 
     A bundled name (``nvidia``, ``china``, alias ``domestic``) or a ``.csv`` / ``.xlsx``
     path (relative paths resolve against ``base_dir``).
+
+    Raises
+    ------
+    InputError
+        An unknown name, a missing or unreadable file, every bad cell (file, row, column,
+        value, expectation).
+    ArgumentError
+        ``source`` is not a name or a path (also a ``TypeError``).
     """
+    require("chipmix.load_catalog", "source", source, (str, Path),
+            "a bundled catalog name or a .csv/.xlsx path")
     return _load_file(*resolve_source(source, base_dir))
 
 
@@ -659,7 +672,16 @@ def load_catalogs(
 
     An id present in two of them is an InputError naming both files. A catalog named twice
     (e.g. ``china`` and ``domestic``) is loaded once.
+
+    Raises
+    ------
+    InputError
+        As :func:`load_catalog`.
+    ArgumentError
+        ``sources`` is not a list of names or paths (also a ``TypeError``).
     """
+    sources = require_texts("chipmix.load_catalogs", "sources", sources,
+                            "a list of bundled catalog names or .csv/.xlsx paths", paths=True)
     files: dict[Path, str] = {}
     for source in sources:
         label, path = resolve_source(source, base_dir)
@@ -761,20 +783,20 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     formula without a saved value into an empty cell, i.e. *unknown*, without a word.
     """
     expected = "an .xlsx workbook (the first sheet is read)"
+    data = read_input(path, what="workbook")  # read once: the file may change meanwhile
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
                          file=path, expected=expected) from None
-    if unpacked > MAX_FILE_BYTES:
-        raise InputError(f"workbook too large unpacked ({unpacked} bytes)", file=path,
-                         expected=f"a workbook below {MAX_FILE_BYTES // 2**20} MiB unpacked")
+    limits.check("file-bytes", unpacked, what=f"workbook of {unpacked:,} bytes unpacked",
+                 file=path)
     import openpyxl  # lazy: openpyxl only for .xlsx catalogs
 
     try:
-        values_book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        formula_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        values_book = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=True)
+        formula_book = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=False)
         try:
             values = [list(r) for r in values_book.worksheets[0].iter_rows()]
             formulas = [list(r) for r in formula_book.worksheets[0].iter_rows()]

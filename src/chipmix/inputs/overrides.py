@@ -47,13 +47,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel
 
 from chipmix.errors import InputError, closest, unknown_name_hint
 from chipmix.inputs.schema import is_model as _is_model
 from chipmix.inputs.schema import strip as _strip
-from chipmix.inputs.yamlio import SafeLoader
 from chipmix.periods import Period, parse_period
 
 #: Label used in error messages for ``--set`` overrides.
@@ -104,7 +102,7 @@ def parse_path(path: str, *, label: str = SET_LABEL) -> list[Segment]:
             if not segments:
                 raise InputError("a path starts with a key", file=label, location=path,
                                  expected="a key path like workloads[0].demand")
-            if re.fullmatch(r"-?\d+", inner):
+            if re.fullmatch(r"-?[0-9]+", inner):
                 segments.append(Segment(index=int(inner)))
             else:
                 segments.append(Segment(name=inner))
@@ -153,23 +151,18 @@ def path_text(segments: Sequence[Segment]) -> str:
 
 
 def parse_value(text: str, *, label: str = SET_LABEL, location: str | None = None) -> Any:
-    """One YAML scalar or flow collection (safe loader; ``1e6`` is a number)."""
-    loader = SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        return loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"not a YAML value ({' '.join(str(problem).split())})", file=label,
-                         location=location, value=text,
-                         expected="a number, text, [a, b] or {key: value}") from None
-    except Exception as exc:  # duplicate keys, alias limits, impossible dates
-        raise InputError(f"not a usable value ({exc})", file=label, location=location,
-                         value=text) from None
-    finally:
-        loader.dispose()
+    """Read one --set or --vary value.
+
+    One YAML scalar or flow collection (``1e6`` is a number), read with every check of a
+    YAML file (:func:`chipmix.inputs.yamlio.loads`: alias bombs, duplicate keys, refused tags) and
+    at most the ``set-chars`` limit long.
+    """
+    import chipmix.limits as limits
+    from chipmix.inputs.yamlio import loads
+
+    limits.check("set-chars", len(text), what=f"value of {len(text):,} characters",
+                 file=label, location=location)
+    return loads(text, file=label, location=location)
 
 
 def split_assignment(item: str, *, label: str = SET_LABEL) -> tuple[str, str]:
@@ -218,7 +211,12 @@ def apply_sets(data: Mapping[str, Any], sets: Sequence[str], *, schema: type[Bas
 
     ``data`` is raw scenario data (the merged YAML, before validation); it is not modified.
     ``schema`` is the model that types the values (:class:`chipmix.inputs.scenario.Scenario`).
+    ``sets`` that is not a list of strings is an ArgumentError.
     """
+    from chipmix.errors import require_texts
+
+    sets = require_texts("chipmix.load_scenario", "sets", sets,
+                         "a list of 'key.path=value' strings")
     result = copy.deepcopy(dict(data))
     for item in sets:
         path, text = split_assignment(item, label=label)

@@ -31,6 +31,7 @@ the base's key (back to the default). Cycles are errors naming the chain.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import (
@@ -57,7 +58,7 @@ from pydantic import (
     model_validator,
 )
 
-from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.errors import ArgumentError, InputError, closest, unknown_name_hint
 from chipmix.inputs.catalog import (
     Catalog,
     bundled_catalogs,
@@ -74,8 +75,9 @@ from chipmix.inputs.schema import not_bool as _not_bool
 from chipmix.inputs.schema import strip as _strip
 from chipmix.inputs.solver import SolverOptions
 from chipmix.inputs.uncertainty import Uncertainty, outcome_data
-from chipmix.inputs.yamlio import load_yaml
-from chipmix.periods import Period, parse_period, period_range
+from chipmix.inputs.yamlio import load_yaml, number_text
+from chipmix.io import input_exists
+from chipmix.periods import Period, parse_period, period_key, period_range
 from chipmix.resources import rules_dir
 
 #: Longest ``extends`` chain (this file and its bases).
@@ -110,17 +112,26 @@ def _period_in_horizon(value: Any, info: ValidationInfo) -> Period:
 
 def _is_number(value: Any) -> bool:
     if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return False
-        return True
+        return number_text(value) is not None
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _step_map(value: Any, info: ValidationInfo) -> Any:
-    """A scalar becomes ``{horizon start: value}``."""
+    """Normalise a step map.
+
+    A scalar becomes ``{horizon start: value}``; a mapping may name each period once
+    (``2024Q1`` and ``2024q1`` are one period spelt twice).
+    """
     if isinstance(value, Mapping):
+        spelt: dict[str, Any] = {}
+        for key in value:
+            canonical = period_key(key)
+            if canonical is None:
+                continue
+            if canonical in spelt:
+                raise Problem("each period once per mapping",
+                              detail=f"{key!r} is the same period as {spelt[canonical]!r}")
+            spelt[canonical] = key
         return value
     if not _is_number(value):
         raise Problem("a number or a mapping of periods to numbers ({2024Q1: 10, 2025Q1: 20})")
@@ -294,7 +305,7 @@ class CurrencySpec(StrictModel):
 
 def _catalog_entry(entry: str) -> str:
     if looks_like_path(entry):
-        if not Path(entry).is_file():
+        if not input_exists(entry):  # what else is wrong with it, the reader says
             raise Problem("an existing .csv or .xlsx file", detail="file not found")
     elif entry not in bundled_names():
         raise Problem("a bundled catalog name or a path to a .csv/.xlsx file",
@@ -379,6 +390,7 @@ class Scenario(StrictModel):
     _label: str | None = PrivateAttr(None)
     _catalog: Catalog | None = PrivateAttr(None)
     _in_usd: bool = PrivateAttr(False)
+    _inputs: dict[str, bytes] = PrivateAttr(default_factory=dict)
 
     # -- validators --------------------------------------------------------------------------
 
@@ -430,7 +442,11 @@ class Scenario(StrictModel):
     def load_catalog(self) -> Catalog:
         """The scenario's catalogs merged, with its ``overrides`` applied (loaded once)."""
         if self._catalog is None:
-            catalog = load_catalogs(self.catalogs, base_dir=self._base_dir)
+            from chipmix.io import run_scope
+
+            with run_scope() as files:
+                catalog = load_catalogs(self.catalogs, base_dir=self._base_dir)
+            self._inputs.update(files.contents)
             self._catalog = catalog.with_overrides(self.overrides, file=self._label)
         return self._catalog
 
@@ -463,6 +479,17 @@ class Scenario(StrictModel):
         copy._in_usd = True
         return copy
 
+    @property
+    def input_files(self) -> dict[str, bytes]:
+        """Bytes of the files this scenario was read from.
+
+        The bytes of the files this scenario was read from (its YAML and ``extends``
+        chain, its catalogs), keyed by absolute and real path: a sweep ships them to its
+        workers (``chipmix.io.using_files``) so every variant sees what was validated here.
+        """
+        self.load_catalog()
+        return dict(self._inputs)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready) in the YAML format; ``Scenario.from_dict`` reads it back."""
         return self.model_dump(mode="json")
@@ -488,6 +515,8 @@ class Scenario(StrictModel):
         ``base_dir`` resolves relative paths and ``extends`` (default: the current folder);
         ``source_name`` labels error messages. With ``check_catalogs`` the catalogs are loaded
         and every SKU and vendor the scenario names must exist in them.
+
+        Raises InputError for bad data (``data`` that is not a mapping included).
         """
         folder = Path(base_dir or Path.cwd()).resolve()
         merged = _with_base(data, folder, source_name, chain=())
@@ -501,14 +530,29 @@ def load_scenario(
 
     ``sets`` are command-line overrides ``key.path=value`` applied to the merged data before
     validation (see :mod:`chipmix.inputs.overrides`).
+
+    Raises
+    ------
+    InputError
+        Every problem with the file, its ``extends`` chain, its catalogs or a ``--set``
+        override: file, line or key path, value and expectation (a cap of
+        :mod:`chipmix.limits`, e.g. the horizon length, as a ``LimitError``).
+    ArgumentError
+        ``path`` is not a path or ``sets`` not a list of strings (also a ``TypeError``).
     """
+    if not isinstance(path, (str, Path)) or isinstance(path, str) and not path.strip():
+        raise ArgumentError("chipmix.load_scenario", "path", path, "a scenario YAML path")
+    from chipmix.io import run_scope
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=path, expected="a scenario YAML file")
-    data = _read_file(path, chain=())
+    with run_scope() as files:
+        data = _read_file(path, chain=())
     if sets:
         data = apply_sets(data, sets, schema=Scenario)
-    return _build(data, path.resolve().parent, str(path), path, check_catalogs)
+    folder = Path(os.path.realpath(path)).parent  # never raises (a symlink loop was read above)
+    scenario = _build(data, folder, str(path), path, check_catalogs)
+    scenario._inputs.update(files.contents)
+    return scenario
 
 
 def _build(data: dict[str, Any], folder: Path, label: str | None, source: Path | None,
@@ -540,9 +584,15 @@ def _validate_horizon(data: Mapping[str, Any], label: str | None) -> Horizon:
         raise InputError("required key missing", file=label, location="horizon",
                          expected="{start: 2024Q1, end: 2025Q4}")
     try:
-        return Horizon.model_validate(data["horizon"])
+        horizon = Horizon.model_validate(data["horizon"])
     except ValidationError as exc:
         raise as_input_error(exc, Scenario, file=label, prefix=("horizon",)) from None
+    import chipmix.limits as limits
+
+    count = horizon.end.ordinal - horizon.start.ordinal + 1
+    limits.check("periods", count, what=f"{count:,} periods ({horizon.start}..{horizon.end})",
+                 file=label, location="horizon")
+    return horizon
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,7 +600,7 @@ def _validate_horizon(data: Mapping[str, Any], label: str | None) -> Horizon:
 
 
 def _read_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    resolved = path.resolve()
+    resolved = Path(os.path.realpath(path))
     if resolved in chain:
         names = " -> ".join(str(p) for p in (*chain, resolved))
         raise InputError(f"extends cycle: {names}", file=chain[-1], location="extends")
@@ -608,7 +658,9 @@ def _absolute_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 def _resolved(entries: list[Any], folder: Path, is_path: Callable[[str], bool]) -> list[Any]:
-    return [str((folder / e).resolve()) if isinstance(e, str) and is_path(e) else e
+    # abspath, not resolve(): a symlinked catalog keeps the name the user gave it, and a
+    # symlink loop is reported by the reader instead of raising RuntimeError here
+    return [os.path.abspath(folder / e) if isinstance(e, str) and is_path(e) else e
             for e in entries]
 
 

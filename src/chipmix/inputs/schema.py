@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
-from chipmix.inputs.yamlio import MAX_NUMBER
+from chipmix.inputs.yamlio import MAX_NUMBER, number_text
 
 
 def is_model(tp: Any) -> bool:
@@ -62,10 +62,9 @@ def not_bool(value: Any) -> Any:
         raise Problem("a finite number")
     number = value
     if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return value  # pydantic says what it expected
+        number = number_text(value)  # ASCII digits only: no '١٢٠', '１０', '1_0', 'nan'
+        if number is None:
+            raise Problem("a number")
     if isinstance(number, int | float) and math.isfinite(number) and abs(number) > MAX_NUMBER:
         raise Problem(f"a number of magnitude <= {MAX_NUMBER:g} (is a unit or a digit off?)")
     return value

@@ -174,7 +174,8 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
     -------
     Alternative
     """
-    if slack < 0:
+    if isinstance(slack, bool) or not isinstance(slack, (int, float)) or not slack >= 0 \
+            or slack == float("inf"):
         raise InputError(field="--slack", value=slack, expected="a number ≥ 0 (0.03 = 3 %)")
     objectives = [o if isinstance(o, Objective) else parse_objective(*o) for o in objectives]
     if not objectives:

@@ -27,7 +27,6 @@ executor (:mod:`chipmix.pipeline.executor`) ran them, and in whatever order.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -60,14 +59,14 @@ def read_plan(plan) -> dict[str, Any]:
         return plan.to_dict()
     if isinstance(plan, dict):
         return plan
-    path = Path(plan)
-    if not path.is_file():
-        raise InputError("plan file not found", file=path,
-                         expected="a plan JSON written by `chipmix plan --json` or -o")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", file=path) from None
+    if not isinstance(plan, (str, Path)):
+        from chipmix.errors import ArgumentError
+
+        raise ArgumentError("chipmix.insight.stress.stress", "plan", plan,
+                            "a Plan, its JSON dict or a plan JSON path")
+    from chipmix.io import read_json
+
+    return read_json(plan, what="plan JSON")
 
 
 # -- the setup shipped to every worker ---------------------------------------------------------
@@ -476,11 +475,28 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int | None 
         local processes (None: every core, the CLI's default; 1 = in this process).
     time_limit, gap : for each draw's re-plan (default: the scenario's solver options).
     progress : ``progress(done, total)`` as draws finish (the CLI's progress bar).
+
+    Raises
+    ------
+    InputError
+        ``draws`` below 1 or above the ``draws`` limit, ``seed`` not a whole number >= 0,
+        ``workers`` out of range, a malformed ``dask`` address, or a plan of another scenario
+        (all checked before any work).
     """
+    import chipmix.limits as limits
+    from chipmix.processes import check_workers, parse_dask_address
+
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
+    limits.check("draws", draws, what=f"{draws:,} draws", field="--draws")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(field="--seed", value=seed, expected="a whole number ≥ 0")
+    if workers is not None:
+        check_workers(workers)
+    if isinstance(dask, str):
+        parse_dask_address(dask, local=True)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if draws < 1:
-        raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
     options = scenario.solver.with_overrides(name="highs", time_limit=time_limit, gap=gap)
     setup = prepare_stress(scenario, plan, seed=seed, solver_options=options)
     rows = run_map(run_draw, setup, range(draws), workers=workers, dask=dask,

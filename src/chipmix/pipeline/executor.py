@@ -13,20 +13,31 @@ items]``, in the order of ``items`` whichever executor ran them, computed
   worker once per batch. Dask is imported only here, only when asked.
 
 An executor is kept alive between batches (a pool starts once, a cluster connects once): use
-it as a context manager. ``fn`` must be a module-level function (it is pickled by
+it as a context manager. Its processes come from :mod:`chipmix.processes`: they die with the
+caller (even a SIGKILLed one), ignore Ctrl-C, and are terminated at once when an error,
+Ctrl-C or SIGTERM (raised as ``chipmix.processes.Terminated`` while a batch runs) leaves the
+executor — no partial result, no worker left. ``workers`` is capped by the ``workers`` limit
+and a ``dask`` address is checked before Dask is imported (``chipmix.processes``). ``fn`` must be a module-level function (it is pickled by
 reference), so anything that depends only on ``(context, item)`` — e.g. a draw seeded with
 ``np.random.default_rng([seed, item])`` — is identical across executors.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
-from chipmix.errors import ChipmixError, InputError
+from chipmix.errors import ChipmixError
+from chipmix.processes import (
+    check_workers,
+    new_pool,
+    parse_dask_address,
+    signals_as_exceptions,
+    spawning,
+    stop_pool,
+)
 
 #: ``progress(done, total)``: called in the caller's thread as items finish.
 Progress = Callable[[int, int], None]
@@ -57,7 +68,12 @@ def import_distributed() -> Any:
 
 
 def connect(address: str, *, timeout: str = "20s") -> Any:
-    """A ``dask.distributed.Client`` connected to the scheduler at ``address``."""
+    """Connect to a Dask scheduler.
+
+    A ``dask.distributed.Client`` connected to the scheduler at ``address`` (checked
+    first: a malformed address is an InputError naming ``--dask``).
+    """
+    address = parse_dask_address(address)
     distributed = import_distributed()
     try:
         return distributed.Client(address, timeout=timeout)
@@ -83,14 +99,14 @@ class Executor:
         self._pool: ProcessPoolExecutor | None = None
         self._client: Any = None
         self._own_client = False
+        if isinstance(dask, str):
+            parse_dask_address(dask, local=True)  # before Dask is imported
         if dask is not None and dask is not False:
             self.kind = "dask"
             self._client, self._own_client = _dask_client(dask, workers)
             self.workers = _dask_workers(self._client)
             return
-        wanted = default_workers() if workers is None else int(workers)
-        if wanted < 1:
-            raise InputError(field="--workers", value=wanted, expected="1 or more")
+        wanted = default_workers() if workers is None else check_workers(workers)
         if max_tasks is not None:
             wanted = min(wanted, max(1, max_tasks))
         self.kind = "in-process" if wanted == 1 else "process-pool"
@@ -99,14 +115,18 @@ class Executor:
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(kill=kind is not None)
 
-    def close(self) -> None:
-        """Stop the pool and close a Dask client this executor opened."""
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the pool and close a Dask client this executor opened.
+
+        Stop the pool (after its tasks, or at once with ``kill``: the run failed, was
+        interrupted or terminated) and close a Dask client this executor opened.
+        """
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            stop_pool(pool, kill=kill)
         if self._client is not None and self._own_client:
             self._client.close()
         self._client = None
@@ -121,29 +141,34 @@ class Executor:
         """
         items = list(items)
         _tick(progress, 0, len(items))
-        if self.kind == "dask":
-            return self._map_dask(fn, context, items, progress, on_error)
-        if self.kind == "in-process" or len(items) <= 1:
-            out = []
-            for item in items:
-                out.append(fn(context, item))
-                _tick(progress, len(out), len(items))
-            return out
-        return self._map_pool(fn, context, items, progress, chunksize, on_error)
+        with signals_as_exceptions():  # SIGTERM: Terminated, and the workers stop (close)
+            if self.kind == "dask":
+                return self._map_dask(fn, context, items, progress, on_error)
+            if self.kind == "in-process" or len(items) <= 1:
+                out = []
+                for item in items:
+                    out.append(fn(context, item))
+                    _tick(progress, len(out), len(items))
+                return out
+            try:
+                return self._map_pool(fn, context, items, progress, chunksize, on_error)
+            except BaseException:
+                self.close(kill=True)  # also when the executor is not used as a context
+                raise
 
     def _map_pool(self, fn: Callable[[Any, Any], Any], context: Any, items: Sequence[Any],
                   progress: Progress | None, chunksize: int | None,
                   on_error: OnError | None) -> list[Any]:
         if self._pool is None:
             # spawn, not fork: a forked child inherits HiGHS's thread pool without its threads
-            self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+            self._pool = new_pool(self.workers)
         size = chunksize or max(1, len(items) // (self.workers * 4))
         chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
-        futures: dict[Future[list[Any]], list[int]] = {
-            self._pool.submit(_call_chunk, fn, context, [items[i] for i in chunk]): chunk
-            for chunk in chunks
-        }
+        with spawning():  # the first submits start the workers: no signal mid-launch
+            futures: dict[Future[list[Any]], list[int]] = {
+                self._pool.submit(_call_chunk, fn, context, [items[i] for i in chunk]): chunk
+                for chunk in chunks
+            }
         results: list[Any] = [None] * len(items)
         done = 0
         for future in as_completed(futures):

@@ -41,7 +41,22 @@ def plan(
     ``presolve`` (default: the scenario's ``solver.presolve``, on) merges interchangeable
     workloads and identical SKUs first (:mod:`chipmix.model.presolve`: exact, the plan is a
     plan of the full model; its ``solver.presolve`` says what merged).
+
+    Raises
+    ------
+    InputError
+        A bad scenario file or an unusable solver option (an unknown ``solver``, a time
+        limit, gap or thread count out of range).
+    OutputError
+        ``write_lp`` / ``write_mps`` name a target the output policy refuses
+        (:mod:`chipmix.io`).
+    ArgumentError
+        ``scenario`` is neither a Scenario nor a path, or ``solver`` is not a name.
     """
+    from chipmix.errors import require
+
+    require("chipmix.plan", "solver", solver, str, "a solver name (highs, cbc, highs-pulp)",
+            optional=True)
     started = time.perf_counter()
     run = Run.for_scenario(scenario, solver=solver, time_limit=time_limit, gap=gap,
                            threads=threads, relax=relax, presolve=presolve)

@@ -39,8 +39,17 @@ DEFAULT_NAME = "table"
 
 
 def table_format(path: str | Path) -> str:
-    """``json``, ``csv``, ``parquet`` or ``xlsx`` from the extension; InputError otherwise."""
+    """The table format of a file name.
+
+    ``json``, ``csv``, ``parquet`` or ``xlsx`` from the extension; InputError otherwise.
+    A target written through (``/dev/stdout``, a FIFO, ``/dev/null``) without one of those
+    extensions gets CSV.
+    """
+    from chipmix.io import writes_through
+
     suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS and writes_through(path):
+        return "csv"
     if suffix not in FORMATS:
         raise InputError("unsupported table format", file=path, value=suffix or "(none)",
                          expected="a .json, .csv, .parquet or .xlsx file name")

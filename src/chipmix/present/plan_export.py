@@ -56,8 +56,17 @@ UNITS = {
 
 
 def plan_format(path: str | Path) -> str:
-    """``json``, ``xlsx``, ``csv`` or ``parquet`` from ``path``; InputError otherwise."""
+    """The plan file format of a file name.
+
+    ``json``, ``xlsx``, ``csv`` or ``parquet`` from ``path``; InputError otherwise. A
+    target written through (``/dev/stdout``, a FIFO, ``/dev/null``) without one of those
+    extensions gets the plan JSON.
+    """
+    from chipmix.io import writes_through
+
     suffix = Path(path).suffix.lower()
+    if suffix not in PLAN_FORMATS and writes_through(path):
+        return "json"
     if suffix not in PLAN_FORMATS:
         raise InputError("unsupported plan file format", file=path, value=suffix or "(none)",
                          expected="a .json (plan JSON), .xlsx (a sheet per table), .csv or "

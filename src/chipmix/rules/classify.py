@@ -56,7 +56,7 @@ def load_frame(catalogs: Any = None) -> pd.DataFrame:
     elif isinstance(catalogs, (str, Path)):
         sources = [catalogs]
     else:
-        sources = list(catalogs)
+        sources = catalogs  # load_catalogs checks it is a list of names or paths
     return load_catalogs(sources).frame
 
 
@@ -145,6 +145,12 @@ def classify(
     ``release`` (the catalog's, or None) and ``released`` (False: the status is dated before
     the part exists; None: release unknown). ``attrs`` holds the date, market, buyer,
     parameters, the rule sets in force and the domestic-share floors in force for the buyer.
+
+    Raises
+    ------
+    InputError
+        An unknown catalog or rule set, a bad file, an impossible date; ArgumentError (also a
+        ``TypeError``) for an argument of the wrong kind.
     """
     frame = load_frame(catalogs)
     day = dt.date.today() if at is None else as_date(at, "at")

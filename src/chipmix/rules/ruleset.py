@@ -665,6 +665,21 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
+def _entries(ids_or_paths: Any) -> list[str | Path | RuleSet]:
+    """The entries of a list of rule sets; ArgumentError for anything else."""
+    from chipmix.errors import ArgumentError
+
+    if not isinstance(ids_or_paths, Iterable) or isinstance(ids_or_paths, bytes):
+        raise ArgumentError("chipmix.rules.load_rulesets", "rules", ids_or_paths,
+                            "rule-set ids, paths or RuleSets (a list)")
+    entries = list(ids_or_paths)
+    for entry in entries:
+        if not isinstance(entry, (str, Path, RuleSet)):
+            raise ArgumentError("chipmix.rules.load_rulesets", "rules", entry,
+                                "a rule-set id, a path or a RuleSet")
+    return entries
+
+
 def load_rulesets(
     ids_or_paths: Iterable[str | Path | RuleSet] | str | Path | None = None,
     base_dir: str | Path | None = None,
@@ -675,6 +690,9 @@ def load_rulesets(
     add one's own files to them: ``["bundled", "my-rules/"]``). Paths resolve against
     ``base_dir``. Ids must be unique across everything loaded; ``replaces`` must name a loaded
     or bundled rule set.
+
+    Raises InputError for an unknown id, a missing or bad file; ArgumentError (a
+    ``TypeError``) when an entry is not an id, a path or a RuleSet.
     """
     bundled = bundled_rulesets()
     if ids_or_paths is None:
@@ -682,7 +700,7 @@ def load_rulesets(
     elif isinstance(ids_or_paths, (str, Path, RuleSet)):
         entries = [ids_or_paths]
     else:
-        entries = list(ids_or_paths)
+        entries = _entries(ids_or_paths)
     base = Path(base_dir) if base_dir is not None else None
     loaded: list[RuleSet] = []
     for entry in entries:

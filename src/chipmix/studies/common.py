@@ -37,7 +37,17 @@ def load_base(base: Any, sets: Sequence[str] | None = None, *, base_dir: str | P
 def make_job(scenario, *, solver: str | None = None, time_limit: float | None = None,
              gap: float | None = None, relax: bool | None = None, diagnose: bool = True,
              label: str = "variant") -> Job:
-    """A :class:`Job` for variants of ``scenario`` (its data as ``Scenario.to_dict()``)."""
+    """A Job for the variants of a scenario.
+
+    A :class:`Job` for variants of ``scenario`` (its data as ``Scenario.to_dict()``, the
+    bytes of its files and rule sets, the caller's limits).
+    """
+    import chipmix.limits as limits
+    from chipmix.io import run_scope
+    from chipmix.rules import load_rulesets
+
+    with run_scope() as rules:
+        load_rulesets(scenario.rules, base_dir=scenario.base_dir)
     return Job(
         data=scenario.to_dict(),
         base_dir=str(scenario.base_dir),
@@ -50,6 +60,8 @@ def make_job(scenario, *, solver: str | None = None, time_limit: float | None = 
         workloads=tuple(scenario.workload_names),
         label=label,
         token=uuid.uuid4().hex,
+        files={**scenario.input_files, **rules.contents},
+        limits=limits.current(),
     )
 
 

@@ -53,7 +53,18 @@ def compare(
         columns ``unit``, one per scenario, then ``<name> vs <first>`` (the difference)
         for every scenario after the first. Units and spend are totals over the horizon;
         a scenario without a plan has NaN figures and its status.
+
+    Raises
+    ------
+    InputError
+        No scenarios, a bad scenario, labels that do not match; ArgumentError when
+        ``scenarios`` is not a list.
     """
+    from chipmix.errors import ArgumentError
+
+    if isinstance(scenarios, (str, bytes)) or not isinstance(scenarios, Sequence):
+        raise ArgumentError("chipmix.compare", "scenarios", scenarios,
+                            "a list of scenario paths, Scenarios or scenario data")
     if not scenarios:
         raise InputError("nothing to compare", expected="one or more scenarios")
     loaded = [load_base(s, sets) for s in scenarios]

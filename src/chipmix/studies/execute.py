@@ -8,8 +8,11 @@ never raises: a bad value becomes a row with status ``error`` and the loader's m
 infeasible variant a row with status ``infeasible`` and the diagnosis summary.
 
 Only plain data crosses process boundaries (the job's dict, the overrides, the row dicts),
-so the same function runs unchanged in a spawned pool worker or on a remote Dask worker —
-which must see the same catalog files when the scenario names catalogs by path.
+so the same function runs unchanged in a spawned pool worker or on a remote Dask worker. The
+job also carries the bytes of every file the base scenario was read from (``files``: its
+catalogs and rule sets, served by ``chipmix.io.using_files``) and the caller's caps
+(``limits``), so every variant sees exactly the inputs the caller validated — a catalog
+edited or deleted mid-sweep changes nothing, and a Dask worker needs no copy of the files.
 Results come back in variant order whichever executor ran them.
 """
 
@@ -48,6 +51,8 @@ class Job:
     label: str = "variant"
     #: one per study: workers reuse inputs and HiGHS models within it (pipeline.reuse)
     token: str | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,9 +86,12 @@ class RunInfo:
 
 def solve_variant(job: Job, index: int, overrides: Mapping[str, Any]) -> Outcome:
     """Plan one variant with ``threads=1``; every failure becomes a row (never raises)."""
+    import chipmix.limits as limits
+    from chipmix.io import using_files
+
     started = time.perf_counter()
     try:
-        with worker_reuse(job.token):
+        with worker_reuse(job.token), limits.using(job.limits), using_files(job.files):
             row = _solve(job, index, overrides)
     except ChipmixError as exc:
         row = {"status": "error", "message": str(exc)}

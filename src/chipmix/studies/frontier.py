@@ -130,11 +130,22 @@ def frontier(
         Precision of the highest feasible share (0-1 scale).
     workers, dask, solver, time_limit, gap, progress
         As for :func:`chipmix.sweep` (``client``: the former name of ``dask``, deprecated).
+
+    Raises
+    ------
+    InputError
+        ``steps`` not a whole number from 2 to the ``steps`` limit, ``tolerance`` outside
+        (0, 1), a bad base scenario or ``start`` period, bad executor options.
     """
-    if steps < 2:
-        raise InputError(field="--steps", value=steps, expected="2 or more")
-    if not 0 < tolerance < 1:
-        raise InputError(field="tolerance", value=tolerance, expected="a number in (0, 1)")
+    import chipmix.limits as limits
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise InputError(field="--steps", value=steps, expected="a whole number, 2 or more")
+    limits.check("steps", steps, what=f"{steps:,} steps", field="--steps")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+            or not 0 < tolerance < 1:
+        raise InputError(field="tolerance (--tolerance)", value=tolerance,
+                         expected="a number in (0, 1)")
     scenario = load_base(base, sets)
     begin = _first_period(scenario, start)
     options: dict[str, Any] = dict(solver=solver, time_limit=time_limit)

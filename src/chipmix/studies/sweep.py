@@ -19,7 +19,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -38,7 +38,9 @@ from chipmix.studies.summary import COST_KEYS, top_skus
 VARY_LABEL = "--vary"
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_RANGE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*:\s*({_NUMBER})\s*$")
+_RANGE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*:\s*({_NUMBER})\s*$", re.ASCII)
+# Numbers and colons only: meant as a range (0:1, 0:1:), however incomplete.
+_RANGE_LIKE = re.compile(r"^\s*[-+.0-9eE]*\s*(?::\s*[-+.0-9eE]*\s*)+$", re.ASCII)
 #: Largest number of values one range may expand to (a typo like 0:1:0.00001 is refused).
 MAX_RANGE = 10_000
 
@@ -100,6 +102,10 @@ def parse_axis(data: Mapping[str, Any], path: str, spec: Any, *, label: str = VA
     canonical = check_path(data, path, schema=Scenario, label=label)
     if isinstance(spec, str):
         values = expand_range(spec, label=label, location=canonical)
+        if values is None and _RANGE_LIKE.match(spec):
+            raise InputError("not a range", file=label, location=canonical, value=spec,
+                             expected="START:STOP:STEP with all three numbers, e.g. 0:1:0.1 "
+                                      "(a range needs a step)")
         if values is None:
             items = split_list(spec)
             if any(item == "" for item in items):
@@ -119,10 +125,14 @@ def parse_axis(data: Mapping[str, Any], path: str, spec: Any, *, label: str = VA
 def parse_vary(data: Mapping[str, Any], vary: Sequence[str] | Mapping[str, Any], *,
                label: str = VARY_LABEL) -> dict[str, list[Any]]:
     """Axes from ``["key=SPEC", ...]`` or ``{key: SPEC | [values]}``, checked against ``data``."""
+    from chipmix.errors import require_texts
+
     if isinstance(vary, Mapping):
         pairs = list(vary.items())
     else:
-        pairs = [split_assignment(item, label=label) for item in vary]
+        items = require_texts("chipmix.sweep", "vary", vary,
+                              "['key.path=SPEC', ...] or {'key.path': SPEC or [values]}")
+        pairs = [split_assignment(item, label=label) for item in items]
     axes: dict[str, list[Any]] = {}
     for path, spec in pairs:
         canonical, values = parse_axis(data, path, spec, label=label)
@@ -133,10 +143,53 @@ def parse_vary(data: Mapping[str, Any], vary: Sequence[str] | Mapping[str, Any],
     return axes
 
 
-def grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """The cartesian product of the axes as override dicts (first axis slowest)."""
-    keys = list(axes)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*axes.values())]
+class Grid(Sequence[dict[str, Any]]):
+    """The cartesian product of the axes, computed lazily.
+
+    The cartesian product of the axes as override dicts (first axis slowest), computed
+    lazily: its length is the product of the axis lengths, an item is built when asked for —
+    two 10,000-value axes cost two lists, not 10⁸ dicts.
+    """
+
+    def __init__(self, axes: Mapping[str, Sequence[Any]]) -> None:
+        self.keys = list(axes)
+        self.values = [list(values) for values in axes.values()]
+
+    def __len__(self) -> int:
+        return math.prod(len(values) for values in self.values)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for combo in itertools.product(*self.values):
+            yield dict(zip(self.keys, combo, strict=True))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
+        if isinstance(index, slice):
+            raise TypeError("a Grid is indexed by position, not sliced")
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(index)
+        combo = []
+        for values in reversed(self.values):
+            index, position = divmod(index, len(values))
+            combo.append(values[position])
+        return dict(zip(self.keys, reversed(combo), strict=True))
+
+
+def grid(axes: Mapping[str, Sequence[Any]]) -> Grid:
+    """The cartesian product of the axes as override dicts (first axis slowest), lazily."""
+    return Grid(axes)
+
+
+def check_grid(variants: Grid) -> None:
+    """The grid holds at most the ``variants`` limit (LimitError naming the axis sizes)."""
+    import chipmix.limits as limits
+
+    count = len(variants)
+    sizes = " × ".join(f"{len(v):,}" for v in variants.values)
+    limits.check("variants", count, what=f"{count:,} variants ({sizes} values)",
+                 field=VARY_LABEL)
 
 
 @dataclass
@@ -170,6 +223,7 @@ def run_sweep(
                    diagnose=diagnose)
     axes = parse_vary(job.data, vary)
     variants = grid(axes)
+    check_grid(variants)
     outcomes, info = run_variants(job, variants, workers=workers, dask=dask_option(dask, client),
                                   progress=progress)
     frame = results_frame(outcomes, variants, axes, [str(p) for p in scenario.periods])
@@ -215,6 +269,14 @@ def sweep(
         Explain infeasible variants (an elastic re-solve each) in the ``message`` column.
     progress
         ``progress(done, total)`` called as variants finish.
+
+    Raises
+    ------
+    InputError
+        A bad base scenario, a bad ``--vary`` path or spec, more variants than the
+        ``variants`` limit (:mod:`chipmix.limits`), bad executor options; ArgumentError when
+        ``vary`` is neither a list of texts nor a mapping. A bad *value* makes its variant a
+        row with status ``error`` instead.
 
     Returns
     -------
