@@ -63,8 +63,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from chipmix.planner import Plan, plan
     from chipmix.present.plan_export import tidy, write_plan
     from chipmix.present.plan_report import report
-    from chipmix.rules import Timeline, classify, load_rulesets
-    from chipmix.studies import compare, frontier, sweep
+    from chipmix.rules import Timeline, load_rulesets
+    from chipmix.rules.classify import classify
+    from chipmix.studies.compare import compare
+    from chipmix.studies.frontier import frontier
+    from chipmix.studies.sweep import sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import json
 import os
 import re
 import secrets
@@ -55,7 +56,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import chipmix.limits as limits
 from chipmix.errors import ArgumentError, ChipmixError, InputError, OutputError
+from chipmix.processes import signals_as_exceptions
 
 # --------------------------------------------------------------------------------------------
 # The run: inputs read, outputs written
@@ -146,8 +149,6 @@ def read_input(path: str | Path, *, what: str = "input") -> bytes:
     Raises InputError naming the file when it is missing, a folder, not a regular file,
     unreadable, larger than the ``file-bytes`` limit, or changed while it was read.
     """
-    import chipmix.limits as limits
-
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
         raise ArgumentError("chipmix.io.read_input", "path", path, "a file path")
     path = Path(path)
@@ -261,8 +262,6 @@ def read_json(path: str | Path, *, what: str = "JSON") -> Any:
     twice in one object, ``NaN``/``Infinity`` (not JSON) or nesting too deep is an InputError
     naming the file (and the line and column where the parser stopped).
     """
-    import json
-
     text = decode_text(read_input(path, what=what), path, what=what)
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -549,8 +548,6 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     (from the policy or from the writer inside the ``with``) become OutputError naming
     ``path``.
     """
-    from chipmix.processes import signals_as_exceptions
-
     target = _target(path)
     with signals_as_exceptions():
         if target.kind == "file":

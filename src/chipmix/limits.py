@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chipmix.errors import InputError
+from chipmix.errors import ArgumentError, InputError, unknown_name_hint
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,6 @@ def parse_assignment(text: str) -> tuple[str, int]:
     name, sep, value = str(text).partition("=")
     name = name.strip()
     if not sep or name not in LIMITS:
-        from chipmix.errors import unknown_name_hint
-
         raise InputError("unknown limit" if sep else "missing '='", field="--limit",
                          value=text, expected="NAME=N with NAME one of " + ", ".join(LIMITS),
                          hint=unknown_name_hint(name, LIMITS) if sep else None)
@@ -144,13 +142,9 @@ def _checked(values: Mapping[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for name, value in values.items():
         if name not in LIMITS:
-            from chipmix.errors import ArgumentError
-
             raise ArgumentError("chipmix.limits.using", name, value,
                                 "a limit name: " + ", ".join(LIMITS))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            from chipmix.errors import ArgumentError
-
             raise ArgumentError("chipmix.limits.using", name, value, "a whole number >= 1")
         out[name] = value
     return out

@@ -25,11 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import chipmix.limits as limits
+from chipmix.errors import InputError
 
 
 class Terminated(BaseException):
@@ -113,7 +118,7 @@ def signals_as_exceptions() -> Iterator[None]:
 def _die_with_parent(parent: int, kernel: bool) -> None:
     if kernel and sys.platform.startswith("linux"):
         try:
-            import ctypes
+            import ctypes  # lazy: ctypes only in a starting worker, on Linux
 
             libc = ctypes.CDLL(None, use_errno=True)
             pr_set_pdeathsig = 1
@@ -125,8 +130,6 @@ def _die_with_parent(parent: int, kernel: bool) -> None:
             pass
 
     def watch() -> None:
-        import time
-
         while True:
             if os.getppid() != parent:
                 os._exit(1)
@@ -155,8 +158,8 @@ def new_pool(workers: int, *, initializer: Callable[..., Any] | None = None,
     The pool's workers are started by the thread that first submits to it (Python's
     ``concurrent.futures``); from the main thread the kernel ties them to this process.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing  # lazy: multiprocessing only when a pool starts (start-up time)
+    from concurrent.futures import ProcessPoolExecutor  # lazy: as multiprocessing
 
     kernel = threading.current_thread() is threading.main_thread()
     with spawning():  # the resource tracker starts here
@@ -210,9 +213,6 @@ def process_pool(workers: int, *, initializer: Callable[..., Any] | None = None,
 
 def check_workers(workers: Any, *, label: str = "--workers") -> int:
     """``workers`` as a whole number from 1 to the ``workers`` limit; InputError otherwise."""
-    import chipmix.limits as limits
-    from chipmix.errors import InputError
-
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(field=label, value=workers, expected="a whole number of processes >= 1")
     limits.check("workers", workers, what=f"{workers:,} worker processes", field=label)
@@ -233,10 +233,6 @@ def parse_dask_address(address: object, *, local: bool = False) -> str:
     ``host:8786``, ``tls://...``; ``"local"`` too when ``local``); InputError naming
     ``--dask`` otherwise. Checked before Dask is imported or any work starts.
     """
-    import re
-
-    from chipmix.errors import InputError
-
     expected = ("a scheduler address like tcp://host:8786" + (" or 'local'" if local else ""))
     text = address.strip() if isinstance(address, str) else ""
     if local and text == "local":

@@ -36,7 +36,7 @@ from chipmix.checker.porting import check_porting
 from chipmix.checker.purchases import check_purchases
 from chipmix.checker.report import Checker, VerifyReport
 from chipmix.errors import ArgumentError, InputError
-from chipmix.inputs.scenario import load_scenario
+from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.solver import Status
 
 __all__ = ["Parameters", "VerifyReport", "derive_parameters", "verify"]
@@ -173,8 +173,6 @@ def verify(
     ArgumentError
         ``scenario`` is neither a Scenario nor a path (also a ``TypeError``).
     """
-    from chipmix.inputs.scenario import Scenario
-
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
     elif not isinstance(scenario, Scenario):

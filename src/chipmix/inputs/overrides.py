@@ -49,9 +49,11 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from chipmix.errors import InputError, closest, unknown_name_hint
+import chipmix.limits as limits
+from chipmix.errors import InputError, closest, require_texts, unknown_name_hint
 from chipmix.inputs.schema import is_model as _is_model
 from chipmix.inputs.schema import strip as _strip
+from chipmix.inputs.yamlio import loads
 from chipmix.periods import Period, parse_period
 
 #: Label used in error messages for ``--set`` overrides.
@@ -157,9 +159,6 @@ def parse_value(text: str, *, label: str = SET_LABEL, location: str | None = Non
     YAML file (:func:`chipmix.inputs.yamlio.loads`: alias bombs, duplicate keys, refused tags) and
     at most the ``set-chars`` limit long.
     """
-    import chipmix.limits as limits
-    from chipmix.inputs.yamlio import loads
-
     limits.check("set-chars", len(text), what=f"value of {len(text):,} characters",
                  file=label, location=location)
     return loads(text, file=label, location=location)
@@ -213,8 +212,6 @@ def apply_sets(data: Mapping[str, Any], sets: Sequence[str], *, schema: type[Bas
     ``schema`` is the model that types the values (:class:`chipmix.inputs.scenario.Scenario`).
     ``sets`` that is not a list of strings is an ArgumentError.
     """
-    from chipmix.errors import require_texts
-
     sets = require_texts("chipmix.load_scenario", "sets", sets,
                          "a list of 'key.path=value' strings")
     result = copy.deepcopy(dict(data))

@@ -58,6 +58,7 @@ from pydantic import (
     model_validator,
 )
 
+import chipmix.limits as limits
 from chipmix.errors import ArgumentError, InputError, closest, unknown_name_hint
 from chipmix.inputs.catalog import (
     Catalog,
@@ -76,7 +77,7 @@ from chipmix.inputs.schema import strip as _strip
 from chipmix.inputs.solver import SolverOptions
 from chipmix.inputs.uncertainty import Uncertainty, outcome_data
 from chipmix.inputs.yamlio import load_yaml, number_text
-from chipmix.io import input_exists
+from chipmix.io import input_exists, run_scope
 from chipmix.periods import Period, parse_period, period_key, period_range
 from chipmix.resources import rules_dir
 
@@ -442,8 +443,6 @@ class Scenario(StrictModel):
     def load_catalog(self) -> Catalog:
         """The scenario's catalogs merged, with its ``overrides`` applied (loaded once)."""
         if self._catalog is None:
-            from chipmix.io import run_scope
-
             with run_scope() as files:
                 catalog = load_catalogs(self.catalogs, base_dir=self._base_dir)
             self._inputs.update(files.contents)
@@ -542,7 +541,6 @@ def load_scenario(
     """
     if not isinstance(path, (str, Path)) or isinstance(path, str) and not path.strip():
         raise ArgumentError("chipmix.load_scenario", "path", path, "a scenario YAML path")
-    from chipmix.io import run_scope
 
     path = Path(path)
     with run_scope() as files:
@@ -587,7 +585,6 @@ def _validate_horizon(data: Mapping[str, Any], label: str | None) -> Horizon:
         horizon = Horizon.model_validate(data["horizon"])
     except ValidationError as exc:
         raise as_input_error(exc, Scenario, file=label, prefix=("horizon",)) from None
-    import chipmix.limits as limits
 
     count = horizon.end.ordinal - horizon.start.ordinal + 1
     limits.check("periods", count, what=f"{count:,} periods ({horizon.start}..{horizon.end})",

@@ -34,8 +34,9 @@ from typing import Any
 
 import yaml
 
-from chipmix.errors import InputError
-from chipmix.io import line_column
+from chipmix.errors import ArgumentError, InputError
+from chipmix.io import decode_text, line_column, read_input
+from chipmix.periods import period_key
 
 #: Largest number of nodes the expanded document may hold (aliases counted at every use).
 MAX_NODES = 100_000
@@ -144,8 +145,6 @@ def _check_keys(loader: SafeLoader, root: yaml.Node) -> None:
     period spelt two ways (``2024Q1`` and ``2024q1``). Walked before anything is constructed,
     with the key path for the message; shared (aliased) nodes are walked once.
     """
-    from chipmix.periods import period_key
-
     seen_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
     while stack:
@@ -253,8 +252,6 @@ def read_text(path: str | Path, *, what: str = "text") -> str:
     of the run). Raises InputError naming the file when it is missing, unreadable, not a
     regular file, too large or not UTF-8 (with the line and column of the first bad byte).
     """
-    from chipmix.io import decode_text, read_input
-
     return decode_text(read_input(path, what=what), path, what=what)
 
 
@@ -265,8 +262,6 @@ def load_yaml(path: str | Path) -> object:
     InputError naming the file for every problem the user can fix.
     """
     if not isinstance(path, (str, Path)):
-        from chipmix.errors import ArgumentError
-
         raise ArgumentError("chipmix.inputs.yamlio.load_yaml", "path", path, "a file path")
     path = Path(path)
     text = read_text(path, what="YAML")

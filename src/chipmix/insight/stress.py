@@ -36,15 +36,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chipmix.errors import InputError, PlanError
+import chipmix.limits as limits
+from chipmix.errors import ArgumentError, InputError, PlanError
 from chipmix.inputs.risks import check_risks
 from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.solver import SolverOptions, Status
+from chipmix.io import read_json
 from chipmix.numbers import json_number, rounded
 from chipmix.periods import parse_period
 from chipmix.pipeline.executor import run_map
 from chipmix.pipeline.reuse import worker_reuse
 from chipmix.pipeline.run import Run
+from chipmix.processes import check_workers, parse_dask_address
 
 #: tail statistics reported for every figure
 STATS = ("mean", "p90", "p99", "cvar95", "worst")
@@ -60,11 +63,8 @@ def read_plan(plan) -> dict[str, Any]:
     if isinstance(plan, dict):
         return plan
     if not isinstance(plan, (str, Path)):
-        from chipmix.errors import ArgumentError
-
         raise ArgumentError("chipmix.insight.stress.stress", "plan", plan,
                             "a Plan, its JSON dict or a plan JSON path")
-    from chipmix.io import read_json
 
     return read_json(plan, what="plan JSON")
 
@@ -483,9 +483,6 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int | None 
         ``workers`` out of range, a malformed ``dask`` address, or a plan of another scenario
         (all checked before any work).
     """
-    import chipmix.limits as limits
-    from chipmix.processes import check_workers, parse_dask_address
-
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise InputError(field="--draws", value=draws, expected="a whole number ≥ 1")
     limits.check("draws", draws, what=f"{draws:,} draws", field="--draws")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from chipmix.errors import require
 from chipmix.inputs.scenario import Scenario
 from chipmix.pipeline.run import Run
 from chipmix.planner.diagnose import diagnose as diagnose_run
@@ -53,8 +54,6 @@ def plan(
     ArgumentError
         ``scenario`` is neither a Scenario nor a path, or ``solver`` is not a name.
     """
-    from chipmix.errors import require
-
     require("chipmix.plan", "solver", solver, str, "a solver name (highs, cbc, highs-pulp)",
             optional=True)
     started = time.perf_counter()

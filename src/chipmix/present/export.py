@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import ChipmixError, InputError
-from chipmix.io import atomic_path
+from chipmix.io import atomic_path, writes_through
 
 FORMATS = (".json", ".csv", ".parquet", ".xlsx")
 #: Sheet / table name of a single frame.
@@ -45,8 +45,6 @@ def table_format(path: str | Path) -> str:
     A target written through (``/dev/stdout``, a FIFO, ``/dev/null``) without one of those
     extensions gets CSV.
     """
-    from chipmix.io import writes_through
-
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS and writes_through(path):
         return "csv"

@@ -29,7 +29,7 @@ import pandas as pd
 from chipmix.errors import InputError
 from chipmix.inputs.catalog import bundled_names, load_catalogs
 from chipmix.inputs.units import METRIC_UNITS
-from chipmix.io import atomic_path, write_text
+from chipmix.io import atomic_path, write_text, writes_through
 from chipmix.present.export import check_table_path
 
 PLAN_FORMATS = (".json", ".xlsx", ".csv", ".parquet")
@@ -62,8 +62,6 @@ def plan_format(path: str | Path) -> str:
     target written through (``/dev/stdout``, a FIFO, ``/dev/null``) without one of those
     extensions gets the plan JSON.
     """
-    from chipmix.io import writes_through
-
     suffix = Path(path).suffix.lower()
     if suffix not in PLAN_FORMATS and writes_through(path):
         return "json"

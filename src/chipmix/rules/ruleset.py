@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from chipmix.errors import InputError, closest, unknown_name_hint
+from chipmix.errors import ArgumentError, InputError, closest, unknown_name_hint
 from chipmix.inputs.yamlio import MAX_NUMBER, load_yaml
 from chipmix.resources import rules_dir
 from chipmix.rules.conditions import Condition, parse_condition
@@ -667,8 +667,6 @@ def _folder_files(folder: Path) -> list[Path]:
 
 def _entries(ids_or_paths: Any) -> list[str | Path | RuleSet]:
     """The entries of a list of rule sets; ArgumentError for anything else."""
-    from chipmix.errors import ArgumentError
-
     if not isinstance(ids_or_paths, Iterable) or isinstance(ids_or_paths, bytes):
         raise ArgumentError("chipmix.rules.load_rulesets", "rules", ids_or_paths,
                             "rule-set ids, paths or RuleSets (a list)")

@@ -8,9 +8,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import chipmix.limits as limits
 from chipmix.errors import InputError
 from chipmix.inputs.overrides import apply_sets
 from chipmix.inputs.scenario import Scenario, load_scenario
+from chipmix.io import run_scope
+from chipmix.rules import load_rulesets
 from chipmix.studies.execute import Job
 
 
@@ -42,10 +45,6 @@ def make_job(scenario, *, solver: str | None = None, time_limit: float | None = 
     A :class:`Job` for variants of ``scenario`` (its data as ``Scenario.to_dict()``, the
     bytes of its files and rule sets, the caller's limits).
     """
-    import chipmix.limits as limits
-    from chipmix.io import run_scope
-    from chipmix.rules import load_rulesets
-
     with run_scope() as rules:
         load_rulesets(scenario.rules, base_dir=scenario.base_dir)
     return Job(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from chipmix.errors import InputError
+from chipmix.errors import ArgumentError, InputError
 from chipmix.inputs.solver import Status
 from chipmix.periods import parse_period
 from chipmix.planner import plan as make_plan
@@ -60,8 +60,6 @@ def compare(
         No scenarios, a bad scenario, labels that do not match; ArgumentError when
         ``scenarios`` is not a list.
     """
-    from chipmix.errors import ArgumentError
-
     if isinstance(scenarios, (str, bytes)) or not isinstance(scenarios, Sequence):
         raise ArgumentError("chipmix.compare", "scenarios", scenarios,
                             "a list of scenario paths, Scenarios or scenario data")

@@ -25,9 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import chipmix.limits as limits
 from chipmix.errors import ChipmixError, SolverError
 from chipmix.inputs.overrides import apply_overrides
 from chipmix.inputs.scenario import Scenario
+from chipmix.io import using_files
 from chipmix.numbers import table_number
 from chipmix.pipeline.executor import Executor, Progress
 from chipmix.pipeline.reuse import worker_reuse
@@ -86,9 +88,6 @@ class RunInfo:
 
 def solve_variant(job: Job, index: int, overrides: Mapping[str, Any]) -> Outcome:
     """Plan one variant with ``threads=1``; every failure becomes a row (never raises)."""
-    import chipmix.limits as limits
-    from chipmix.io import using_files
-
     started = time.perf_counter()
     try:
         with worker_reuse(job.token), limits.using(job.limits), using_files(job.files):

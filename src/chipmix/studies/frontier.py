@@ -37,6 +37,7 @@ from typing import Any
 
 import pandas as pd
 
+import chipmix.limits as limits
 from chipmix.errors import ChipmixError, InputError
 from chipmix.inputs.solver import Status
 from chipmix.periods import parse_period
@@ -137,8 +138,6 @@ def frontier(
         ``steps`` not a whole number from 2 to the ``steps`` limit, ``tolerance`` outside
         (0, 1), a bad base scenario or ``start`` period, bad executor options.
     """
-    import chipmix.limits as limits
-
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise InputError(field="--steps", value=steps, expected="a whole number, 2 or more")
     limits.check("steps", steps, what=f"{steps:,} steps", field="--steps")

@@ -26,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from chipmix.errors import InputError
+import chipmix.limits as limits
+from chipmix.errors import InputError, require_texts
 from chipmix.inputs.overrides import check_path, split_assignment, typed_value
 from chipmix.inputs.scenario import Scenario
 from chipmix.inputs.solver import Status
@@ -125,8 +126,6 @@ def parse_axis(data: Mapping[str, Any], path: str, spec: Any, *, label: str = VA
 def parse_vary(data: Mapping[str, Any], vary: Sequence[str] | Mapping[str, Any], *,
                label: str = VARY_LABEL) -> dict[str, list[Any]]:
     """Axes from ``["key=SPEC", ...]`` or ``{key: SPEC | [values]}``, checked against ``data``."""
-    from chipmix.errors import require_texts
-
     if isinstance(vary, Mapping):
         pairs = list(vary.items())
     else:
@@ -184,8 +183,6 @@ def grid(axes: Mapping[str, Sequence[Any]]) -> Grid:
 
 def check_grid(variants: Grid) -> None:
     """The grid holds at most the ``variants`` limit (LimitError naming the axis sizes)."""
-    import chipmix.limits as limits
-
     count = len(variants)
     sizes = " × ".join(f"{len(v):,}" for v in variants.values)
     limits.check("variants", count, what=f"{count:,} variants ({sizes} values)",
