@@ -189,6 +189,13 @@ def stop_pool(pool: Any, *, kill: bool) -> None:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=3)
+    # the pool's manager thread sees its workers gone and ends; joined here, it cannot race
+    # the interpreter's exit (concurrent.futures' atexit hook writing to a closed wake-up pipe
+    # prints 'Exception ignored in threading shutdown' after a SIGTERM)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        with contextlib.suppress(Exception):
+            manager.join(timeout=10)
 
 
 @contextlib.contextmanager
