@@ -173,6 +173,14 @@ def near_optimal(scenario, objectives, slack: float = 0.03, solver: str | None =
     Returns
     -------
     Alternative
+
+    Raises
+    ------
+    InputError
+        A bad scenario, an unknown objective target, vendor or SKU, no objective, or a
+        negative ``slack``.
+    PlanError
+        No cost-optimal plan to start from, or a stage of the lexicographic search found none.
     """
     if isinstance(slack, bool) or not isinstance(slack, (int, float)) or not slack >= 0 \
             or slack == float("inf"):

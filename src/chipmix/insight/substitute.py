@@ -97,6 +97,12 @@ def substitution_table(scenario, sku: str, workload: str | None = None,
 
     ``at`` defaults to the first day of the first period in which ``sku`` can no longer be
     bought after having been buyable (the day the window closes), else the horizon start.
+
+    Raises
+    ------
+    InputError
+        A bad scenario or ``at`` date, an unknown SKU or workload, or a SKU that serves
+        none of the scenario's workloads (or not the one asked for).
     """
     catalog = scenario.load_catalog()
     frame = catalog.frame

@@ -209,6 +209,11 @@ def tidy(plan: Any, scenario: Any = None) -> pd.DataFrame:
     ``share``; ``domestic`` rows have none); ``cost`` rows carry the category in
     ``quantity`` (``capex.nominal``...). Text columns (availability reasons) are left out:
     they are in the JSON and the workbook.
+
+    Raises
+    ------
+    InputError
+        A plan without decisions to tabulate (no plan was found).
     """
     tables = plan_tables(plan, scenario)
     units = workload_units(plan, scenario)
@@ -325,11 +330,19 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path,
 
 
 def write_plan(plan: Any, path: str | Path, scenario: Any = None) -> Path:
-    """Write ``plan`` to ``path`` in the format its extension names (see the module doc)."""
+    """Write ``plan`` to ``path`` in the format its extension names (see the module doc).
+
+    Raises
+    ------
+    InputError
+        An extension other than .json, .xlsx, .csv or .parquet, or a plan without decisions
+        written to a table format (the JSON carries its diagnosis).
+    OutputError
+        ``path`` names a target the output policy refuses (:mod:`chipmix.io`).
+    """
     path = Path(path)
     fmt = plan_format(path)
     if fmt == "json":
-
         write_text(path, plan.to_json())
         return path
     if not plan.ok:

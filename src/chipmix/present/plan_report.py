@@ -920,6 +920,13 @@ def report(plan: Any, scenario: Any = None, path: Any = None) -> str:
     Returns
     -------
     str : the HTML document (one file: inline CSS and SVG, no script).
+
+    Raises
+    ------
+    InputError
+        A plan dict that is not a chipmix plan JSON.
+    OutputError
+        ``path`` names a target the output policy refuses (:mod:`chipmix.io`).
     """
     html = plan_report(plan, scenario_context(scenario) if scenario is not None else None)
     if path is not None:
