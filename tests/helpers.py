@@ -145,9 +145,11 @@ def solve(scenario, solver: str = "highs", *, status: str = "optimal", gap: floa
 
 
 def bought(plan) -> dict[tuple[str, str], float]:
-    """Units bought per (period, sku)."""
-    p = plan.purchases
-    return {(r.period, r.sku): float(r.units) for r in p.itertuples()}
+    """Units bought per (period, sku), summed over the period's purchase tranches."""
+    out: dict[tuple[str, str], float] = {}
+    for r in plan.purchases.itertuples():
+        out[(r.period, r.sku)] = out.get((r.period, r.sku), 0.0) + float(r.units)
+    return out
 
 
 def fleet(plan) -> dict[tuple[str, str], float]:

@@ -58,6 +58,8 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any
                        {"policy": {"domestic_share": 0.5}}, "domestic_share"),
     "vendor_cap": ([FOREIGN, DOMESTIC], [train(4)], {"policy": {"vendor_cap": 0.75}},
                    "vendor_cap"),
+    "pools": ([FOREIGN, DOMESTIC, planner_sku("dragon-y", origin="CN", server_size=2)],
+              [train(4)], {"pools": {"Dragon": 3}}, "pools"),
     "budget": ([FOREIGN, DOMESTIC], [train(4)], {"policy": {"budget": 9000}}, "budget"),
     "power": ([FOREIGN, DOMESTIC], [train(4)], {"policy": {"power_mw": 0.0003, "pue": 1.5}},
               "power"),

@@ -47,7 +47,7 @@ def test_workbook_sheets_units_frozen_headers_and_formats(case, tmp_path, capsys
     purchases = book["purchases"]
     headers = [c.value for c in purchases[1]]
     assert headers == ["period", "sku", "vendor", "origin", "servers", "units (cards)",
-                       "unit_price (USD/card)", "spend (USD)"]
+                       "unit_price (USD/card)", "spend (USD)", "from", "until"]
     assert purchases["H2"].number_format == "#,##0"
     assert book["shares"]["B2"].number_format == "0.0%"
     sheets = pd.read_excel(tmp_path / "p.xlsx", sheet_name=None)

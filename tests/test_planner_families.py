@@ -652,24 +652,29 @@ def test_rule_starting_mid_quarter_prorates_supply(tmp_path, planner_solver, sup
     assert fleet(plan)[("2024Q2", "acme-a")] == window
 
 
-def test_licence_from_mid_quarter_prorates_cap_and_fee(tmp_path, planner_solver):
+def test_licence_from_mid_quarter_is_its_own_tranche(tmp_path, planner_solver):
     """acme-a needs a licence from 2024-02-15; the policy grants it with a 20 % fee and a cap
-    of 10 a quarter. Q1: 45 days free (91 × 45/91 = 45) + 46 days capped (10 × 46/91 = 5.05)
-    = 50.05 -> 50 cards; fee = 0.2 × 46/91 day-weighted -> 1101.10 USD. Demand 60: 10 bolt-b
-    at 2000."""
+    of 10 a quarter. Q1 is two purchase tranches: 45 licence-free days (91 × 45/91 = 45 cards
+    at 1000) and 46 capped days (10 × 46/91 = 5.05 -> 5 whole cards at 1200). Demand 60: the
+    other 10 are bolt-b at 2000. (A day-weighted fee on the whole period would charge every
+    card 1101.10.)"""
     rules = deny_rule(tmp_path, "acme-a", effective="2024-02-15", status="license")
     s = make_scenario(tmp_path, [planner_sku("acme-a", supply_per_quarter=91),
                                  planner_sku("bolt-b", price_usd=2000)],
                       [train(60)], rules=[rules],
                       licenses={"acme-a": {"fee": 0.2, "cap": 10}})
     plan = solve(s, planner_solver)
-    price = 1000 * (1 + 0.2 * 46 / 91)
     a = availability(plan, "acme-a", "2024Q1")
     assert a["supply"] == approx(45 + 10 * 46 / 91)
     assert a["status"] == "license"
-    assert bought(plan) == {("2024Q1", "acme-a"): 50, ("2024Q1", "bolt-b"): 10}
-    assert plan.purchases.set_index("sku").loc["acme-a", "unit_price"] == approx(price)
-    assert plan.objective == approx(50 * price + 20000)
+    assert "2 tranches" in a["reason"]
+    assert plan.purchases.groupby("sku")["units"].sum().to_dict() == {"acme-a": 50,
+                                                                      "bolt-b": 10}
+    rows = plan.purchases[plan.purchases["sku"] == "acme-a"]
+    assert list(rows["units"]) == [45, 5]
+    assert list(rows["unit_price"]) == approx([1000, 1200])
+    assert list(rows["from"]) == ["2024-01-01", "2024-02-15"]
+    assert plan.objective == approx(45 * 1000 + 5 * 1200 + 20000)
 
 
 def test_release_date_prorates_the_first_period(tmp_path, planner_solver):

@@ -102,6 +102,11 @@ def specs(draw) -> dict[str, Any]:
         policy["domestic_share"] = {labels[draw(st.integers(0, n_periods - 1))]:
                                     draw(st.sampled_from([0.1, 0.3, 0.5]))}
         policy["share_basis"] = draw(st.sampled_from(["compute", "units", "spend"]))
+        if draw(st.booleans()):
+            # what the share measures: the spend basis measures purchases only
+            choices = (["use", "purchases"] if policy["share_basis"] == "spend"
+                       else ["use", "fleet", "purchases"])
+            policy["share_of"] = draw(st.sampled_from(choices))
     if draw(st.booleans()) and draw(st.booleans()):
         policy["vendor_cap"] = draw(st.sampled_from([0.5, 0.7, 0.9]))
     scenario: dict[str, Any] = {
@@ -113,7 +118,9 @@ def specs(draw) -> dict[str, Any]:
     vendors = {row["vendor"] for row in skus}
     if "Dragon" in vendors and draw(st.booleans()):
         scenario["porting"] = {"Dragon": draw(st.integers(0, 50)) * 1000}
-    if draw(st.booleans()):
+    if draw(st.booleans()) and policy.get("share_of") != "fleet":
+        # (owned units count in a fleet share: with them a share or vendor cap on the fleet
+        # can be infeasible, which the properties below do not expect)
         owned = draw(st.sampled_from(skus))["id"]
         scenario["inventory"] = {owned: draw(st.integers(1, 10))}
     # optional features, each in about one scenario of four
@@ -137,6 +144,13 @@ def specs(draw) -> dict[str, Any]:
     if sometimes():
         policy["power_mw"] = draw(st.sampled_from([0.001, 0.005]))
         policy["pue"] = draw(st.sampled_from([1.0, 1.3]))
+    if sometimes():
+        # a vendor pool: units of all its SKUs per period, maybe stepping down later
+        vendor = draw(st.sampled_from(sorted({row["vendor"] for row in skus})))
+        pool = {labels[0]: draw(st.integers(0, 30))}
+        if draw(st.booleans()):
+            pool[labels[-1]] = draw(st.integers(0, 30))
+        scenario["pools"] = {vendor: pool}
     rules = []
     if sometimes():
         # a licence requirement from a date, maybe relaxed later with a fee and a cap
@@ -187,6 +201,8 @@ def without_sku(spec: dict[str, Any], sku: str) -> dict[str, Any]:
     vendors = {row["vendor"] for row in out["skus"]}
     if "porting" in s:
         s["porting"] = {v: c for v, c in s["porting"].items() if v in vendors}
+    if "pools" in s:
+        s["pools"] = {v: p for v, p in s["pools"].items() if v in vendors}
     return out
 
 
@@ -211,6 +227,8 @@ def with_higher_share(spec: dict[str, Any], share: float, basis: str) -> dict[st
     if "share_basis" not in policy and "vendor_cap" not in policy:
         # a new basis only where none is in force yet (the vendor cap uses the basis too)
         policy["share_basis"] = basis
+        if basis == "spend" and policy.get("share_of") == "fleet":
+            policy["share_of"] = "purchases"
     return out
 
 
@@ -244,6 +262,69 @@ def test_tightening_never_helps(spec, data):
     for name, variant in variants.items():
         tight = plan_of(variant).objective
         assert _le(base, tight), f"{name}: tighter scenario is cheaper: {tight} < {base}"
+
+
+# -- loosening -------------------------------------------------------------------------------
+
+
+def loosened(spec: dict[str, Any], how: str, data) -> dict[str, Any] | None:
+    """The spec with one policy loosened (``None`` when the spec has nothing to loosen)."""
+    out = copy.deepcopy(spec)
+    s = out["scenario"]
+    policy = s["policy"]
+    if how == "licence":
+        # allow a licence (a denied one, or lift a fee or cap the policy attaches to it)
+        if not out["rules"]:
+            return None
+        licences = s.get("licenses", "deny")
+        if licences == "deny":
+            s["licenses"] = data.draw(st.sampled_from(
+                ["allow", {"default": "allow"}, *[{row["id"]: {"fee": 0.3}}
+                                                   for row in out["skus"]]]), label="allow")
+        elif isinstance(licences, dict):
+            s["licenses"] = {sku: {"fee": terms.get("fee", 0.0) / 2}
+                             for sku, terms in licences.items()}
+        else:
+            return None
+    elif how == "cap":
+        # lift a cap: budget, power or vendor cap
+        caps = [key for key in ("budget", "power_mw", "vendor_cap") if key in policy]
+        if not caps:
+            return None
+        key = data.draw(st.sampled_from(caps), label="cap")
+        if data.draw(st.booleans(), label="remove"):
+            del policy[key]
+        elif key == "vendor_cap":
+            policy[key] = min(1.0, policy[key] + 0.2)
+        else:
+            policy[key] = policy[key] * 2
+    elif how == "pool":
+        if "pools" not in s:
+            return None
+        for vendor, steps in s["pools"].items():
+            s["pools"][vendor] = {p: v + data.draw(st.integers(1, 20), label="more")
+                                  for p, v in steps.items()}
+    elif how == "share":
+        if "domestic_share" not in policy:
+            return None
+        policy["domestic_share"] = {p: v / 2 for p, v in policy["domestic_share"].items()}
+    else:
+        raise AssertionError(how)
+    return out
+
+
+@SETTINGS
+@given(spec=specs(), data=st.data())
+def test_loosening_never_hurts(spec, data):
+    """Allowing a licence, lifting a cap, raising a pool, lowering a share: cost ≤ base
+    (model.md: loosening a policy must never cost more)."""
+    base = plan_of(spec).objective
+    for how in ("licence", "cap", "pool", "share"):
+        variant = loosened(spec, how, data)
+        if variant is None:
+            continue
+        loose = plan_of(variant).objective
+        assert _le(loose, base), f"{how}: looser scenario costs more: {loose} > {base}"
 
 
 # -- scaling, solvers, relaxation, determinism --------------------------------------------------

@@ -7,7 +7,9 @@ then each test breaks one decision or one policy and asserts the specific violat
 Hand figures (2024Q1 and 2024Q2 both have 91 days = 2184 h):
 - supply us-big 2024Q1 = 800 × 31/91 = 272.527…; 2024Q2 = 0 (banned)
 - supply us-lic 2024Q1 = 1000 × 31/91 + min(1000, 400) × 60/91 = 604.395…; 2024Q2 = 400
-- price us-lic 2024Q1 = 10000 × (1 + 0.25 × 60/91) = 11648.35…; 2024Q2 = 12500
+- us-lic 2024Q1 is two purchase tranches: 1 Jan - 31 Jan at 10000 (1000 × 31/91 units) and
+  1 Feb - 31 Mar at 10000 × 1.25 = 12500 (400 × 60/91 units); the period's price (its cheapest
+  tranche) is 10000; 2024Q2 = 12500
 - supply cn-new 2024Q1 = 910 × 31/91 = 310 (released 1 March 2024)
 - cap us-big for training = 1000 TFLOPS / 1000 × 0.5 = 0.5 PFLOPS per card
 - energy per card per quarter = 700 W × 1.2 × 2184 h × 0.1 USD/kWh / 1000 = 183.456 USD
@@ -57,7 +59,7 @@ D1 = 1.08**-0.25  # discount factor of 2024Q2
 ENERGY = 183.456  # USD per us-big card in use per quarter
 SUPPLY_BIG_Q1 = 800 * 31 / 91
 SUPPLY_LIC_Q1 = 1000 * 31 / 91 + 400 * 60 / 91
-PRICE_LIC_Q1 = 10000 * (1 + 0.25 * 60 / 91)
+PRICE_LIC_Q1 = 10000.0  # the cheapest of its two tranches (10000, 12500)
 
 
 @pytest.fixture
@@ -170,8 +172,13 @@ def test_parameters_follow_planning_model(inputs):
     assert p.supply[("us-big", 0)] == pytest.approx(SUPPLY_BIG_Q1)
     assert p.supply[("us-big", 1)] == 0
     assert p.status[("us-big", 0)] == "denied"
-    # licence segment: capped by the licence policy's 400, fee weighted by days
+    # licence segment: capped by the licence policy's 400, its own tranche with the fee
     assert p.supply[("us-lic", 0)] == pytest.approx(SUPPLY_LIC_Q1)
+    lic = p.tranches[("us-lic", 0)]
+    assert [(tr.start.isoformat(), tr.until.isoformat()) for tr in lic] == [
+        ("2024-01-01", "2024-01-31"), ("2024-02-01", "2024-03-31")]
+    assert [tr.price for tr in lic] == pytest.approx([10000, 12500])
+    assert [tr.supply for tr in lic] == pytest.approx([1000 * 31 / 91, 400 * 60 / 91])
     assert p.supply[("us-lic", 1)] == pytest.approx(400)
     assert p.price[("us-lic", 0)] == pytest.approx(PRICE_LIC_Q1)
     assert p.price[("us-lic", 1)] == pytest.approx(12500)
@@ -308,11 +315,30 @@ def test_wrong_price(inputs):
 
 
 def test_licence_fee_in_price(inputs):
+    """A purchase in the licensed tranche (from 1 Feb) pays the fee: 12500, not 10000."""
+    plan = good_plan()
+    plan["purchases"][0].update(sku="us-lic", unit_price=10000.0, spend=2_000_000.0,
+                                **{"from": "2024-02-01", "until": "2024-03-31"})
+    report = verify(plan, make_scenario(inputs))
+    found = violations_of(report, "price us-lic 2024Q1: unit_price 10000 != 12500 recomputed "
+                                  "in the tranche 2024-02-01..2024-03-31")
+    assert found and "fee" in found[0]
+
+
+def test_a_row_must_name_its_tranche(inputs):
+    """us-lic's 2024Q1 has two tranches: a row without dates, or with dates that are not a
+    tranche's, is a violation."""
     plan = good_plan()
     plan["purchases"][0].update(sku="us-lic", unit_price=10000.0, spend=2_000_000.0)
     report = verify(plan, make_scenario(inputs))
-    found = violations_of(report, "price us-lic 2024Q1: unit_price 10000 != 11648.35165")
-    assert found and "fee" in found[0]
+    assert violations_of(report, "tranche us-lic 2024Q1: the period has 2 tranches")
+    plan["purchases"][0].update(**{"from": "2024-01-15", "until": "2024-01-31"})
+    report = verify(plan, make_scenario(inputs))
+    assert violations_of(report, "tranche us-lic 2024Q1: no purchase tranche starts on 2024-01-15")
+    plan["purchases"][0].update(**{"from": "2024-01-01", "until": "2024-03-31"})
+    report = verify(plan, make_scenario(inputs))
+    assert violations_of(report, "tranche us-lic 2024Q1: the tranche from 2024-01-01 ends on "
+                                 "2024-01-31")
 
 
 def test_wrong_spend(inputs):

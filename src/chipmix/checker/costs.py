@@ -12,7 +12,7 @@ from chipmix.checker.report import Checker, fmt, num
 def check_costs(
     chk: Checker,
     params: Parameters,
-    buy: Mapping[tuple[str, int], float],
+    spend: Mapping[tuple[str, int], float],
     use: Mapping[tuple[str, str, int], float],
     shortfall: Mapping[tuple[str, int], float],
     ported: Mapping[tuple[str, str], float],
@@ -20,16 +20,15 @@ def check_costs(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Capex, energy, porting, shortfall (nominal and discounted) and the objective.
 
-    A relaxed plan's porting cost is Σ port·fraction over its ``ported`` rows.
+    ``spend`` is USD per (sku, t) at the purchase rows' tranche prices. A relaxed plan's
+    porting cost is Σ port·fraction over its ``ported`` rows.
     """
     T = len(params.periods)
     capex_t = [0.0] * T
     energy_t = [0.0] * T
     short_t = [0.0] * T
-    for (sku, t), units in buy.items():
-        price = params.price[(sku, t)]
-        if price is not None:
-            capex_t[t] += price * units
+    for (_sku, t), usd in spend.items():
+        capex_t[t] += usd
     for (sku, _w, t), units in use.items():
         per_unit = params.energy_per_unit(sku, t)
         if per_unit is not None:

@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chipmix.periods import Period, step_values
@@ -67,11 +67,34 @@ class WorkloadParams:
 
 
 @dataclass
+class Tranche:
+    """A run of equal terms inside a period: days ``[start, end)``, its fee, its rate (units
+    per period at those terms), its supply (days / period days × rate) and its unit price."""
+
+    start: dt.date
+    end: dt.date
+    fee: float
+    rate: float
+    supply: float
+    price: float | None
+
+    @property
+    def until(self) -> dt.date:
+        """Its last day."""
+        return self.end - dt.timedelta(days=1)
+
+    def text(self) -> str:
+        return f"{self.start.isoformat()}..{self.until.isoformat()}"
+
+
+@dataclass
 class Parameters:
     """Every parameter of the planning model, as plain dicts and lists.
 
-    ``supply[(k, t)]`` is units (``inf`` = unlimited), ``price[(k, t)]`` USD per unit incl.
-    fees (None = no price), ``status[(k, t)]`` the most restrictive status in the period,
+    ``supply[(k, t)]`` is units (``inf`` = unlimited), the sum over ``tranches[(k, t)]``
+    (the period's runs of equal terms, each with its own price and supply; empty when the SKU
+    cannot be bought), ``price[(k, t)]`` USD per unit incl. fees of the cheapest tranche
+    (None = no price), ``status[(k, t)]`` the most restrictive status in the period,
     ``unbuyable[(k, t)]`` why a SKU cannot be bought when its supply is 0 for a reason other
     than the rules' cut, ``cap[(k, w)]`` metric units per unit for eligible pairs only,
     ``port[(v, w)]`` one-off USD (> 0 only).
@@ -89,6 +112,7 @@ class Parameters:
     supply: dict[tuple[str, int], float]
     price: dict[tuple[str, int], float | None]
     fee: dict[tuple[str, int], float]
+    tranches: dict[tuple[str, int], list[Tranche]]
     status: dict[tuple[str, int], str]
     unbuyable: dict[tuple[str, int], str]
     port: dict[tuple[str, str], float]
@@ -99,6 +123,10 @@ class Parameters:
     power_mw: list[float | None]
     pue: float
     energy_price: list[float]
+    #: what the shares measure: use, fleet or purchases (the spend basis: purchases)
+    share_of: str = "use"
+    #: per vendor with a pool: units per period (None before the pool's first key)
+    pools: dict[str, list[float | None]] = field(default_factory=dict)
 
     def energy_per_unit(self, sku: str, t: int) -> float | None:
         """USD per unit in use during period ``t``: watts·pue·hours·energy_price/1000."""
@@ -205,6 +233,7 @@ def derive_parameters(scenario: Any, catalog: Any = None, timeline: Any = None) 
         supply=table.supply,
         price=table.price,
         fee=table.fee,
+        tranches=table.tranches,
         status=table.status,
         unbuyable=table.unbuyable,
         port=_port_params(scenario),
@@ -215,6 +244,9 @@ def derive_parameters(scenario: Any, catalog: Any = None, timeline: Any = None) 
         power_mw=[_opt_float(v) for v in _steps(policy.power_mw, periods, None)],
         pue=float(policy.pue),
         energy_price=[float(v) for v in _steps(policy.energy_price, periods, 0.0)],
+        share_of="purchases" if str(policy.share_basis) == "spend" else str(policy.share_of),
+        pools={str(vendor): [_opt_float(v) for v in _steps(steps, periods, None)]
+               for vendor, steps in dict(scenario.pools).items()},
     )
 
 
@@ -316,7 +348,7 @@ def _eligible(record: Any, workload: Any) -> bool:
 
 
 class _SupplyTable:
-    """supply, price, fee, status and unbuyable per (sku, t), filled SKU by SKU."""
+    """supply, tranches, price, fee, status and unbuyable per (sku, t), filled SKU by SKU."""
 
     def __init__(self, scenario: Any, timeline: Any, periods: list[Period],
                  years: list[float]) -> None:
@@ -324,6 +356,7 @@ class _SupplyTable:
         self.quarter_scale = periods[0].months / 3.0 if periods else 1.0  # per quarter → period
         self.decline = float(scenario.price_decline_per_year)
         self.supply: dict[tuple[str, int], float] = {}
+        self.tranches: dict[tuple[str, int], list[Tranche]] = {}
         self.price: dict[tuple[str, int], float | None] = {}
         self.fee: dict[tuple[str, int], float] = {}
         self.status: dict[tuple[str, int], str] = {}
@@ -339,33 +372,37 @@ class _SupplyTable:
         licence = _licence_terms(self.scenario.licenses, sku)
         for t, period in enumerate(periods):
             base = float(scenario_base[t]) if scenario_base[t] is not None else catalog_base
-            cut, fee, worst = self._rules_cut(sku, k, period, base, licence)
+            stretches, worst = self._rules_cut(sku, k, period, base, licence)
             if price_override[t] is not None:
                 list_price: float | None = float(price_override[t])
             elif k.list_price is not None:
                 list_price = k.list_price * (1.0 - self.decline) ** self.years[t]
             else:
                 list_price = None
+            mine = _tranches(stretches, period, list_price)
             why = _unbuyable_reason(k, t, period, periods, sku in serving, list_price)
-            self.supply[(sku, t)] = 0.0 if why else cut
+            self.supply[(sku, t)] = 0.0 if why else sum(tr.supply for tr in mine)
+            self.tranches[(sku, t)] = [] if why else mine
             if why:
                 self.unbuyable[(sku, t)] = why
+            fee = min((tr.fee for tr in mine), default=0.0)
             self.price[(sku, t)] = None if list_price is None else list_price * (1.0 + fee)
             self.fee[(sku, t)] = fee
             self.status[(sku, t)] = STATUS_ORDER[worst]
 
     def _rules_cut(self, sku: str, k: SkuParams, period: Period, base: float,
-                   licence: tuple[bool, float, float | None]) -> tuple[float, float, int]:
-        """(units purchasable in ``period`` after the rules, fee, most restrictive status)."""
+                   licence: tuple[bool, float, float | None]
+                   ) -> tuple[list[tuple[dt.date, dt.date, float, float]], int]:
+        """The purchasable stretches of ``period`` after the rules — ``(start, end, fee,
+        units per period)`` — and the most restrictive status."""
         licence_allow, licence_fee, licence_cap = licence
-        cut = purchasable_fraction = fee_days = 0.0
+        stretches: list[tuple[dt.date, dt.date, float, float]] = []
         worst = 0
         for seg_start, seg_end, decision in self.timeline.segments(sku, period.start, period.end):
             name = _status_name(decision.status)
             worst = max(worst, STATUS_ORDER.index(name))
             if k.release is not None and seg_start < k.release:
                 seg_start = min(k.release, seg_end)  # nothing to buy before the release
-            fraction = (seg_end - seg_start).days / period.days
             rule_fee = float(decision.fee or 0.0)
             rule_cap = _opt_float(decision.cap)
             if name in ("allowed", "notify"):
@@ -379,12 +416,25 @@ class _SupplyTable:
             for c in caps:
                 if c is not None:
                     units = min(units, c * self.quarter_scale)
-            if fraction > 0:
-                cut += fraction * units
-            purchasable_fraction += fraction
-            fee_days += fraction * seg_fee
-        fee = fee_days / purchasable_fraction if purchasable_fraction > 0 else 0.0
-        return cut, fee, worst
+            if seg_end > seg_start:
+                stretches.append((seg_start, seg_end, seg_fee, units))
+        return stretches, worst
+
+
+def _tranches(stretches: list[tuple[dt.date, dt.date, float, float]], period: Period,
+              list_price: float | None) -> list[Tranche]:
+    """Maximal runs of touching stretches with the same fee and rate, each a tranche with
+    ``supply = days / period days × rate`` and ``price = list price × (1 + fee)``."""
+    out: list[Tranche] = []
+    for start, end, fee, rate in stretches:
+        if out and out[-1].end == start and out[-1].fee == fee and out[-1].rate == rate:
+            out[-1].end = end
+        else:
+            price = None if list_price is None else list_price * (1.0 + fee)
+            out.append(Tranche(start=start, end=end, fee=fee, rate=rate, supply=0.0, price=price))
+    for tr in out:
+        tr.supply = (tr.end - tr.start).days / period.days * tr.rate
+    return out
 
 
 def _unbuyable_reason(k: SkuParams, t: int, period: Period, periods: list[Period],
@@ -419,4 +469,4 @@ def _port_params(scenario: Any) -> dict[tuple[str, str], float]:
     return port
 
 
-__all__ = ["Parameters", "SkuParams", "WorkloadParams", "derive_parameters"]
+__all__ = ["Parameters", "SkuParams", "Tranche", "WorkloadParams", "derive_parameters"]

@@ -1,4 +1,5 @@
-"""Policies: domestic share, vendor cap, budget and power; the plan's shares table."""
+"""Policies: domestic share, vendor cap, vendor pools, budget and power; the plan's shares
+table. What a share measures is the policy's ``share_of`` (use, fleet, purchases)."""
 
 from __future__ import annotations
 
@@ -11,34 +12,52 @@ from chipmix.checker.report import Checker, fmt, num
 
 def basis_amounts(
     params: Parameters,
+    spend: Mapping[tuple[str, int], float],
     buy: Mapping[tuple[str, int], float],
     use: Mapping[tuple[str, str, int], float],
+    fleet: Mapping[tuple[str, int], float],
     t: int,
 ) -> dict[str, float]:
-    """Per-SKU amount in period t on the share basis."""
+    """Per-SKU amount in period t on the share basis, of what ``share_of`` measures: units in
+    use, the fleet (idle units too) or the period's purchases; spend is always purchases."""
     out: dict[str, float] = {}
     if params.share_basis == "spend":
-        for (sku, tau), units in buy.items():
-            price = params.price[(sku, tau)]
-            if tau == t and price is not None:
-                out[sku] = out.get(sku, 0.0) + price * units
+        for (sku, tau), usd in spend.items():
+            if tau == t:
+                out[sku] = out.get(sku, 0.0) + usd
         return out
-    for (sku, _w, tau), units in use.items():
-        if tau == t:
-            weight = params.skus[sku].weight if params.share_basis == "compute" else 1.0
-            out[sku] = out.get(sku, 0.0) + weight * units
+
+    def weight(sku: str) -> float:
+        return params.skus[sku].weight if params.share_basis == "compute" else 1.0
+
+    if params.share_of == "purchases":
+        for (sku, tau), units in buy.items():
+            if tau == t:
+                out[sku] = out.get(sku, 0.0) + weight(sku) * units
+    elif params.share_of == "fleet":
+        for (sku, tau), units in fleet.items():
+            if tau == t and units:
+                out[sku] = out.get(sku, 0.0) + weight(sku) * units
+    else:
+        for (sku, _w, tau), units in use.items():
+            if tau == t:
+                out[sku] = out.get(sku, 0.0) + weight(sku) * units
     return out
 
 
 def check_policies(
     chk: Checker,
     params: Parameters,
+    spend: Mapping[tuple[str, int], float],
     buy: Mapping[tuple[str, int], float],
     use: Mapping[tuple[str, str, int], float],
+    fleet: Mapping[tuple[str, int], float],
     plan_shares: Iterable[Mapping[str, Any]],
     t_of: Mapping[str, int],
 ) -> list[dict[str, Any]]:
-    """Domestic share, vendor cap, budget, power; the plan's shares table. Returns shares."""
+    """Domestic share, vendor cap, vendor pools, budget, power; the plan's shares table.
+    Returns the recomputed shares. ``spend`` is USD per (sku, t) at the purchase rows'
+    tranche prices, ``buy`` units, ``fleet`` units in service."""
     reported = {}
     for row in plan_shares:
         label = str(row.get("period"))
@@ -46,7 +65,7 @@ def check_policies(
             reported[t_of[label]] = row
     shares = []
     for t, label in enumerate(params.labels):
-        amounts = basis_amounts(params, buy, use, t)
+        amounts = basis_amounts(params, spend, buy, use, fleet, t)
         total = sum(amounts.values())
         domestic = sum(a for sku, a in amounts.items() if params.skus[sku].domestic)
         by_vendor: dict[str, float] = {}
@@ -54,7 +73,8 @@ def check_policies(
             vendor = params.skus[sku].vendor
             by_vendor[vendor] = by_vendor.get(vendor, 0.0) + a
         _check_share_and_cap(chk, params, t, total, domestic, by_vendor)
-        _check_budget(chk, params, buy, t)
+        _check_pools(chk, params, buy, t)
+        _check_budget(chk, params, spend, t)
         _check_power(chk, params, use, t)
         mine_dom = domestic / total if total > 1e-12 else 0.0
         mine_vendors = {
@@ -65,35 +85,53 @@ def check_policies(
     return shares
 
 
+def _basis(params: Parameters) -> str:
+    """``compute basis`` / ``units basis, of the fleet`` … for messages."""
+    text = f"{params.share_basis} basis"
+    if params.share_basis != "spend" and params.share_of != "use":
+        text += f", of the {params.share_of}"
+    return text
+
+
 def _check_share_and_cap(chk: Checker, params: Parameters, t: int, total: float,
                          domestic: float, by_vendor: Mapping[str, float]) -> None:
     """Domestic ≥ share·total; every vendor ≤ vendor_cap·total (on the share basis)."""
-    basis, label = params.share_basis, params.labels[t]
+    basis, label = _basis(params), params.labels[t]
     share = params.share[t]
     if share > 0:
         chk.check("domestic_share", chk.le(share * total, domestic),
-                  f"{label}: domestic {fmt(domestic)} of {fmt(total)} ({basis} basis) = "
+                  f"{label}: domestic {fmt(domestic)} of {fmt(total)} ({basis}) = "
                   f"{fmt(domestic / total if total else 0.0)} < share {fmt(share)}")
     cap = params.vendor_cap
     if cap is not None and cap < 1:
         for vendor in sorted(by_vendor):
             amount = by_vendor[vendor]
             chk.check("vendor_cap", chk.le(amount, cap * total),
-                      f"{vendor} {label}: {fmt(amount)} of {fmt(total)} ({basis} basis) "
+                      f"{vendor} {label}: {fmt(amount)} of {fmt(total)} ({basis}) "
                       f"= {fmt(amount / total if total else 0.0)} > cap {fmt(cap)}")
 
 
-def _check_budget(chk: Checker, params: Parameters, buy: Mapping[tuple[str, int], float],
+def _check_pools(chk: Checker, params: Parameters, buy: Mapping[tuple[str, int], float],
+                 t: int) -> None:
+    """Σ_{k of vendor v} buy[k,t] ≤ pool[v,t] for every vendor with a pool in force at t."""
+    for vendor in sorted(params.pools):
+        pool = params.pools[vendor][t]
+        if pool is None:
+            continue
+        units = sum(u for (sku, tau), u in buy.items()
+                    if tau == t and params.skus[sku].vendor == vendor)
+        chk.check("pool", chk.le(units, pool),
+                  f"{vendor} {params.labels[t]}: bought {fmt(units)} units of the vendor's SKUs "
+                  f"> pool {fmt(pool)}")
+
+
+def _check_budget(chk: Checker, params: Parameters, spend: Mapping[tuple[str, int], float],
                   t: int) -> None:
-    """Σ_k price·buy ≤ budget in period ``t`` (when it has a budget)."""
+    """Σ_k price·buy ≤ budget in period ``t`` (when it has a budget), at tranche prices."""
     budget = params.budget[t]
     if budget is None:
         return
-    capex = 0.0
-    for (sku, tau), units in buy.items():
-        price = params.price[(sku, tau)]
-        if tau == t and price is not None:
-            capex += price * units
+    capex = sum(usd for (_sku, tau), usd in spend.items() if tau == t)
     chk.check("budget", chk.le(capex, budget),
               f"{params.labels[t]}: capex {fmt(capex)} USD > budget {fmt(budget)} USD")
 
@@ -125,7 +163,7 @@ def _check_shares_row(chk: Checker, params: Parameters, row: Mapping[str, Any] |
     theirs = num(row.get("domestic"))
     chk.check("shares", chk.close(theirs, mine_dom),
               f"{label}: plan reports domestic {fmt(theirs)}, recomputed {fmt(mine_dom)} "
-              f"({params.share_basis} basis)")
+              f"({_basis(params)})")
     their_vendors = {str(v): num(x) for v, x in dict(row.get("vendors") or {}).items()}
     for vendor in sorted(set(their_vendors) | set(mine_vendors)):
         a, b = their_vendors.get(vendor, 0.0), mine_vendors.get(vendor, 0.0)

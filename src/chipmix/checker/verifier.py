@@ -210,17 +210,16 @@ def verify(
     chk.check("periods", plan_periods == params.labels,
               f": plan has {plan_periods} != horizon {params.labels}")
 
-    buy = check_purchases(chk, params, purchases, t_of, relaxed)
+    buy, spend = check_purchases(chk, params, purchases, t_of, relaxed)
     use = read_allocation(chk, params, allocation, t_of)
     fleet = check_fleet(chk, params, buy, use, data.get("fleet") or [], t_of)
     delivered = delivered_by_workload(params, use)
     shortfall = check_demand(chk, params, delivered, data.get("delivered") or [], t_of)
     ported = check_porting(chk, params, use, data.get("ported") or [], relaxed)
-    shares = check_policies(chk, params, buy, use, data.get("shares") or [], t_of)
+    shares = check_policies(chk, params, spend, buy, use, fleet, data.get("shares") or [],
+                            t_of)
     check_availability(chk, params, data.get("availability") or [], t_of)
-    cost, discounted = check_costs(
-        chk, params, buy, use, shortfall, ported, data
-    )
+    cost, discounted = check_costs(chk, params, spend, use, shortfall, ported, data)
 
     recomputed = _recomputed(params, cost, discounted, fleet, delivered, shortfall, shares)
     recomputed["checks"] = dict(chk.counts)

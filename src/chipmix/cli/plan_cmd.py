@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -78,7 +79,16 @@ def plan_command(
     explain: bool = typer.Option(
         False,
         "--explain",
-        help="Also print shadow prices and break-even prices (fixed integer plan).",
+        help="Also print shadow prices with their ranges, whole-step costs (re-planned) and "
+             "break-even prices.",
+    ),
+    steps: bool = typer.Option(
+        True, "--steps/--no-steps",
+        help="With --explain: re-plan a whole step of every input (the slow part).",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1,
+        help="Processes for the --explain step re-solves (default: up to 4, one per CPU).",
     ),
 ) -> None:
     """Plan the cost-minimal purchase mix for a scenario.
@@ -116,6 +126,8 @@ def plan_command(
         write_lp=write_lp,
         write_mps=write_mps,
         sensitivity=explain,
+        steps=steps,
+        workers=workers if workers is not None else min(4, os.cpu_count() or 1),
     )
     result.timings["load"] = load_seconds  # the scenario was loaded here, not in plan()
     text = result.to_json(timings=timings)

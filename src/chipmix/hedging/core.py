@@ -459,8 +459,9 @@ def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hed
         return info
     t_of = {p: t for t, p in enumerate(tree.periods)}
     p = base_plan.purchases
-    servers = {(k, t_of[per]): float(n) for per, k, n in zip(p["period"], p["sku"],
-                                                             p["servers"], strict=True)}
+    # keyed by tranche too: a period whose terms change mid-way has one purchase per tranche
+    servers = {(k, t_of[per], start): float(n) for per, k, n, start in
+               zip(p["period"], p["sku"], p["servers"], p["from"], strict=True)}
     ported = {(v, w) for v, w in zip(base_plan.ported["vendor"], base_plan.ported["workload"],
                                      strict=True)}
     fixed = Fixed(set(head), {key: v for key, v in servers.items() if key[1] in head}, ported)

@@ -45,12 +45,13 @@ class Part:
 class Fixed:
     """Decisions pinned in every scenario.
 
-    Servers per ``(sku, t)`` for periods ``periods`` (absent = 0) and the ported ``(vendor,
-    workload)`` pairs (others not ported).
+    Servers per ``(sku, t, from)`` (``from``: the ISO first day of the purchase tranche) for
+    periods ``periods`` (absent = 0) and the ported ``(vendor, workload)`` pairs (others not
+    ported).
     """
 
     periods: set[int]
-    servers: dict[tuple[str, int], float]
+    servers: dict[tuple[str, int, str], float]
     ported: set[tuple[str, str]] | None = None
 
 
@@ -101,7 +102,8 @@ def build_extensive(parts: Sequence[Part], tree: ScenarioTree, *, weight: float 
     lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
     rows: list[tuple[int, int]] = []  # (column, column of the group's first member)
 
-    buys = _stacked(parts, offsets, "buy", ["sku", "t", "col", "ub_hard", "ub_need"])
+    buys = _stacked(parts, offsets, "buy", ["sku", "t", "start", "col", "ub_hard", "ub_need"])
+    buys["from"] = [d.isoformat() for d in buys["start"]]
     for t in range(len(tree.periods)):
         for group in tree.groups(t):
             if len(group) > 1:
@@ -153,9 +155,10 @@ def _stacked(parts: Sequence[Part], offsets: Sequence[int], family: str,
 
 def _tie_purchases(buys: pd.DataFrame, t: int, group: list[int], lower: np.ndarray,
                    upper: np.ndarray, rows: list[tuple[int, int]]) -> None:
-    """Equal purchases at ``t`` across ``group``; none where some member has no column."""
+    """Equal purchases at ``t`` across ``group``, per SKU and purchase tranche (the members
+    agree on the terms known by then); none where some member has no column."""
     here = buys[(buys["t"] == t) & buys["s"].isin(group)]
-    for _sku, same in here.groupby("sku", sort=True):
+    for _key, same in here.groupby(["sku", "from"], sort=True):
         cols = same.sort_values("s")["gcol"].to_numpy(dtype=np.int64)
         if len(same) < len(group):  # a member cannot buy it: nobody in the group can
             lower[cols] = upper[cols] = 0.0
@@ -170,17 +173,18 @@ def _pin(buys: pd.DataFrame, ports: pd.DataFrame, fixed: Fixed, lower: np.ndarra
     """Pin the fixed decisions; a purchase beyond a scenario's own limits is cut to them."""
     notes = []
     pinned = buys[buys["t"].isin(sorted(fixed.periods))]
-    for sku, t, gcol, s in zip(pinned["sku"], pinned["t"], pinned["gcol"], pinned["s"],
-                               strict=True):
-        want = float(fixed.servers.get((sku, int(t)), 0.0))
+    for sku, t, start, gcol, s in zip(pinned["sku"], pinned["t"], pinned["from"],
+                                      pinned["gcol"], pinned["s"], strict=True):
+        want = float(fixed.servers.get((sku, int(t), start), 0.0))
         value = min(want, float(upper[gcol]))
         if value < want:
             notes.append(f"scenario {int(s)}: {sku} in period {int(t)} capped at "
                          f"{value:g} of {want:g} servers")
         lower[gcol] = upper[gcol] = value
-    missing = {(k, t) for (k, t), v in fixed.servers.items() if v > 0 and t in fixed.periods}
-    have = set(zip(pinned["sku"], pinned["t"].astype(int), strict=True))
-    for sku, t in sorted(missing - have):
+    missing = {(k, t, d) for (k, t, d), v in fixed.servers.items()
+               if v > 0 and t in fixed.periods}
+    have = set(zip(pinned["sku"], pinned["t"].astype(int), pinned["from"], strict=True))
+    for sku, t, _start in sorted(missing - have):
         notes.append(f"{sku} in period {t} cannot be bought in any scenario (dropped)")
     if fixed.ported is not None and len(ports):
         for v, w, gcol in zip(ports["vendor"], ports["workload"], ports["gcol"], strict=True):

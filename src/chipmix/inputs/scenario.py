@@ -111,6 +111,17 @@ def _period_in_horizon(value: Any, info: ValidationInfo) -> Period:
     return period
 
 
+def _period_within_horizon(value: Any, info: ValidationInfo) -> Period:
+    """A period inside the horizon (both ends included)."""
+    period = _period_in_horizon(value, info)
+    start = _context(info).get("start")
+    if start is not None and period < start:
+        end = _context(info)["end"]
+        raise Problem(f"a period from {start} to {end} (the horizon)",
+                      detail="before the horizon start")
+    return period
+
+
 def _is_number(value: Any) -> bool:
     if isinstance(value, str):
         return number_text(value) is not None
@@ -158,6 +169,9 @@ Share = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, le=1, allow_inf
 StepMap = Annotated[dict[PeriodKey, Amount], BeforeValidator(_step_map)]
 ShareMap = Annotated[dict[PeriodKey, Share], BeforeValidator(_step_map)]
 DemandMap = Annotated[dict[DemandKey, Amount], BeforeValidator(_step_map)]
+HorizonKey = Annotated[Period, PlainValidator(_period_within_horizon), _PeriodOut]
+#: A step map whose keys must lie inside the horizon (vendor pools).
+HorizonStepMap = Annotated[dict[HorizonKey, Amount], BeforeValidator(_step_map)]
 Name = Annotated[str, Field(min_length=1)]
 
 
@@ -267,12 +281,25 @@ class Policy(StrictModel):
                                      description="minimum domestic share per period [0..1]")
     share_basis: Literal["compute", "units", "spend"] = Field(
         "compute", description="what the shares are measured in")
+    share_of: Literal["use", "fleet", "purchases"] = Field(
+        "use", description="what the shares measure: units serving demand, every unit "
+                           "installed (idle ones too), or the period's buys; the spend basis "
+                           "always measures purchases")
     vendor_cap: Share | None = Field(None, description="maximum share of any one vendor [0..1]")
     budget: StepMap = Field(default_factory=dict, description="capex cap per period")
     power_mw: StepMap = Field(default_factory=dict, description="power cap [MW]")
     pue: Annotated[float, BeforeValidator(_not_bool), Field(ge=1, allow_inf_nan=False)] = Field(
         1.0, description="power usage effectiveness (facility W per IT W)")
     energy_price: StepMap = Field(default_factory=dict, description="energy price per kWh")
+
+    @field_validator("share_of")
+    @classmethod
+    def _share_of_fits_the_basis(cls, share_of: str, info: ValidationInfo) -> str:
+        if share_of == "fleet" and info.data.get("share_basis") == "spend":
+            raise Problem("use or purchases with share_basis spend (spend is money paid for "
+                          "purchases; an installed fleet has no spend), or a compute or units "
+                          "basis", detail="the spend basis cannot measure the fleet")
+        return share_of
 
 
 def _currency_code(value: Any) -> str:
@@ -378,6 +405,10 @@ class Scenario(StrictModel):
     ported: list[str] = Field(default_factory=list,
                               description="vendors whose stacks already run every workload")
     policy: Policy = Field(default_factory=Policy)
+    pools: dict[str, HorizonStepMap] = Field(
+        default_factory=dict,
+        description="vendor-level volumes: units of all the vendor's SKUs this buyer can get "
+                    "per period (a step map, or a scalar for every period)")
     solver: SolverOptions = Field(default_factory=SolverOptions)
     rule_params: dict[str, Amount] = Field(
         default_factory=dict, description="overrides of rule-set parameters")
@@ -762,6 +793,8 @@ def _check_references(scenario: Scenario, catalog: Catalog, label: str | None) -
                      f"workloads[{i}].exclude[{j}]")
     for vendor in scenario.porting:
         _require(vendor, vendors, "vendor", label, f"porting.{vendor}")
+    for vendor in scenario.pools:
+        _require(vendor, vendors, "vendor", label, f"pools.{vendor}")
     for i, vendor in enumerate(scenario.ported):
         _require(vendor, vendors, "vendor", label, f"ported[{i}]")
     check_risks(scenario.risks, skus, scenario.workload_names, file=label)

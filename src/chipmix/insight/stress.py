@@ -78,7 +78,7 @@ class StressSetup:
 
     data: Any  # baseline PlanningData, penalties set for every workload
     risks: Any  # chipmix.inputs.risks.Risks
-    fixed: dict[tuple[str, int], float]  # (sku, t) -> servers the plan buys
+    fixed: dict[tuple[str, int, str], float]  # (sku, t, tranche start) -> servers the plan buys
     ported: list[tuple[str, str]]  # (vendor, workload) the plan paid to port
     options: SolverOptions  # for the re-plans (HiGHS, integers kept)
     seed: int
@@ -138,17 +138,23 @@ def prepare_stress(scenario: Scenario, plan, *, seed: int = 0,
     if status not in Status.with_plan():
         raise PlanError(f"the plan has no decisions to replay (status {status})")
     t_of = {p: t for t, p in enumerate(labels)}
-    fixed: dict[tuple[str, int], float] = {}
+    # purchases per (sku, t, tranche start); a row without dates buys in the first tranche
+    first = {(k, int(t)): d.isoformat() for k, t, d, j in zip(
+        index.buy["sku"], index.buy["t"], index.buy["start"], index.buy["tranche"], strict=True)
+        if j == 0}
+    fixed: dict[tuple[str, int, str], float] = {}
     for row in plan_data.get("purchases") or []:
-        key = (row["sku"], t_of[row["period"]])
+        t = t_of[row["period"]]
+        key = (row["sku"], t, str(row.get("from") or first.get((row["sku"], t), "")))
         fixed[key] = fixed.get(key, 0.0) + float(row["servers"])
-    ub = {(k, int(t)): u for k, t, u in zip(index.buy["sku"], index.buy["t"], index.buy["ub"],
-                                             strict=True)}
-    for (sku, t), servers in fixed.items():
-        if servers > ub.get((sku, t), 0.0) + 1e-9:
+    ub = {(k, int(t), d.isoformat()): u for k, t, d, u in zip(
+        index.buy["sku"], index.buy["t"], index.buy["start"], index.buy["ub"], strict=True)}
+    for (sku, t, start), servers in fixed.items():
+        if servers > ub.get((sku, t, start), 0.0) + 1e-9:
             raise InputError(
-                f"the plan buys {servers:g} servers of {sku} in {labels[t]}, but the scenario "
-                f"allows at most {ub.get((sku, t), 0.0):g} (was the plan made for this scenario?)")
+                f"the plan buys {servers:g} servers of {sku} in {labels[t]} (from {start}), but "
+                f"the scenario allows at most {ub.get((sku, t, start), 0.0):g} (was the plan "
+                "made for this scenario?)")
     ported = [(r["vendor"], r["workload"]) for r in plan_data.get("ported") or []]
     workloads, notes = _default_penalties(data, risks)
     data = dataclasses.replace(data, workloads=workloads)
@@ -296,7 +302,7 @@ def shock_period(data, supply: pd.DataFrame) -> int:
 
 
 def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
-           fixed: dict[tuple[str, int], float] | None = None,
+           fixed: dict[tuple[str, int, str], float] | None = None,
            ported: set[tuple[str, str]] | None = None) -> tuple[dict[str, Any], dict, set]:
     """Re-plan with ``supply``.
 
@@ -313,9 +319,9 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
     buy = index.buy
     early = (buy["t"] < t_shock).to_numpy()
-    for sku, t, col, ub in zip(buy["sku"][early], buy["t"][early], buy["col"][early],
-                               buy["ub"][early], strict=True):
-        lower[col] = upper[col] = min(fixed.get((sku, int(t)), 0.0), ub)
+    for sku, t, start, col, ub in zip(buy["sku"][early], buy["t"][early], buy["start"][early],
+                                      buy["col"][early], buy["ub"][early], strict=True):
+        lower[col] = upper[col] = min(fixed.get((sku, int(t), start.isoformat()), 0.0), ub)
     port = index.port
     for v, w, col in zip(port["vendor"], port["workload"], port["col"], strict=True):
         if (v, w) in paid:
@@ -341,8 +347,8 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
         if len(short) else pd.Series(dtype=float)
     row.update(cost=result.plan_objective(), capex=capex, shortfall_cost=s_cost,
                **{f"shortfall:{w}": float(per_w.get(w, 0.0)) for w in workloads})
-    bought = {(k, int(t)): float(v) for k, t, v in zip(buy["sku"], buy["t"], n, strict=True)
-              if v > 0}
+    bought = {(k, int(t), d.isoformat()): float(v)
+              for k, t, d, v in zip(buy["sku"], buy["t"], buy["start"], n, strict=True) if v > 0}
     z = np.round(x[port["col"].to_numpy(dtype=np.int64)]) if len(port) else np.zeros(0)
     now_ported = paid | {(v, w) for v, w, zz in zip(port["vendor"], port["workload"], z,
                                                      strict=True) if zz >= 1}

@@ -144,7 +144,7 @@ def substitution_table(scenario, sku: str, workload: str | None = None,
         metric = data.workloads.at[w, "metric"]
         for k in data.cap.xs(w, level="workload").index:
             cap = float(data.cap[(k, w)])
-            price = float(data.price.at[period, k])
+            price = _price_on(data, k, t, day)
             watts = float(data.skus.at[k, "watts"])
             supply = float(data.supply.at[period, k])
             server = int(data.skus.at[k, "server"])
@@ -187,6 +187,18 @@ def _period_index(data, day: dt.date) -> int:
         if p.start <= day < p.end:
             return i
     return len(periods) - 1
+
+
+def _price_on(data, sku: str, t: int, day) -> float:
+    """The SKU's unit price on ``day``: that of the purchase tranche containing it (terms can
+    change inside a period), else the period's price."""
+    tranches = getattr(data, "tranches", None)
+    if tranches is not None and len(tranches):
+        mine = tranches[(tranches["sku"] == sku) & (tranches["t"] == t)]
+        for start, end, price in zip(mine["start"], mine["end"], mine["price"], strict=True):
+            if start <= day < end:
+                return float(price)
+    return float(data.price.at[data.labels[t], sku])
 
 
 def _pick_day(data, sku: str, at) -> tuple[dt.date, str]:

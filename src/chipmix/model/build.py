@@ -15,6 +15,7 @@ from chipmix.model.families import (
     add_demand,
     add_domestic_share,
     add_fleet,
+    add_pools,
     add_porting,
     add_power,
     add_supply,
@@ -40,6 +41,7 @@ def build(data: PlanningData, *, keep_idle: bool = False) -> tuple[LinearModel, 
     add_porting(model, data, index)
     add_domestic_share(model, data, index)
     add_vendor_cap(model, data, index)
+    add_pools(model, data, index)
     add_budget(model, data, index)
     add_power(model, data, index)
     add_objective(model, data, index)

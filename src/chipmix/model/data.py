@@ -51,12 +51,23 @@ class PlanningData:
         metric unit per period or NaN).
     demand : DataFrame periods × workloads, metric units.
     cap : Series indexed (sku, workload) of metric units per unit of sku, eligible pairs only.
-    supply : DataFrame periods × skus, units purchasable (inf = unlimited, 0 = none).
-    price : DataFrame periods × skus, USD per unit incl. fees (NaN = no price).
+    supply : DataFrame periods × skus, units purchasable (inf = unlimited, 0 = none): the
+        sum over the period's tranches.
+    price : DataFrame periods × skus, USD per unit incl. fees (NaN = no price): the cheapest
+        tranche's price.
+    tranches : the purchase tranches (:data:`TRANCHE_COLUMNS`): one row per SKU, period and
+        run of equal terms (fee, cap) inside it, with its days ``[start, end)``, supply
+        (units) and price; only where the SKU can be bought. :func:`purchase_tranches` gives
+        them consistent with ``supply``.
     availability : rows (period, sku, status, supply, reason).
     port : Series indexed (vendor, workload) of one-off USD, only > 0 entries.
     period_table : per period: days, hours, years, discount, energy_price, pue, share,
         budget, power_mw.
+    share_basis, share_of : what the domestic share and vendor cap are measured in (compute,
+        units, spend) and on (use, fleet, purchases); :attr:`share_measure` is the effective
+        one (the spend basis always measures purchases).
+    pools : DataFrame periods × vendors of units per period (only vendors with a pool; inf
+        before a pool's first key).
     """
 
     scenario: Scenario
@@ -74,10 +85,18 @@ class PlanningData:
     vendor_cap: float | None
     rule_count: int = 0
     warnings: list[str] = field(default_factory=list)
+    share_of: str = "use"
+    pools: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tranches: pd.DataFrame | None = None
 
     @property
     def labels(self) -> list[str]:
         return [str(p) for p in self.periods]
+
+    @property
+    def share_measure(self) -> str:
+        """What the share rows sum: ``use``, ``fleet`` or ``purchases`` (spend: purchases)."""
+        return "purchases" if self.share_basis == "spend" else self.share_of
 
 
 def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeline | None = None
@@ -100,7 +119,7 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     skus = _sku_table(scenario, frame, periods)
     workloads, demand = _workload_tables(scenario, periods)
     cap = _capability(scenario, frame, workloads)
-    supply, price, availability = _supply_and_price(
+    supply, price, availability, tranches = _supply_and_price(
         scenario, frame, skus, cap, periods, period_table, timeline
     )
     port = _porting(scenario, skus, cap)
@@ -119,6 +138,9 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
         share_basis=scenario.policy.share_basis,
         vendor_cap=scenario.policy.vendor_cap,
         rule_count=rule_count if rule_count is not None else 0,
+        share_of=scenario.policy.share_of,
+        pools=_pools(scenario, periods),
+        tranches=tranches,
     )
 
 
@@ -205,6 +227,16 @@ def make_timeline(scenario: Scenario, frame: pd.DataFrame,
             expected=exc.expected, hint=exc.hint,
         ) from None
     return timeline, len(rulesets)
+
+
+def _pools(scenario: Scenario, periods: list[Period]) -> pd.DataFrame:
+    """Units per period per vendor with a pool (inf before the pool's first key)."""
+    columns = {
+        vendor: [math.inf if v is None else float(v) for v in _steps(steps, periods, None)]
+        for vendor, steps in sorted((scenario.pools or {}).items())
+    }
+    index = pd.Index([str(p) for p in periods], name="period")
+    return pd.DataFrame(columns, index=index, dtype=float)
 
 
 def _steps(points: Mapping[Period, Any] | None, periods: list[Period], before: Any
@@ -331,10 +363,22 @@ def _eligible(frame: pd.DataFrame, wrow: pd.Series) -> pd.Series:
     return ok.astype(bool)
 
 
+#: columns of :attr:`PlanningData.tranches`
+TRANCHE_COLUMNS = ["sku", "t", "tranche", "start", "end", "supply", "fee", "price"]
+
+
 def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFrame, cap: pd.Series,
                       periods: list[Period], period_table: pd.DataFrame, timeline: Timeline
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """supply[k,t] (units), price[k,t] (USD incl. fees) and the availability table."""
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Supply, prices, availability and purchase tranches.
+
+    supply[k,t] (units), price[k,t] (USD incl. fees), the availability table and the
+    purchase tranches. A period whose purchasable days carry different terms (a fee or cap
+    from a mid-period date) is split into tranches, one per run of equal terms, each with
+    its own price and supply (``supply = days / period days × rate``); ``supply[k,t]`` is
+    their sum and ``price[k,t]`` the cheapest tranche's price (the list price where none is
+    purchasable).
+    """
     labels = [str(p) for p in periods]
     serving = set(cap.index.get_level_values("sku")) if len(cap) else set()
     years = period_table["years"].to_numpy()
@@ -343,22 +387,25 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     supply_cols: dict[str, list[float]] = {}
     price_cols: dict[str, list[float]] = {}
     avail_rows: list[dict[str, Any]] = []
+    tranche_rows: list[dict[str, Any]] = []
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
             sku=sku, server=sku_info[sku]["server"], watts=sku_info[sku]["watts"],
             retire_t=sku_info[sku]["retire_t"], serves=sku in serving,
             terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
-        supplies, prices, avail = _sku_supply(scenario, facts, row, periods, years, timeline)
+        supplies, prices, avail, tranches = _sku_supply(scenario, facts, row, periods, years,
+                                                        timeline)
         supply_cols[sku], price_cols[sku] = supplies, prices
         avail_rows.extend({"period": labels[t], "sku": sku, **a} for t, a in enumerate(avail))
+        tranche_rows.extend(tranches)
     index = pd.Index(labels, name="period")
     supply = pd.DataFrame(supply_cols, index=index)
     price = pd.DataFrame(price_cols, index=index)
     availability = pd.DataFrame(
         avail_rows, columns=["period", "sku", "status", "supply", "fee", "reason", "cause"]
     )
-    return supply, price, availability
+    return supply, price, availability, pd.DataFrame(tranche_rows, columns=TRANCHE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -382,12 +429,15 @@ class _SkuFacts:
 class _PeriodCut:
     """The rules' verdict on one SKU in one period, segment by segment.
 
-    ``supply`` units purchasable (Σ fraction × capped base over purchasable segments),
-    ``fraction`` of the period purchasable, ``fee`` (day-weighted), the segments'
-    ``statuses`` and ``reasons``, ``not_yet`` when a segment ended before the release day,
-    ``not_issued`` when a licence was required while no licences were being issued.
+    ``runs`` the purchasable stretches of days, one per run of equal terms: ``(start, end
+    (exclusive), fee, rate)`` with ``rate`` the units per period at those terms; ``supply``
+    units purchasable (Σ days/period days × rate), ``fraction`` of the period purchasable,
+    ``fee`` the lowest fee of the runs, the segments' ``statuses`` and ``reasons``,
+    ``not_yet`` when a segment ended before the release day, ``not_issued`` when a licence
+    was required while no licences were being issued.
     """
 
+    runs: list[tuple[dt.date, dt.date, float, float]] = field(default_factory=list)
     supply: float = 0.0
     fraction: float = 0.0
     fee: float = 0.0
@@ -397,12 +447,22 @@ class _PeriodCut:
     not_issued: bool = False
 
 
+def _list_price(price_point: Any, row: dict[str, Any], decline: float, years: float) -> float:
+    """The price before fees: the scenario's override, else the catalog's with its decline."""
+    if price_point is not None:
+        return float(price_point)
+    if not math.isnan(row["price_usd"]):
+        return float(row["price_usd"]) * (1.0 - decline) ** years
+    return math.nan
+
+
 def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], periods: list[Period],
                 years: np.ndarray, timeline: Timeline
-                ) -> tuple[list[float], list[float], list[dict[str, Any]]]:
+                ) -> tuple[list[float], list[float], list[dict[str, Any]], list[dict[str, Any]]]:
     """One SKU over the horizon.
 
-    Supply and unit price per period and the availability rows (without period and sku).
+    Supply and unit price per period, the availability rows (without period and sku) and
+    the purchase tranches (:data:`TRANCHE_COLUMNS`).
     """
     # the rules' decisions over the whole horizon at once, then cut per period
     segments = timeline.segments(facts.sku, periods[0].start, periods[-1].end) if periods else []
@@ -411,22 +471,27 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
     base = _steps(scenario.supply.get(facts.sku), periods, None)
     price_points = _steps(scenario.prices.get(facts.sku), periods, None)
     decline = scenario.price_decline_per_year
-    supplies, prices, avail = [], [], []
+    supplies, prices, avail, tranches = [], [], [], []
     seg_i = 0
     for t, period in enumerate(periods):
         scale = period.months / 3.0  # per quarter -> per period
         b = base[t] if base[t] is not None else catalog_base * scale
-        if price_points[t] is not None:
-            list_price = float(price_points[t])
-        elif not math.isnan(row["price_usd"]):
-            list_price = float(row["price_usd"]) * (1.0 - decline) ** years[t]
-        else:
-            list_price = math.nan
+        list_price = _list_price(price_points[t], row, decline, years[t])
         while seg_i < len(segments) and segments[seg_i][1] <= period.start:
             seg_i += 1
         cut = _rules_cut(period, segments, seg_i, b, scale, facts)
+        mine = [
+            {"sku": facts.sku, "t": t, "tranche": j, "start": start, "end": end,
+             "supply": (end - start).days / period.days * rate, "fee": fee,
+             "price": list_price * (1.0 + fee)}
+            for j, (start, end, fee, rate) in enumerate(cut.runs)
+        ]
         unit_price = list_price * (1.0 + cut.fee)
         supply, why = _cut_supply(t, period, cut, facts, unit_price)
+        if supply > 0:
+            tranches.extend(mine)
+            if len(mine) > 1:
+                why.append(_tranche_text(mine))
         supplies.append(supply)
         prices.append(unit_price)
         status = _most_restrictive(cut.statuses)
@@ -438,15 +503,22 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
             "reason": "; ".join(_unique(cut.reasons + why)) or "no control applies",
             "cause": cause,
         })
-    return supplies, prices, avail
+    return supplies, prices, avail, tranches
 
 
 def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
                base: float, scale: float,
                facts: _SkuFacts) -> _PeriodCut:
-    """The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), summed."""
+    """The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), as purchasable
+    runs of equal terms.
+
+    A segment is purchasable when its status is allowed / notify, or license with the licence
+    policy allowing it (and licences being issued). Its terms are its fee (rule fee + licence
+    fee) and its rate ``min(base, rule cap, licence cap)`` (caps per quarter × ``scale``).
+    Touching purchasable segments with equal terms form one run; days before the release are
+    not purchasable.
+    """
     cut = _PeriodCut()
-    fee_days = 0.0
     j = seg_i
     while j < len(segments) and segments[j][0] < period.end:
         seg_start, seg_end, decision = segments[j]
@@ -461,7 +533,6 @@ def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg
                 cut.not_yet = True
                 continue
             seg_start = released
-        frac = (seg_end - seg_start).days / period.days
         cut.not_issued |= status == "license" and not decision.issued
         if status in PURCHASABLE:
             caps, fee = [decision.cap], decision.fee or 0.0
@@ -470,12 +541,28 @@ def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg
             fee = (decision.fee or 0.0) + (facts.terms.fee or 0.0)
         else:
             continue
-        seg_base = min([base, *(c * scale for c in caps if c is not None)])
-        cut.supply += frac * seg_base
-        cut.fraction += frac
-        fee_days += frac * fee
-    cut.fee = fee_days / cut.fraction if cut.fraction > 0 else 0.0
+        rate = min([base, *(c * scale for c in caps if c is not None)])
+        last = cut.runs[-1] if cut.runs else None
+        if last is not None and last[1] == seg_start and last[2] == fee and last[3] == rate:
+            cut.runs[-1] = (last[0], seg_end, fee, rate)
+        else:
+            cut.runs.append((seg_start, seg_end, fee, rate))
+    days = [(end - start).days for start, end, _, _ in cut.runs]
+    cut.fraction = sum(days) / period.days
+    cut.supply = sum(d / period.days * run[3] for d, run in zip(days, cut.runs, strict=True))
+    cut.fee = min((run[2] for run in cut.runs), default=0.0)
     return cut
+
+
+def _tranche_text(tranches: list[dict]) -> str:
+    """``2 tranches: 1 Jan–14 Feb at 10,000 USD; 15 Feb–31 Mar at 13,000 USD (fee 30 %)``."""
+    parts = []
+    for tr in tranches:
+        last = tr["end"] - dt.timedelta(days=1)
+        fee = f" (fee {tr['fee']:.0%})" if tr["fee"] else ""
+        parts.append(f"{tr['start'].day} {tr['start']:%b}–{last.day} {last:%b} at "
+                     f"{tr['price']:,.0f} USD{fee}")
+    return f"{len(tranches)} tranches: " + "; ".join(parts)
 
 
 NO_WORKLOAD = "serves no workload of this scenario (no figure for its metric, or filtered out)"
@@ -507,6 +594,58 @@ def _cut_supply(t: int, period: Period, cut: _PeriodCut, facts: _SkuFacts,
     if 0 < cut.supply < facts.server:
         why.append(f"window of {cut.supply:.1f} units is less than one {facts.server}-card server")
     return cut.supply, why
+
+
+def purchase_tranches(data) -> pd.DataFrame:
+    """The purchase tranches the model buys in, consistent with ``data.supply``.
+
+    ``data.tranches`` as prepared, rescaled where ``data.supply`` has since been changed (a
+    stress draw's supply shock scales every tranche of the period alike; a period total of 0
+    closes them all); a period with supply but no tranche (data built without tranches) is
+    one whole-period tranche at ``data.price``. Columns :data:`TRANCHE_COLUMNS` plus
+    ``k_i`` (the SKU's position in ``data.skus``), sorted by period, SKU and start.
+    """
+    skus = list(data.skus.index)
+    k_of = {k: i for i, k in enumerate(skus)}
+    supply = data.supply.reindex(columns=skus).to_numpy(dtype=float)  # T × K
+    tr = getattr(data, "tranches", None)
+    if tr is None or not len(tr):
+        tr = pd.DataFrame(columns=TRANCHE_COLUMNS)
+    tr = tr[tr["sku"].isin(k_of)].copy()
+    tr["k_i"] = tr["sku"].map(k_of).astype(np.int64)
+    tr["t"] = tr["t"].astype(np.int64)
+    T, K = supply.shape
+    total = np.zeros((T, K))
+    np.add.at(total, (tr["t"].to_numpy(), tr["k_i"].to_numpy()), tr["supply"].to_numpy(float))
+    days = np.zeros((T, K))
+    span = [(e - s).days for s, e in zip(tr["start"], tr["end"], strict=True)]
+    np.add.at(days, (tr["t"].to_numpy(), tr["k_i"].to_numpy()), np.asarray(span, dtype=float))
+    t_i, k_i = tr["t"].to_numpy(), tr["k_i"].to_numpy()
+    now, before = supply[t_i, k_i], total[t_i, k_i]
+    own = tr["supply"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        same = (np.isinf(now) & np.isinf(before)) | (
+            np.isfinite(before) & (np.abs(now - before) <= 1e-9 * np.maximum(1.0, np.abs(before))))
+        scaled = np.where(
+            now <= 0, 0.0,
+            np.where(np.isfinite(before), own * now / np.where(before > 0, before, 1.0),
+                     now * np.asarray(span, dtype=float) / np.maximum(days[t_i, k_i], 1.0)))
+    tr["supply"] = np.where(same, own, np.where(np.isinf(now), own, scaled))
+    # periods with supply and no tranche: one tranche over the whole period
+    covered = np.zeros((T, K), dtype=bool)
+    covered[t_i, k_i] = True
+    t_new, k_new = np.nonzero((supply > 0) & ~covered)
+    if len(t_new):
+        price = data.price.reindex(columns=skus).to_numpy(dtype=float)
+        extra = pd.DataFrame({
+            "sku": np.asarray(skus, dtype=object)[k_new], "t": t_new, "tranche": 0,
+            "start": [data.periods[t].start for t in t_new],
+            "end": [data.periods[t].end for t in t_new],
+            "supply": supply[t_new, k_new], "fee": 0.0, "price": price[t_new, k_new],
+            "k_i": k_new,
+        })
+        tr = pd.concat([tr, extra], ignore_index=True) if len(tr) else extra
+    return tr.sort_values(["t", "k_i", "start"], kind="stable").reset_index(drop=True)
 
 
 _ORDER = ["allowed", "notify", "license", "denied"]

@@ -17,11 +17,11 @@ from chipmix.model.variables import Index, service_window, share_weights
 
 
 def add_supply(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Supply.
+    """Supply, per purchase tranche j of period t (a run of equal terms).
 
-    ``buy[k,t] = server[k]·n[k,t] ≤ supply[k,t]``, as the column bound ``n[k,t] ≤
-    floor(supply[k,t]/server[k])`` tightened by the budget and the need (``index.buy.ub``,
-    see :func:`chipmix.model.variables.add_variables`).
+    ``buy[k,t,j] = server[k]·n[k,t,j] ≤ supply[k,t,j]``, as the column bound
+    ``n[k,t,j] ≤ floor(supply[k,t,j]/server[k])`` tightened by the budget, the vendor's pool
+    and the need (``index.buy.ub``, see :func:`chipmix.model.variables.add_variables`).
     """
     if len(index.buy):
         model.set_column_bounds("buy", upper=index.buy["ub"].to_numpy())
@@ -160,35 +160,71 @@ def add_porting(model: LinearModel, data: PlanningData, index: Index) -> None:
 
 
 def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_t: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows (t), cols, vals of Σ (member[k] − s[t])·weight·x over the basis' variables.
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Σ (member[k] − s[t])·weight·x over what the share measures (``data.share_measure``).
 
+    Returns ``(t, cols, vals, const)``: one entry per (period row, column), and per period
+    the constant part (the fleet's inventory), which belongs on the right-hand side.
     ``member`` is 1/0 per SKU in ``data.skus`` order.
+
+    - use: ``x = use[k,w,t]``, weight bf16 TFLOPS (compute) or 1 (units) per unit;
+    - purchases: ``x = n[k,t]`` (servers), weight price·server (spend) or TFLOPS·server /
+      server cards;
+    - fleet: ``fleet[k,t] = inv[k] + Σ server[k]·n[k,τ]`` over the purchases in service at t
+      (``index.fleet``, from :func:`add_fleet`), weight per unit as for use.
     """
-    if data.share_basis == "spend":
-        x = index.buy
-        weight = x["price"].to_numpy() * x["server"].to_numpy()
-    else:
+    T = len(data.periods)
+    const = np.zeros(T)
+    measure = data.share_measure
+    if measure == "use":
         x = index.use
         weight = share_weights(data)[x["k_i"].to_numpy()]
-    t = x["t"].to_numpy()
-    coef = (member[x["k_i"].to_numpy()] - share_of_t[t]) * weight
-    return t, x["col"].to_numpy(), coef
+        t = x["t"].to_numpy()
+        coef = (member[x["k_i"].to_numpy()] - share_of_t[t]) * weight
+        return t, x["col"].to_numpy(), coef, const
+    buy = index.buy
+    k_b = buy["k_i"].to_numpy()
+    if data.share_basis == "spend":
+        per_server = buy["price"].to_numpy() * buy["server"].to_numpy()
+    else:
+        per_server = share_weights(data)[k_b] * buy["server"].to_numpy()
+    if measure == "purchases":
+        t = buy["t"].to_numpy()
+        coef = (member[k_b] - share_of_t[t]) * per_server
+        return t, buy["col"].to_numpy(), coef, const
+    # fleet: every period a purchase is in service (the Fleet family's terms), plus the
+    # inventory as a constant
+    fleet = index.fleet
+    k_f = fleet["k_i"].to_numpy(dtype=np.int64)
+    t = fleet["t"].to_numpy(dtype=np.int64)
+    if data.share_basis == "spend":  # not reached: the spend basis measures purchases
+        raise ValueError("the spend basis cannot measure the fleet")
+    coef = (member[k_f] - share_of_t[t]) * share_weights(data)[k_f] * fleet["server"].to_numpy(
+        dtype=float)
+    skus = data.skus
+    weight = share_weights(data)
+    inventory = skus["inventory"].to_numpy(dtype=float) * weight
+    alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
+    const = ((member[:, None] - share_of_t[None, :]) * inventory[:, None] * alive).sum(axis=0)
+    return t, fleet["col"].to_numpy(dtype=np.int64), coef, const
 
 
 def add_domestic_share(model: LinearModel, data: PlanningData, index: Index) -> None:
     """Domestic share, per period t with share[t] > 0, on the scenario's basis.
 
-    compute: Σ_{k∈D,w} bf16[k]·use[k,w,t] ≥ share[t]·Σ_{k,w} bf16[k]·use[k,w,t]
-    units:   Σ_{k∈D,w} use[k,w,t]         ≥ share[t]·Σ_{k,w} use[k,w,t]
+    compute: Σ_{k∈D} bf16[k]·x[k,t]       ≥ share[t]·Σ_k bf16[k]·x[k,t]
+    units:   Σ_{k∈D} x[k,t]               ≥ share[t]·Σ_k x[k,t]
     spend:   Σ_{k∈D} price[k,t]·buy[k,t]  ≥ share[t]·Σ_k price[k,t]·buy[k,t]
-    written as Σ (1[k∈D] − share[t])·weight·x ≥ 0.
+    with x what ``share_of`` measures: units in use (Σ_w use[k,w,t]), the fleet
+    (fleet[k,t], idle units included) or the period's purchases (buy[k,t]); written as
+    Σ (1[k∈D] − share[t])·weight·x ≥ 0, the fleet's inventory moved to the right-hand side.
     """
     share = data.period_table["share"].to_numpy()
     active = np.flatnonzero(share > 0)
     if not len(active):
         return
-    t, cols, coef = _share_terms(data, index, data.skus["domestic"].to_numpy(dtype=float), share)
+    member = data.skus["domestic"].to_numpy(dtype=float)
+    t, cols, coef, const = _share_terms(data, index, member, share)
     row_of = np.full(len(share), -1)
     row_of[active] = np.arange(len(active))
     keep = row_of[t] >= 0
@@ -198,7 +234,7 @@ def add_domestic_share(model: LinearModel, data: PlanningData, index: Index) -> 
         row_of[t][keep],
         cols[keep],
         coef[keep],
-        lower=0.0,
+        lower=-const[active],
     )
 
 
@@ -212,20 +248,25 @@ def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None
     if cap is None or cap >= 1:
         return
     T = len(data.periods)
-    x = index.buy if data.share_basis == "spend" else index.use
-    vendors = sorted(set(x["sku"].map(data.skus["vendor"]))) if len(x) else []
+    x = index.use if data.share_measure == "use" else index.buy
+    vendors: set[str] = set(x["sku"].map(data.skus["vendor"])) if len(x) else set()
+    if data.share_measure == "fleet":  # owned units count in the fleet
+        owned = data.skus["inventory"].to_numpy(dtype=float) > 0
+        vendors |= set(data.skus["vendor"][owned])
     keys: list[tuple[str, str]] = []
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
-    for v in vendors:
+    upper: list[np.ndarray] = []
+    for v in sorted(vendors):
         member = (data.skus["vendor"] == v).to_numpy(dtype=float)
-        t, c, coef = _share_terms(data, index, member, np.full(T, cap))
+        t, c, coef, const = _share_terms(data, index, member, np.full(T, cap))
         base = len(keys)
         keys.extend((v, data.labels[i]) for i in range(T))
         rows.append(base + t)
         cols.append(c)
         vals.append(coef)
+        upper.append(-const)
     if not keys:
         return
     model.add_rows(
@@ -234,8 +275,40 @@ def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None
         np.concatenate(rows),
         np.concatenate(cols),
         np.concatenate(vals),
-        upper=0.0,
+        upper=np.concatenate(upper),
     )
+
+
+def add_pools(model: LinearModel, data: PlanningData, index: Index) -> None:
+    """Vendor supply pools: Σ_{k of vendor v} server[k]·n[k,t] ≤ pool[v,t]
+    (one row per vendor with a pool and period where the pool is finite and the vendor has
+    a purchase column)."""
+    pools = data.pools
+    buy = index.buy
+    if pools is None or not len(pools.columns) or not len(buy):
+        return
+    vendor_of = buy["sku"].map(data.skus["vendor"]).to_numpy()
+    keys, rows, cols, vals, upper = [], [], [], [], []
+    for v in pools.columns:  # sorted by prepare
+        limit = pools[v].to_numpy(dtype=float)
+        mine = vendor_of == v
+        t_b = buy["t"].to_numpy()[mine]
+        periods = np.unique(t_b[np.isfinite(limit[t_b])])
+        if not len(periods):
+            continue
+        row_of = np.full(len(limit), -1)
+        row_of[periods] = len(keys) + np.arange(len(periods))
+        keys.extend((v, data.labels[i]) for i in periods)
+        r = row_of[t_b]
+        keep = r >= 0
+        rows.append(r[keep])
+        cols.append(buy["col"].to_numpy()[mine][keep])
+        vals.append(buy["server"].to_numpy(dtype=float)[mine][keep])
+        upper.append(limit[periods])
+    if not keys:
+        return
+    model.add_rows("pools", keys, np.concatenate(rows), np.concatenate(cols),
+                   np.concatenate(vals), upper=np.concatenate(upper))
 
 
 def _period_cap_rows(
@@ -283,4 +356,4 @@ def add_power(model: LinearModel, data: PlanningData, index: Index) -> None:
 
 
 __all__ = ["add_allocation", "add_budget", "add_demand", "add_domestic_share", "add_fleet",
-           "add_porting", "add_power", "add_supply", "add_vendor_cap"]
+           "add_pools", "add_porting", "add_power", "add_supply", "add_vendor_cap"]

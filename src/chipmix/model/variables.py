@@ -1,7 +1,8 @@
 """The variables of ``model.md``: one column block per family, with their implied bounds.
 
-- ``buy[sku,period]`` — ``n[k,t] ∈ ℤ≥0`` servers bought (``buy = server·n`` units), one
-  column per SKU and period in which at least a whole server can be bought;
+- ``buy[sku,period]`` — ``n[k,t,j] ∈ ℤ≥0`` servers bought (``buy = server·n`` units), one
+  column per SKU, period and purchase tranche in which at least a whole server can be bought
+  (a later tranche of the period is ``buy[sku,period@first day]``);
 - ``use[sku,workload,period]`` — units of ``k`` serving ``w`` in ``t``, one column per
   eligible pair and period with demand;
 - ``port[vendor,workload]`` — ``z[v,w] ∈ {0,1}``, where porting costs money;
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from chipmix.model.data import PlanningData
+from chipmix.model.data import PlanningData, purchase_tranches
 from chipmix.model.matrix import INF, LinearModel
 
 
@@ -33,9 +34,10 @@ class Index:
 
     Attributes
     ----------
-    buy : sku, t, k_i, supply, server, price, ub (the Supply bound: the smaller of
-        ``ub_hard`` — supply and budget — and ``ub_need`` — the servers any period could
-        use), col.
+    buy : sku, t, k_i, tranche (its number in the period), start, end (its days
+        ``[start, end)``), supply (the tranche's units), server, price, ub (the Supply bound:
+        the smaller of ``ub_hard`` — supply, budget and pool — and ``ub_need`` — the servers
+        any period could use), col.
     use : sku, workload, t, k_i, w_j, cap, ub, energy_per_unit (USD per unit in use), col.
     port : vendor, workload, port (USD), col.
     short : workload, t, w_j, demand, penalty, col.
@@ -68,7 +70,8 @@ def add_variables(model: LinearModel, data: PlanningData, *, keep_idle: bool = F
 
 
 def share_weights(data: PlanningData) -> np.ndarray:
-    """Per SKU (in skus order): its weight in a use-based share (compute: bf16 TFLOPS; units: 1)."""
+    """Per SKU (in skus order): its weight per unit in a share on the compute or units basis
+    (compute: bf16 TFLOPS; units: 1)."""
     if data.share_basis == "compute":
         weights: np.ndarray = data.skus["weight"].to_numpy(dtype=float)
         return weights
@@ -127,75 +130,125 @@ def _add_buy(model: LinearModel, data: PlanningData, most_units: np.ndarray,
              keep_idle: bool) -> pd.DataFrame:
     """The ``buy`` block and its index; ``ub`` is the Supply bound (applied by add_supply).
 
-    Supply: ``n[k,t] ≤ floor(supply[k,t]/server[k])``, tightened by the budget and by the most
-    units any period could use (demand ÷ cap), never by an arbitrary constant. On the spend
-    basis a share or vendor-cap policy can make buying beyond use pay; the bound then adds
-    the servers such a policy could reward (:func:`_spend_padding_servers`). The index keeps
-    both parts: ``ub_hard`` (supply and budget: the model's own limits) and ``ub_need``
-    (implied by demand: never binding at an optimum of *this* scenario).
+    Purchases are per tranche (a run of equal terms inside the period,
+    :func:`~chipmix.model.data.purchase_tranches`): ``n[k,t,j]`` servers at the tranche's
+    price. Supply: ``n[k,t,j] ≤ floor(supply[k,t,j]/server[k])``, tightened by the budget, the
+    vendor's pool and the most units any period could use (demand ÷ cap), never by an
+    arbitrary constant. A share or vendor-cap policy that measures purchases or the fleet
+    (the spend basis, ``share_of``) can make buying beyond use pay; the bound then adds the
+    servers such a policy could reward (:func:`_policy_padding_servers`). The index keeps both
+    parts: ``ub_hard`` (supply, budget and pool: the model's own limits) and ``ub_need``
+    (implied by demand: never binding at an optimum of *this* scenario). Column keys:
+    ``(sku, period)`` for a period's first tranche, ``(sku, period@first day)`` for the others.
     """
     skus = data.skus
-    supply = data.supply.to_numpy()  # T × K
     server = skus["server"].to_numpy(dtype=float)
-    t_idx, k_idx = np.nonzero(supply >= server[None, :])
-    price = data.price.to_numpy()[t_idx, k_idx]
-    hard = np.floor(supply[t_idx, k_idx] / server[k_idx])
+    tranches = purchase_tranches(data)
+    tranches = tranches[tranches["supply"].to_numpy(dtype=float)
+                        >= server[tranches["k_i"].to_numpy()]].reset_index(drop=True)
+    t_idx = tranches["t"].to_numpy(dtype=np.int64)
+    k_idx = tranches["k_i"].to_numpy(dtype=np.int64)
+    supply = tranches["supply"].to_numpy(dtype=float)
+    price = tranches["price"].to_numpy(dtype=float)
+    hard = np.floor(supply / server[k_idx])
     budget = data.period_table["budget"].to_numpy()[t_idx]
     with np.errstate(invalid="ignore", divide="ignore"):
         budget_servers = np.floor(budget / (price * server[k_idx]) + 1e-9)
     hard = np.fmin(hard, np.where(np.isnan(budget_servers), INF, budget_servers))
+    pools = _pool_limits(data)[t_idx, k_idx]  # units of the SKU's vendor pool (inf: none)
+    with np.errstate(invalid="ignore"):
+        hard = np.fmin(hard, np.floor(pools / server[k_idx] + 1e-9))
     need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
-    if data.share_basis == "spend":
-        need_servers = need_servers + _spend_padding_servers(data, t_idx, k_idx, price, need_servers)
+    if data.share_measure != "use":
+        need_servers = need_servers + _policy_padding_servers(data, t_idx, k_idx, price,
+                                                              need_servers)
     ub = np.fmin(hard, need_servers)
     keep = (hard > 0) if keep_idle else (ub > 0)
-    order = np.lexsort((k_idx[keep], t_idx[keep]))
+    kept = tranches[keep].reset_index(drop=True)  # sorted by period, SKU and start
     buy = pd.DataFrame(
         {
-            "sku": skus.index.to_numpy()[k_idx[keep]][order],
-            "t": t_idx[keep][order],
-            "k_i": k_idx[keep][order],
-            "supply": supply[t_idx, k_idx][keep][order],
-            "server": server[k_idx[keep]][order].astype(int),
-            "price": price[keep][order],
-            "ub": ub[keep][order],
-            "ub_hard": hard[keep][order],
-            "ub_need": need_servers[keep][order],
+            "sku": skus.index.to_numpy()[k_idx[keep]],
+            "t": t_idx[keep],
+            "k_i": k_idx[keep],
+            "tranche": kept["tranche"].to_numpy(dtype=np.int64),
+            "start": kept["start"].to_numpy(),
+            "end": kept["end"].to_numpy(),
+            "supply": supply[keep],
+            "server": server[k_idx[keep]].astype(int),
+            "price": price[keep],
+            "ub": ub[keep],
+            "ub_hard": hard[keep],
+            "ub_need": need_servers[keep],
         }
     )
-    labels = np.asarray(data.labels, dtype=object)
-    block = model.add_columns("buy", (buy["sku"].to_numpy(), labels[buy["t"].to_numpy()]),
-                              integer=True)
+    labels = np.asarray(data.labels, dtype=object)[buy["t"].to_numpy()]
+    later = buy["tranche"].to_numpy() > 0
+    if later.any():
+        labels = labels.copy()
+        labels[later] = [f"{p}@{d.isoformat()}" for p, d in
+                         zip(labels[later], buy["start"].to_numpy()[later], strict=True)]
+    block = model.add_columns("buy", (buy["sku"].to_numpy(), labels), integer=True)
     buy["col"] = np.arange(block.start, block.stop)
     return buy
 
 
-def _spend_padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.ndarray,
-                           price: np.ndarray, need_servers: np.ndarray) -> np.ndarray:
-    """Servers beyond use that a spend-basis policy can make worth buying, per candidate.
+def _pool_limits(data: PlanningData) -> np.ndarray:
+    """T × K: units of each SKU's vendor pool per period (inf where the vendor has none)."""
+    T, K = len(data.periods), len(data.skus)
+    limits = np.full((T, K), np.inf)
+    pools = data.pools
+    if pools is None or not len(pools.columns):
+        return limits
+    vendors = data.skus["vendor"].to_numpy()
+    for vendor in pools.columns:
+        mine = vendors == vendor
+        limits[:, mine] = pools[vendor].to_numpy(dtype=float)[:, None]
+    return limits
 
-    On the spend basis a share ``s`` is met by spending on domestic units: at most
-    ``s/(1-s)`` times the most foreign spend worth making in the period (foreign purchases
-    beyond use never help it), i.e. ``s/(1-s)·F[t] / (price·server)`` servers of a domestic
-    SKU. A vendor cap ``c`` can reward spreading spend: at most ``(1/c - 1)`` times the most
-    spend worth making in the period, for any SKU. Zero where no policy applies.
+
+def _policy_padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.ndarray,
+                            price: np.ndarray, need_servers: np.ndarray) -> np.ndarray:
+    """Servers beyond use that a share or vendor-cap policy can make worth buying.
+
+    Per candidate, where the policy measures purchases or the fleet (``share_measure``).
+    The share is measured in ``a`` per server: price·server on the spend basis, bf16
+    TFLOPS·server (compute) or server cards (units) otherwise. A share ``s`` is then met by
+    domestic amounts of at most ``s/(1-s)`` times the most foreign amount worth having (foreign
+    units beyond use never help it): ``s/(1-s)·F / a`` servers of a domestic SKU. ``F`` is the
+    foreign amount worth buying in the period (purchases), or over the horizon plus the
+    foreign inventory (fleet: a purchase counts in every period it is in service, so the
+    largest share ``s`` of the horizon applies). A vendor cap ``c`` can reward spreading: at
+    most ``(1/c - 1)`` times the most amount worth having, for any SKU. Zero where no policy
+    applies.
     """
     skus = data.skus
     T = len(data.periods)
     server = skus["server"].to_numpy(dtype=float)[k_idx]
-    spend = np.where(np.isfinite(price), price * server * need_servers, 0.0)
+    if data.share_basis == "spend":
+        per_server = price * server
+    else:
+        per_server = share_weights(data)[k_idx] * server
+    amount = np.where(np.isfinite(per_server), per_server * need_servers, 0.0)
     domestic = skus["domestic"].to_numpy(dtype=bool)[k_idx]
-    foreign_spend = np.bincount(t_idx, weights=np.where(domestic, 0.0, spend), minlength=T)
-    total_spend = np.bincount(t_idx, weights=spend, minlength=T)
     share = data.period_table["share"].to_numpy()
     partial = (share > 0) & (share < 1)
-    extra = np.where(partial, share / np.where(partial, 1.0 - share, 1.0), 0.0) * foreign_spend
+    ratio = np.where(partial, share / np.where(partial, 1.0 - share, 1.0), 0.0)
+    if data.share_measure == "fleet":
+        owned = skus["inventory"].to_numpy(dtype=float) * share_weights(data)
+        foreign_owned = float(owned[~skus["domestic"].to_numpy(dtype=bool)].sum())
+        foreign = np.full(T, float(amount[~domestic].sum()) + foreign_owned)
+        total = np.full(T, float(amount.sum()) + float(owned.sum()))
+        ratio = np.full(T, ratio.max() if T else 0.0)
+    else:
+        foreign = np.bincount(t_idx, weights=np.where(domestic, 0.0, amount), minlength=T)
+        total = np.bincount(t_idx, weights=amount, minlength=T)
+    extra = ratio * foreign
     cap = data.vendor_cap
-    spread = (1.0 / cap - 1.0) * (total_spend + extra) if cap is not None and 0 < cap < 1 else 0.0
+    spread = (1.0 / cap - 1.0) * (total + extra) if cap is not None and 0 < cap < 1 else 0.0
     spread_k = spread[t_idx] if isinstance(spread, np.ndarray) else 0.0
     budget = np.where(domestic, extra[t_idx], 0.0) + spread_k
     with np.errstate(divide="ignore", invalid="ignore"):
-        servers = np.ceil(budget / (price * server) - 1e-9)
+        servers = np.ceil(budget / per_server - 1e-9)
     return np.where(np.isfinite(servers) & (servers > 0), servers, 0.0)
 
 

@@ -22,6 +22,7 @@ ELASTIC = {  # row family -> (sign of the slack in the row, what it means)
     "demand": (+1.0, "short"),
     "domestic_share": (+1.0, "share short"),
     "vendor_cap": (-1.0, "vendor cap exceeded"),
+    "pools": (-1.0, "over the vendor pool"),
     "budget": (-1.0, "over budget"),
     "power": (-1.0, "over the power cap"),
 }
@@ -254,7 +255,9 @@ def _describe(data, family, key, value, binding) -> dict:
     period = key[-1]
     if family == "domestic_share":
         basis = data.share_basis
-        text = f"domestic share {period}: {value:.4g} short on the {basis} basis (weighted units); not enough domestic supply can serve the demand"
+        text = (f"domestic share {period}: {value:.4g} short on the {basis} basis of "
+                f"{data.share_measure} (weighted units); not enough domestic supply can "
+                + ("serve the demand" if data.share_measure == "use" else "be bought"))
         return {
             "constraint": family,
             "period": period,
@@ -272,6 +275,18 @@ def _describe(data, family, key, value, binding) -> dict:
             "short": rounded(value),
             "unit": data.share_basis,
             "binding": "other vendors' supply",
+            "text": text,
+        }
+    if family == "pools":
+        text = (f"pool {key[0]} {period}: {value:.4g} units over the vendor's pool; its SKUs "
+                "are needed beyond the volume it can sell this buyer")
+        return {
+            "constraint": family,
+            "vendor": key[0],
+            "period": period,
+            "short": round(value, 6),
+            "unit": "units",
+            "binding": "vendor pool",
             "text": text,
         }
     if family == "budget":

@@ -7,6 +7,7 @@ allocation, fleet, delivered, shares, ported, costs (nominal and discounted). So
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -20,7 +21,7 @@ from chipmix.planner.result import Plan
 from chipmix.planner.usage import shortfall_binding, usage_table
 
 _COLUMNS = {
-    "purchases": ["period", "sku", "servers", "units", "unit_price", "spend"],
+    "purchases": ["period", "sku", "servers", "units", "unit_price", "spend", "from", "until"],
     "allocation": ["period", "sku", "workload", "units"],
     "fleet": ["period", "sku", "units"],
     "delivered": ["period", "workload", "demand", "delivered", "shortfall"],
@@ -35,7 +36,8 @@ def extract(run: Run) -> Plan:
     common: dict[str, Any] = {
         "scenario": data.scenario.name, "status": result.status, "periods": data.labels,
         "availability": _availability(data), "solver": _solver_info(run),
-        "share_basis": data.share_basis, "message": result.message,
+        "share_basis": data.share_basis, "share_of": data.share_measure,
+        "message": result.message,
     }
     if not result.status.has_plan or result.x is None:
         empty = {name: pd.DataFrame(columns=cols) for name, cols in _COLUMNS.items()}
@@ -150,12 +152,18 @@ def _bought(buy_index: pd.DataFrame, servers: np.ndarray, labels: list[str],
     buy["unit_price"] = buy["price"]
     buy["spend"] = buy["units"] * buy["price"]
     buy["period"] = [labels[t] for t in buy["t"]]
+    # the purchase tranche's days: from its first to its last day (inclusive)
+    buy["from"] = [d.isoformat() for d in buy["start"]]
+    buy["until"] = [(d - dt.timedelta(days=1)).isoformat() for d in buy["end"]]
     return buy
 
 
 def _purchases(buy: pd.DataFrame, relax: bool) -> pd.DataFrame:
-    purchases = buy[["period", "sku", "servers", "units", "unit_price", "spend", "t"]]
-    purchases = purchases.sort_values(["t", "sku"]).drop(columns="t").reset_index(drop=True)
+    """One row per purchase tranche bought in (formats.md, extended with ``from``/``until``),
+    sorted by period, SKU and first day."""
+    purchases = buy[[*_COLUMNS["purchases"], "t"]]
+    purchases = purchases.sort_values(["t", "sku", "from"]).drop(columns="t").reset_index(
+        drop=True)
     if not relax:
         purchases["servers"] = purchases["servers"].astype(int)
         purchases["units"] = purchases["units"].astype(int)
@@ -300,10 +308,13 @@ def delivered_table(data, use, index, model, x) -> pd.DataFrame:
 
 
 def shares_table(data, use, buy) -> pd.DataFrame:
-    """Domestic and per-vendor shares per period on the scenario's basis."""
+    """Domestic and per-vendor shares per period on the scenario's basis, measuring what
+    ``share_of`` says: units in use, the fleet (idle units included) or the period's buys."""
     skus = data.skus
     T, K = len(data.periods), len(skus)
     amount = np.zeros((T, K))
+    weight = skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
+    measure = data.share_measure
     if data.share_basis == "spend":
         if len(buy):
             np.add.at(
@@ -311,10 +322,20 @@ def shares_table(data, use, buy) -> pd.DataFrame:
                 (buy["t"].to_numpy(), buy["k_i"].to_numpy()),
                 buy["spend"].to_numpy(dtype=float),
             )
+    elif measure == "purchases":
+        if len(buy):
+            k_i = buy["k_i"].to_numpy()
+            np.add.at(amount, (buy["t"].to_numpy(), k_i),
+                      buy["units"].to_numpy(dtype=float) * weight[k_i])
+    elif measure == "fleet":
+        units = fleet_table(data, buy)
+        if len(units):
+            t_of = {p: t for t, p in enumerate(data.labels)}
+            k_of = {k: i for i, k in enumerate(skus.index)}
+            t_i = units["period"].map(t_of).to_numpy(dtype=np.int64)
+            k_i = units["sku"].map(k_of).to_numpy(dtype=np.int64)
+            np.add.at(amount, (t_i, k_i), units["units"].to_numpy(dtype=float) * weight[k_i])
     elif len(use):
-        weight = (
-            skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
-        )
         k_i = use["k_i"].to_numpy()
         np.add.at(amount, (use["t"].to_numpy(), k_i), use["units"].to_numpy() * weight[k_i])
     total = amount.sum(axis=1)

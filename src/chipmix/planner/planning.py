@@ -31,17 +31,21 @@ def plan(
     write_mps: str | Path | None = None,
     sensitivity: bool = False,
     presolve: bool | None = None,
+    steps: bool = True,
+    workers: int = 1,
 ) -> Plan:
     """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
 
     ``solver``, ``relax``, ``time_limit``, ``gap`` and ``threads`` override the scenario's
     ``solver:`` block (None: the scenario's value). ``write_lp`` / ``write_mps`` export the
-    model before it is solved. With ``sensitivity`` the plan also carries shadow prices and
-    break-even prices (:mod:`chipmix.planner.sensitivity`), computed on LPs with the integer
-    decisions fixed; without a plan it carries a ``diagnosis`` unless ``diagnose`` is False.
-    ``presolve`` (default: the scenario's ``solver.presolve``, on) merges interchangeable
-    workloads and identical SKUs first (:mod:`chipmix.model.presolve`: exact, the plan is a
-    plan of the full model; its ``solver.presolve`` says what merged).
+    model before it is solved. With ``sensitivity`` the plan also carries shadow prices with
+    the ranges over which they hold, and break-even prices
+    (:mod:`chipmix.planner.sensitivity`), computed on LPs derived from the plan; with
+    ``steps`` (default) also the re-planned cost of a whole step of every input, solved on
+    ``workers`` processes. Without a plan it carries a ``diagnosis`` unless ``diagnose`` is
+    False. ``presolve`` (default: the scenario's ``solver.presolve``, on) merges
+    interchangeable workloads and identical SKUs first (:mod:`chipmix.model.presolve`: exact,
+    the plan is a plan of the full model; its ``solver.presolve`` says what merged).
 
     Raises
     ------
@@ -78,7 +82,7 @@ def plan(
         timings["diagnose"] = time.perf_counter() - t
     if sensitivity and out.ok:
         t = time.perf_counter()
-        out.sensitivity = compute_sensitivity(run)
+        out.sensitivity = compute_sensitivity(run, steps=steps, workers=workers)
         timings["sensitivity"] = time.perf_counter() - t
     out.timings = timings
     return out

@@ -67,6 +67,7 @@ class Plan:
     message: str = ""
     usage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=USAGE_COLUMNS))
     currency: dict[str, Any] = field(default_factory=lambda: {"code": "USD", "per_usd": 1.0})
+    share_of: str = "use"
 
     @property
     def vendor_shares(self) -> pd.DataFrame:
@@ -122,7 +123,8 @@ class Plan:
             "periods": list(self.periods),
             "purchases": _records(
                 self.purchases,
-                ["period", "sku", "servers", "units", "unit_price", "spend", "vendor", "origin"],
+                ["period", "sku", "servers", "units", "unit_price", "spend", "vendor", "origin",
+                 "from", "until"],
             ),
             "allocation": _records(self.allocation, ["period", "sku", "workload", "units"]),
             "fleet": _records(self.fleet, ["period", "sku", "units", "in_use", "idle"]),
@@ -151,6 +153,7 @@ class Plan:
             # extensions (formats.md: extend, never break)
             "discounted_cost": {k: json_number(self.discounted.get(k, 0.0)) for k in COST_KEYS[:-1]},
             "share_basis": self.share_basis,
+            "share_of": self.share_of,
             "timings": {k: json_number(v) for k, v in self.timings.items()},
             "usage": [
                 {**r, "binding": _causes(b)} for r, b in zip(

@@ -318,7 +318,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path,
                 for j, ((head, unit), column) in enumerate(zip(headers, out.columns,
                                                                strict=True), start=1):
                     letter = get_column_letter(j)
-                    values = out[column].astype(str).str.len()
+                    values = out[column].astype(str).str.len().fillna(0)  # <NA> cells
                     width = max(len(head), int(values.max()) if len(values) else 0)
                     ws.column_dimensions[letter].width = min(60, max(8, width + 2))
                     numeric = pd.api.types.is_numeric_dtype(out[column])
