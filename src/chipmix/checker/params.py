@@ -68,8 +68,11 @@ class WorkloadParams:
 
 @dataclass
 class Tranche:
-    """A run of equal terms inside a period: days ``[start, end)``, its fee, its rate (units
-    per period at those terms), its supply (days / period days × rate) and its unit price."""
+    """A purchase tranche: a run of equal terms inside a period.
+
+    A run of equal terms inside a period: days ``[start, end)``, its fee, its rate (units per period
+    at those terms), its supply (days / period days × rate) and its unit price.
+    """
 
     start: dt.date
     end: dt.date
@@ -84,6 +87,7 @@ class Tranche:
         return self.end - dt.timedelta(days=1)
 
     def text(self) -> str:
+        """Its days, ``first..last``, for messages."""
         return f"{self.start.isoformat()}..{self.until.isoformat()}"
 
 
@@ -393,8 +397,11 @@ class _SupplyTable:
     def _rules_cut(self, sku: str, k: SkuParams, period: Period, base: float,
                    licence: tuple[bool, float, float | None]
                    ) -> tuple[list[tuple[dt.date, dt.date, float, float]], int]:
-        """The purchasable stretches of ``period`` after the rules — ``(start, end, fee,
-        units per period)`` — and the most restrictive status."""
+        """The purchasable stretches of ``period`` after the rules.
+
+        The purchasable stretches of ``period`` after the rules — ``(start, end, fee, units per
+        period)`` — and the most restrictive status.
+        """
         licence_allow, licence_fee, licence_cap = licence
         stretches: list[tuple[dt.date, dt.date, float, float]] = []
         worst = 0
@@ -423,8 +430,11 @@ class _SupplyTable:
 
 def _tranches(stretches: list[tuple[dt.date, dt.date, float, float]], period: Period,
               list_price: float | None) -> list[Tranche]:
-    """Maximal runs of touching stretches with the same fee and rate, each a tranche with
-    ``supply = days / period days × rate`` and ``price = list price × (1 + fee)``."""
+    """The tranches of a period.
+
+    Maximal runs of touching stretches with the same fee and rate, each a tranche with ``supply =
+    days / period days × rate`` and ``price = list price × (1 + fee)``.
+    """
     out: list[Tranche] = []
     for start, end, fee, rate in stretches:
         if out and out[-1].end == start and out[-1].fee == fee and out[-1].rate == rate:

@@ -1,5 +1,7 @@
-"""Policies: domestic share, vendor cap, vendor pools, budget and power; the plan's shares
-table. What a share measures is the policy's ``share_of`` (use, fleet, purchases)."""
+"""Policies: domestic share, vendor cap, vendor pools, budget and power; the plan's shares table.
+
+What a share measures is the policy's ``share_of`` (use, fleet, purchases).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ def basis_amounts(
     fleet: Mapping[tuple[str, int], float],
     t: int,
 ) -> dict[str, float]:
-    """Per-SKU amount in period t on the share basis, of what ``share_of`` measures: units in
-    use, the fleet (idle units too) or the period's purchases; spend is always purchases."""
+    """Per-SKU amount in period t on the share basis.
+
+    Per-SKU amount in period t on the share basis, of what ``share_of`` measures: units in use, the
+    fleet (idle units too) or the period's purchases; spend is always purchases.
+    """
     out: dict[str, float] = {}
     if params.share_basis == "spend":
         for (sku, tau), usd in spend.items():
@@ -56,8 +61,10 @@ def check_policies(
     t_of: Mapping[str, int],
 ) -> list[dict[str, Any]]:
     """Domestic share, vendor cap, vendor pools, budget, power; the plan's shares table.
-    Returns the recomputed shares. ``spend`` is USD per (sku, t) at the purchase rows'
-    tranche prices, ``buy`` units, ``fleet`` units in service."""
+
+    Returns the recomputed shares. ``spend`` is USD per (sku, t) at the purchase rows' tranche
+    prices, ``buy`` units, ``fleet`` units in service.
+    """
     reported = {}
     for row in plan_shares:
         label = str(row.get("period"))

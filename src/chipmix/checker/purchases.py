@@ -17,8 +17,11 @@ from chipmix.checker.report import Checker, fmt, num
 
 def _row_tranche(chk: Checker, params: Parameters, row: Mapping[str, Any], sku: str, t: int,
                  where: str) -> Tranche | None:
-    """The tranche a purchase row buys in: the one starting on its ``from`` day (and ending on
-    its ``until`` day); a row without dates buys in the period's only tranche."""
+    """The tranche a purchase row buys in.
+
+    The tranche a purchase row buys in: the one starting on its ``from`` day (and ending on its
+    ``until`` day); a row without dates buys in the period's only tranche.
+    """
     mine = params.tranches.get((sku, t), [])
     start, until = row.get("from"), row.get("until")
     if start is None:

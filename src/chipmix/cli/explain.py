@@ -52,8 +52,11 @@ def _step(row: dict[str, Any], digits: int = 0) -> str:
 
 
 def print_explain(plan, console: Console) -> None:
-    """Shadow prices, ranges, whole steps and break-even prices of ``plan`` (needs
-    ``plan.sensitivity``)."""
+    """The ``--explain`` tables of a plan.
+
+    Shadow prices, ranges, whole steps and break-even prices of ``plan`` (needs
+    ``plan.sensitivity``).
+    """
     s: dict[str, Any] = plan.sensitivity or {}
     if not s:
         console.print("No sensitivity figures (plan without decisions, or not requested).")

@@ -34,7 +34,7 @@ def _scenario_path(scenario: Path | None) -> Path:
     return default_scenario_path()
 
 
-def plan_command(
+def plan_command(  # noqa: PLR0913 -- a typer command takes its options as parameters
     scenario: Path | None = typer.Argument(
         None, help="Scenario YAML; default: the bundled rush-before-ban."
     ),
@@ -76,20 +76,12 @@ def plan_command(
     timings: bool = typer.Option(
         False, "--timings", help="Include wall-clock figures (solver.seconds, per-phase timings) in the JSON."
     ),
-    explain: bool = typer.Option(
-        False,
-        "--explain",
-        help="Also print shadow prices with their ranges, whole-step costs (re-planned) and "
-             "break-even prices.",
-    ),
-    steps: bool = typer.Option(
-        True, "--steps/--no-steps",
-        help="With --explain: re-plan a whole step of every input (the slow part).",
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1,
-        help="Processes for the --explain step re-solves (default: up to 4, one per CPU).",
-    ),
+    explain: bool = typer.Option(False, "--explain", help="Also print shadow prices with their "
+                                 "ranges, whole-step costs (re-planned) and break-even prices."),
+    steps: bool = typer.Option(True, "--steps/--no-steps", help="With --explain: re-plan a "
+                               "whole step of every input (the slow part)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Processes for the "
+                                       "--explain step re-solves (default: up to 4, one per CPU)."),
 ) -> None:
     """Plan the cost-minimal purchase mix for a scenario.
 

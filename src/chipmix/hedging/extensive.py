@@ -155,8 +155,11 @@ def _stacked(parts: Sequence[Part], offsets: Sequence[int], family: str,
 
 def _tie_purchases(buys: pd.DataFrame, t: int, group: list[int], lower: np.ndarray,
                    upper: np.ndarray, rows: list[tuple[int, int]]) -> None:
-    """Equal purchases at ``t`` across ``group``, per SKU and purchase tranche (the members
-    agree on the terms known by then); none where some member has no column."""
+    """Equal purchases at ``t`` across ``group``.
+
+    Equal purchases at ``t`` across ``group``, per SKU and purchase tranche (the members agree on
+    the terms known by then); none where some member has no column.
+    """
     here = buys[(buys["t"] == t) & buys["s"].isin(group)]
     for _key, same in here.groupby(["sku", "from"], sort=True):
         cols = same.sort_values("s")["gcol"].to_numpy(dtype=np.int64)

@@ -190,8 +190,11 @@ def _period_index(data, day: dt.date) -> int:
 
 
 def _price_on(data, sku: str, t: int, day) -> float:
-    """The SKU's unit price on ``day``: that of the purchase tranche containing it (terms can
-    change inside a period), else the period's price."""
+    """The SKU's unit price on ``day``.
+
+    The SKU's unit price on ``day``: that of the purchase tranche containing it (terms can change
+    inside a period), else the period's price.
+    """
     tranches = getattr(data, "tranches", None)
     if tranches is not None and len(tranches):
         mine = tranches[(tranches["sku"] == sku) & (tranches["t"] == t)]

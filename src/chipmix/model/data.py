@@ -452,7 +452,7 @@ def _list_price(price_point: Any, row: dict[str, Any], decline: float, years: fl
     if price_point is not None:
         return float(price_point)
     if not math.isnan(row["price_usd"]):
-        return float(row["price_usd"]) * (1.0 - decline) ** years
+        return float(row["price_usd"]) * float((1.0 - decline) ** years)
     return math.nan
 
 
@@ -509,8 +509,10 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
 def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
                base: float, scale: float,
                facts: _SkuFacts) -> _PeriodCut:
-    """The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), as purchasable
-    runs of equal terms.
+    """The purchasable runs of equal terms of ``period``.
+
+    The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), as purchasable runs of
+    equal terms.
 
     A segment is purchasable when its status is allowed / notify, or license with the licence
     policy allowing it (and licences being issued). Its terms are its fee (rule fee + licence
@@ -554,7 +556,7 @@ def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg
     return cut
 
 
-def _tranche_text(tranches: list[dict]) -> str:
+def _tranche_text(tranches: list[dict[str, Any]]) -> str:
     """``2 tranches: 1 Jan–14 Feb at 10,000 USD; 15 Feb–31 Mar at 13,000 USD (fee 30 %)``."""
     parts = []
     for tr in tranches:
@@ -596,7 +598,7 @@ def _cut_supply(t: int, period: Period, cut: _PeriodCut, facts: _SkuFacts,
     return cut.supply, why
 
 
-def purchase_tranches(data) -> pd.DataFrame:
+def purchase_tranches(data: PlanningData) -> pd.DataFrame:
     """The purchase tranches the model buys in, consistent with ``data.supply``.
 
     ``data.tranches`` as prepared, rescaled where ``data.supply`` has since been changed (a

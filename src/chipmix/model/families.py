@@ -280,15 +280,21 @@ def add_vendor_cap(model: LinearModel, data: PlanningData, index: Index) -> None
 
 
 def add_pools(model: LinearModel, data: PlanningData, index: Index) -> None:
-    """Vendor supply pools: Σ_{k of vendor v} server[k]·n[k,t] ≤ pool[v,t]
-    (one row per vendor with a pool and period where the pool is finite and the vendor has
-    a purchase column)."""
+    """Vendor supply pools.
+
+    Vendor supply pools: Σ_{k of vendor v} server[k]·n[k,t] ≤ pool[v,t] (one row per vendor with a
+    pool and period where the pool is finite and the vendor has a purchase column).
+    """
     pools = data.pools
     buy = index.buy
     if pools is None or not len(pools.columns) or not len(buy):
         return
     vendor_of = buy["sku"].map(data.skus["vendor"]).to_numpy()
-    keys, rows, cols, vals, upper = [], [], [], [], []
+    keys: list[tuple[str, str]] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    upper: list[np.ndarray] = []
     for v in pools.columns:  # sorted by prepare
         limit = pools[v].to_numpy(dtype=float)
         mine = vendor_of == v

@@ -70,8 +70,11 @@ def add_variables(model: LinearModel, data: PlanningData, *, keep_idle: bool = F
 
 
 def share_weights(data: PlanningData) -> np.ndarray:
-    """Per SKU (in skus order): its weight per unit in a share on the compute or units basis
-    (compute: bf16 TFLOPS; units: 1)."""
+    """Per-unit weights of a share on the compute or units basis.
+
+    Per SKU (in skus order): its weight per unit in a share on the compute or units basis (compute:
+    bf16 TFLOPS; units: 1).
+    """
     if data.share_basis == "compute":
         weights: np.ndarray = data.skus["weight"].to_numpy(dtype=float)
         return weights

@@ -159,8 +159,11 @@ def _bought(buy_index: pd.DataFrame, servers: np.ndarray, labels: list[str],
 
 
 def _purchases(buy: pd.DataFrame, relax: bool) -> pd.DataFrame:
-    """One row per purchase tranche bought in (formats.md, extended with ``from``/``until``),
-    sorted by period, SKU and first day."""
+    """The purchases table.
+
+    One row per purchase tranche bought in (formats.md, extended with ``from``/``until``), sorted by
+    period, SKU and first day.
+    """
     purchases = buy[[*_COLUMNS["purchases"], "t"]]
     purchases = purchases.sort_values(["t", "sku", "from"]).drop(columns="t").reset_index(
         drop=True)
@@ -308,8 +311,11 @@ def delivered_table(data, use, index, model, x) -> pd.DataFrame:
 
 
 def shares_table(data, use, buy) -> pd.DataFrame:
-    """Domestic and per-vendor shares per period on the scenario's basis, measuring what
-    ``share_of`` says: units in use, the fleet (idle units included) or the period's buys."""
+    """Domestic and per-vendor shares per period.
+
+    Domestic and per-vendor shares per period on the scenario's basis, measuring what ``share_of``
+    says: units in use, the fleet (idle units included) or the period's buys.
+    """
     skus = data.skus
     T, K = len(data.periods), len(skus)
     amount = np.zeros((T, K))

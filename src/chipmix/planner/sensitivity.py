@@ -1,5 +1,7 @@
-"""Shadow prices, their ranges, whole-step costs and break-even prices of a solved plan
-(``plan(..., sensitivity=True)``).
+"""Shadow prices, their ranges, whole-step costs and break-even prices.
+
+Shadow prices, their ranges, whole-step costs and break-even prices of a solved plan (``plan(...,
+sensitivity=True)``).
 
 Every figure is the change of the plan's **discounted** cost (the objective, USD at the
 horizon start) per unit increase of an input, read from an LP derived from the plan
@@ -95,8 +97,10 @@ def _num(v: Any) -> float | None:
 
 def compute_sensitivity(run: Run, *, steps: bool = True, workers: int | None = 1,
                         dask: Any = None) -> dict[str, Any]:
-    """Shadow prices with their ranges, whole-step costs and break-even prices of a solved
-    run (shape in docs/insight.md).
+    """The sensitivity figures of a solved run.
+
+    Shadow prices with their ranges, whole-step costs and break-even prices of a solved run (shape
+    in docs/insight.md).
 
     The LPs are derived from the run's model, index and solution; its options' ``relax``
     decides which (a relaxed plan has no integer decision to fix). ``steps`` re-plans a whole
@@ -163,8 +167,11 @@ def _row_range(lp: LPSolution, row: int) -> tuple[float, float]:
 
 def _rhs_rows(model, lp: LPSolution, name: str, key_names: tuple[str, ...], field: str,
               value_of, scale: float = 1.0) -> list[dict[str, Any]]:
-    """One figure per row of block ``name``: ``scale ·`` its dual and the range of its
-    right-hand side (÷ ``scale``: the input's units) over which the dual holds."""
+    """One figure per row of block ``name``.
+
+    ``scale ·`` its dual and the range of its right-hand side (÷ ``scale``: the input's units) over
+    which the dual holds.
+    """
     block = model.row_blocks.get(name)
     if block is None:
         return []
@@ -200,8 +207,11 @@ def _pools(data, model, index, lp: LPSolution) -> list[dict[str, Any]]:
 
 
 def measure_totals(data, index, x: np.ndarray) -> np.ndarray:
-    """Per period: the total amount a share row measures (``Σ weight·x`` on the share basis,
-    of use, the fleet incl. inventory, or purchases) at solution ``x``."""
+    """Per period: the total amount a share row measures.
+
+    Per period: the total amount a share row measures (``Σ weight·x`` on the share basis, of use,
+    the fleet incl. inventory, or purchases) at solution ``x``.
+    """
     T = len(data.periods)
     totals = np.zeros(T)
     amounts = basis_amounts(data, index, x)
@@ -212,9 +222,12 @@ def measure_totals(data, index, x: np.ndarray) -> np.ndarray:
 
 
 def basis_amounts(data, index, x: np.ndarray) -> pd.DataFrame:
-    """Per (t, sku): the amount a share row measures at solution ``x``: bf16 TFLOPS, units or
-    spend, of what ``share_of`` measures (units in use, the fleet with its inventory, or the
-    period's purchases)."""
+    """Per (t, sku): the amount a share row measures.
+
+    Per (t, sku): the amount a share row measures at solution ``x``: bf16 TFLOPS, units or spend, of
+    what ``share_of`` measures (units in use, the fleet with its inventory, or the period's
+    purchases).
+    """
     measure = data.share_measure
     skus = data.skus
     per_unit = (skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute"
@@ -251,8 +264,11 @@ def basis_amounts(data, index, x: np.ndarray) -> pd.DataFrame:
 
 
 def _share_rows(model, data, index, lp: LPSolution, name: str) -> list[dict[str, Any]]:
-    """USD per percentage point of a share row: ``y · Σ weight·x* / 100`` (module docstring),
-    with the range of the share (in points) over which it holds."""
+    """USD per percentage point of a share row.
+
+    ``y · Σ weight·x* / 100`` (module docstring), with the range of the share (in points) over which
+    it holds.
+    """
     block = model.row_blocks.get(name)
     if block is None:
         return []
@@ -285,8 +301,10 @@ def _share_rows(model, data, index, lp: LPSolution, name: str) -> list[dict[str,
 
 
 def _supply(data, index, lp: LPSolution) -> list[dict[str, Any]]:
-    """Reduced cost of each purchase column at its supply bound, per unit (0 where not binding),
-    with the range of the supply (cards) over which it holds.
+    """The value of supply per purchase tranche.
+
+    Reduced cost of each purchase column at its supply bound, per unit (0 where not binding), with
+    the range of the supply (cards) over which it holds.
 
     In the insight LPs a purchase column's upper bound is ``floor(supply/server)`` (the
     builder's other bounds are dropped, :func:`chipmix.planner.lp.insight_lp`).
@@ -321,8 +339,10 @@ def _supply(data, index, lp: LPSolution) -> list[dict[str, Any]]:
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One whole step of an input: ``family`` (as in the sensitivity dict), the row's key, the
-    step's size in the input's units."""
+    """One whole step of an input.
+
+    ``family`` (as in the sensitivity dict), the row's key, the step's size in the input's units.
+    """
 
     family: str
     key: tuple
@@ -330,8 +350,11 @@ class Step:
 
 
 def stepped_data(data, step: Step):
-    """A copy of ``data`` with one input raised by ``step.size`` (the model is rebuilt from it,
-    so every bound derived from that input follows)."""
+    """A copy of ``data`` with one input raised by a step.
+
+    A copy of ``data`` with one input raised by ``step.size`` (the model is rebuilt from it, so
+    every bound derived from that input follows).
+    """
     family, key, size = step.family, step.key, step.size
     if family == "base":
         return data
@@ -369,14 +392,17 @@ def stepped_data(data, step: Step):
 
 
 def solve_step(context, step: Step) -> tuple[str, float | None, float | None]:
-    """Re-plan ``context = (data, options)`` with ``step`` applied: (status, objective,
-    dual bound). Module level: it runs on the executor's worker processes."""
+    """Re-plan ``context = (data, options)`` with ``step`` applied.
+
+    (status, objective, dual bound). Module level: it runs on the executor's worker processes.
+    """
     data, options = context
     result = Run.from_data(stepped_data(data, step), options).solve().result
     if not result.status.has_plan:
         return result.status.value, None, None
-    bound = result.bound if result.bound is not None else result.objective
-    return result.status.value, float(result.objective), float(bound)
+    objective = float(result.plan_objective())
+    bound = result.bound if result.bound is not None else objective
+    return result.status.value, objective, float(bound)
 
 
 def _step_options(options: SolverOptions) -> SolverOptions:
@@ -385,9 +411,29 @@ def _step_options(options: SolverOptions) -> SolverOptions:
 
 
 def _plan_margins(data, model, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Row activities of the plan itself (whole servers), to tell which steps need a
-    re-solve."""
+    """Row activities of the plan itself.
+
+    Row activities of the plan itself (whole servers), to tell which steps need a re-solve.
+    """
     return {"activity": model.activity(x), **model.arrays()}
+
+
+class _Todo:
+    """The rows whose whole step is re-solved, and the figures of those that need none."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[dict[str, Any], Step]] = []
+
+    def add(self, row: dict[str, Any], step: Step, needed: bool, why: str = "") -> None:
+        """Give ``row`` its step; queue a re-solve when ``needed``, else 0 (or ``why``)."""
+        row["step"] = _num(step.size)
+        if needed:
+            self.items.append((row, step))
+        else:
+            row["step_usd"] = 0.0 if not why else None
+            row["step_error"] = 0.0 if not why else None
+            if why:
+                row["step_note"] = why
 
 
 def _add_steps(out, data, model, index, result, options, *, workers=1, dask=None) -> None:
@@ -405,25 +451,19 @@ def _add_steps(out, data, model, index, result, options, *, workers=1, dask=None
         integer = model.arrays()["integer"]
         x[integer] = np.round(x[integer])
     m = _plan_margins(data, model, x)
-    activity = m["activity"]
-    todo: list[tuple[dict[str, Any], Step]] = []
+    todo = _Todo()
+    _tightening_steps(todo, out, data, index, x)
+    _limit_steps(todo, out, data, index, model, m)
+    _supply_steps(todo, out, index, x)
+    _vendor_cap_step(todo, out, data, index, model, m["activity"], x)
+    if todo.items:
+        _solve_steps(todo.items, data, result, options, workers=workers, dask=dask)
 
-    def row_of(family, key):
-        block = model.row_blocks.get(family)
-        return None if block is None else block.start + block.keys.index(key)
 
-    def plan(row: dict[str, Any], step: Step, needed: bool, why: str = "") -> None:
-        row["step"] = _num(step.size)
-        if needed:
-            todo.append((row, step))
-        else:
-            row["step_usd"] = 0.0 if not why else None
-            row["step_error"] = 0.0 if not why else None
-            if why:
-                row["step_note"] = why
-
+def _tightening_steps(todo: _Todo, out, data, index, x: np.ndarray) -> None:
+    """Demand (always re-solved) and domestic share (unless the plan already holds a point more)."""
     for row in out["demand"]:
-        plan(row, Step("demand", (row["workload"], row["period"]), 1.0), True)
+        todo.add(row, Step("demand", (row["workload"], row["period"]), 1.0), True)
     share_plan = _plan_shares(data, index, x)
     for row in out["domestic_share"]:
         level = row["value"]
@@ -431,23 +471,33 @@ def _add_steps(out, data, model, index, result, options, *, workers=1, dask=None
         if size <= 1e-9:
             continue
         held = share_plan.get(row["period"], 0.0) * 100.0
-        plan(row, Step("domestic_share", (row["period"],), size),
-             bool(row["usd_per_point"]) or held < level + size - 1e-7)
+        todo.add(row, Step("domestic_share", (row["period"],), size),
+                 bool(row["usd_per_point"]) or held < level + size - 1e-7)
+
+
+def _limit_steps(todo: _Todo, out, data, index, model, m: dict[str, np.ndarray]) -> None:
+    """Budget, power and pool rows: re-solved where binding or within one step of it."""
+    activity = m["activity"]
     for family, size_of in (("budget", _budget_step), ("power", lambda *_: 1.0),
                             ("pools", _pool_step)):
+        block = model.row_blocks.get(family)
         for row in out[family]:
             key = (row["vendor"], row["period"]) if family == "pools" else (row["period"],)
-            r = row_of(family, key)
             size = size_of(data, index, row)
-            if size is None or size <= 0:
+            if block is None or size is None or size <= 0:
                 continue
+            r = block.start + block.keys.index(key)
             slack = m["row_upper"][r] - activity[r]
             scale = 1e6 if family == "power" else 1.0
             dual = row.get("usd_per_usd", row.get("usd_per_mw", row.get("usd_per_unit")))
             busy = bool(dual) or slack < size * scale - 1e-9
-            plan(row, Step(family, key, size), busy,
-                 "" if busy else f"not binding: the plan leaves {_fmt_amount(slack / scale)} "
-                                 "unused; not re-solved")
+            todo.add(row, Step(family, key, size), busy,
+                     "" if busy else f"not binding: the plan leaves {_fmt_amount(slack / scale)} "
+                                     "unused; not re-solved")
+
+
+def _supply_steps(todo: _Todo, out, index, x: np.ndarray) -> None:
+    """One server of supply per purchase tranche, where the plan buys to within a server."""
     buy = index.buy
     servers = x[buy["col"].to_numpy(dtype=np.int64)] if len(buy) else np.zeros(0)
     for row, server, n, supply in zip(out["supply"], buy["server"], servers, buy["supply"],
@@ -456,20 +506,28 @@ def _add_steps(out, data, model, index, result, options, *, workers=1, dask=None
             continue
         at_cap = n * server >= supply - server + 1e-6  # no whole server of supply left
         busy = bool(row["usd_per_unit"]) or at_cap
-        plan(row, Step("supply", (row["sku"], row["period"], row["from"]), float(server)),
-             busy,
-             "" if busy else f"not binding: the plan leaves {supply - n * server:,.0f} cards "
-                             "of it unused; not re-solved")
-    if data.vendor_cap is not None and data.vendor_cap < 1 and out["vendor_cap"]:
-        size = min(1.0, 100.0 - 100.0 * float(data.vendor_cap))
-        summary: dict[str, Any] = {"vendors": "every vendor", "periods": "every period",
-                                   "value": _num(100.0 * float(data.vendor_cap))}
-        busy = any(r["usd_per_point"] for r in out["vendor_cap"]) or _cap_tight(
-            model, activity, data, index, x, size)
-        plan(summary, Step("vendor_cap", (), size), busy)
-        out["vendor_cap_step"] = summary
-    if not todo:
+        todo.add(row, Step("supply", (row["sku"], row["period"], row["from"]), float(server)),
+                 busy,
+                 "" if busy else f"not binding: the plan leaves {supply - n * server:,.0f} cards "
+                                 "of it unused; not re-solved")
+
+
+def _vendor_cap_step(todo: _Todo, out, data, index, model, activity, x: np.ndarray) -> None:
+    """One point of the scenario's one vendor cap, every vendor and period at once."""
+    if data.vendor_cap is None or data.vendor_cap >= 1 or not out["vendor_cap"]:
         return
+    size = min(1.0, 100.0 - 100.0 * float(data.vendor_cap))
+    summary: dict[str, Any] = {"vendors": "every vendor", "periods": "every period",
+                               "value": _num(100.0 * float(data.vendor_cap))}
+    busy = any(r["usd_per_point"] for r in out["vendor_cap"]) or _cap_tight(
+        model, activity, data, index, x, size)
+    todo.add(summary, Step("vendor_cap", (), size), busy)
+    out["vendor_cap_step"] = summary
+
+
+def _solve_steps(todo: list[tuple[dict[str, Any], Step]], data, result, options, *,
+                 workers=1, dask=None) -> None:
+    """Re-plan every queued step on the executor; ``step_usd`` = its optimum − the base's."""
     step_options = _step_options(options)
     base_result = None
     if result.gap is not None and result.gap <= STEP_GAP and result.objective is not None \
@@ -527,8 +585,11 @@ def _cap_tight(model, activity, data, index, x, size) -> bool:
 
 
 def _budget_step(data, index, row) -> float | None:
-    """One server's price: the dearest server purchasable in the period (so one more server
-    of anything the plan could buy fits in the step)."""
+    """A budget step: one server's price.
+
+    One server's price: the dearest server purchasable in the period (so one more server of anything
+    the plan could buy fits in the step).
+    """
     buy = index.buy
     t = data.labels.index(row["period"])
     mine = buy[buy["t"].to_numpy() == t]
@@ -549,8 +610,11 @@ def _pool_step(data, index, row) -> float | None:
 
 
 def _notes(out: dict[str, Any]) -> None:
-    """``holds_for_step`` and a plain note on every row with a step: does the dual hold for
-    the whole step, or only for a sliver of it?"""
+    """Say how far each dual holds.
+
+    ``holds_for_step`` and a plain note on every row with a step: does the dual hold for the whole
+    step, or only for a sliver of it?
+    """
     fields = {"demand": "usd_per_unit", "domestic_share": "usd_per_point", "pools": "usd_per_unit",
               "budget": "usd_per_usd", "power": "usd_per_mw", "supply": "usd_per_unit"}
     for family, field in fields.items():
@@ -666,8 +730,10 @@ def _has_price_rows(prices: _PriceColumns, cols: np.ndarray) -> bool:
 
 def _entry_factor(session: LPSession, prices: _PriceColumns, cols: np.ndarray,
                   servers: np.ndarray, upper: float | None = None) -> tuple[float, int]:
-    """The largest price factor ``f`` at which the LP buys some of ``cols``, and the column it
-    buys first (``(nan, -1)`` when it buys none even at price 0).
+    """The entry factor of a SKU not bought.
+
+    The largest price factor ``f`` at which the LP buys some of ``cols``, and the column it buys
+    first (``(nan, -1)`` when it buys none even at price 0).
 
     The LP's optimal cost ``v(f)`` is concave and piecewise linear in ``f`` (the SKU's prices
     are costs only), constant (``v_out``, the best plan without the SKU) above the entry
@@ -733,8 +799,11 @@ def _entry_factor(session: LPSession, prices: _PriceColumns, cols: np.ndarray,
 
 
 def _entry_by_bisection(at, v_out, tol, lo, hi) -> tuple[float, LPSolution | None]:
-    """Largest ``f`` in ``[lo, hi]`` at which the LP still buys the SKU (``v(f) < v_out``),
-    and the LP's solution there."""
+    """The entry factor by bisection.
+
+    Largest ``f`` in ``[lo, hi]`` at which the LP still buys the SKU (``v(f) < v_out``), and the
+    LP's solution there.
+    """
     top = at(hi)
     if top.objective < v_out - tol:
         return hi, top
@@ -814,11 +883,11 @@ def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bo
                                          "servers keep it out" if lp_units > 1e-6 else ""))
             rows.append(row)
             continue
-        f = _price_headroom(session, prices, group, pur)
+        headroom = _price_headroom(session, prices, group, pur)
         first = group[group["planned"] > 1e-9].iloc[0]
         row = {"sku": sku, "bought": True, "period": labels[int(first["t"])],
                "unit_price": _num(first["price"])}
-        if f is None:
+        if headroom is None:
             row.update(break_even_price=None, change=None,
                        note=f"the mix keeps it at {MAX_PRICE_FACTOR:g}× its price")
         elif lp_units <= 1e-6:
@@ -826,16 +895,19 @@ def break_even(data, model, index, x_plan, pur_model, pur: LPSolution, relax: bo
                        note="bought only to round out whole servers: the LP with continuous "
                             "servers buys none, so any price rise may drop it")
         else:
-            row.update(break_even_price=_num(f * first["price"]), change=_num(f - 1.0), note="")
+            row.update(break_even_price=_num(headroom * first["price"]), change=_num(headroom - 1.0), note="")
         rows.append(row)
     return rows
 
 
 def _reduced_cost_bound(cols: np.ndarray, prices: _PriceColumns) -> tuple[float | None, int]:
-    """An upper bound on the entry factor from the LP's duals: the largest ``Q/P`` over the
-    SKU's columns (its reduced cost ``f·P − Q`` turns negative below it). Exact when the duals
-    are unique; on a degenerate LP another optimal dual can give a lower one, which is why
-    :func:`_entry_factor` re-solves."""
+    """An upper bound on the entry factor from the LP's duals.
+
+    An upper bound on the entry factor from the LP's duals: the largest ``Q/P`` over the SKU's
+    columns (its reduced cost ``f·P − Q`` turns negative below it). Exact when the duals are unique;
+    on a degenerate LP another optimal dual can give a lower one, which is why :func:`_entry_factor`
+    re-solves.
+    """
     best, best_col = None, -1
     for col in cols:
         p, q = prices.split(int(col))

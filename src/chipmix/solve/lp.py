@@ -7,6 +7,7 @@ LP; :class:`LPSession` keeps one HiGHS instance and re-solves from the last basi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -87,12 +88,14 @@ class LPSession:
             out.row_range, out.col_range = self._ranging(sol)
         return out
 
-    def _ranging(self, sol) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        """Intervals of the active bounds over which the current basis (so each dual) stays
-        optimal, from HiGHS ranging: a nonbasic row or column (at a bound) takes HiGHS's
-        ``*_bound_dn`` / ``*_bound_up`` values; a basic one (dual 0) keeps its dual while its
-        bound stays on the far side of its value (``u ≥ activity`` for ``≤``, ``l ≤
-        activity`` for ``≥``)."""
+    def _ranging(self, sol: Any) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """The ranges over which the current duals hold.
+
+        Intervals of the active bounds over which the current basis (so each dual) stays optimal,
+        from HiGHS ranging: a nonbasic row or column (at a bound) takes HiGHS's ``*_bound_dn`` /
+        ``*_bound_up`` values; a basic one (dual 0) keeps its dual while its bound stays on the far
+        side of its value (``u ≥ activity`` for ``≤``, ``l ≤ activity`` for ``≥``).
+        """
         with stdout_to_stderr():
             status, ranging = self.h.getRanging()
         if status == self.highspy.HighsStatus.kError or not ranging.valid:
@@ -101,7 +104,8 @@ class LPSession:
         basic = self.highspy.HighsBasisStatus.kBasic
         a = self.model.arrays()
 
-        def intervals(status_list, dn, up, value, lower, upper):
+        def intervals(status_list: Any, dn: Any, up: Any, value: Any, lower: np.ndarray,
+                      upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             lo = np.asarray(dn.value_, dtype=float).copy()
             hi = np.asarray(up.value_, dtype=float).copy()
             is_basic = np.array([s == basic for s in status_list], dtype=bool)
@@ -124,6 +128,9 @@ class LPSession:
 
 
 def solve_lp(model: LinearModel, ranging: bool = False) -> LPSolution:
-    """Solve an LP with HiGHS and return primal and dual values (SolverError if not optimal),
-    with ``ranging`` also the intervals over which the duals hold."""
+    """Solve an LP with HiGHS.
+
+    Solve an LP with HiGHS and return primal and dual values (SolverError if not optimal), with
+    ``ranging`` also the intervals over which the duals hold.
+    """
     return LPSession(model).solve(ranging=ranging)
