@@ -640,6 +640,9 @@ def _notes(out: dict[str, Any]) -> None:
                         notes.append(f"the whole step costs {ratio:,.3g}× the marginal rate")
                 elif abs(marginal) > 1e-9:
                     notes.append("re-planned, the whole step changes nothing (whole servers)")
+                elif abs(per_unit) > 1e-9:
+                    notes.append(f"the dual is 0, but the whole step costs {row['step_usd']:,.0f} "
+                                 "USD")
             if row.get("step_note"):
                 notes.append(row["step_note"])
             row["note"] = "; ".join(notes)
