@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import make_scenario, planner_sku, train
+from helpers import make_scenario, planner_sku, train, write_planner_rules
 
 from chipmix.model import build as build_module
 from chipmix.model.data import prepare
@@ -39,7 +39,21 @@ Q1_Q3 = {"start": "2024Q1", "end": "2024Q3"}
 DOMESTIC = planner_sku("dragon-x", origin="CN", price_usd=1500, bf16_dense_tflops=800)
 FOREIGN = planner_sku("acme-a")
 
-#: family -> (SKUs, workloads, scenario keys, the row block shown or None for none)
+#: a rule set with a domestic-share floor on the fleet, counted in units (``share_floors``)
+FLOOR_RULES = """id: test-floor
+title: test floor
+authority: CN
+effective: 2024-01-01
+replaces: []
+applies_to: [CN]
+confidence: codified
+sources: [https://example.com/floor]
+domestic_share:
+  - {id: half the fleet, floor: 0.5, of: fleet, basis: units, buyers: [state_funded]}
+"""
+
+#: family -> (SKUs, workloads, scenario keys, the row block shown or None for none); the key
+#: ``rule_text`` is written as the scenario's one rule set
 CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], str | None]] = {
     "variables": ([FOREIGN, DOMESTIC], [train(4, shortfall_penalty=5000)],
                   {"porting": {"Dragon": 300}}, None),
@@ -56,6 +70,9 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any
     "porting": ([FOREIGN, DOMESTIC], [train(4)], {"porting": {"Dragon": 300}}, "porting"),
     "domestic_share": ([FOREIGN, DOMESTIC], [train(4)],
                        {"policy": {"domestic_share": 0.5}}, "domestic_share"),
+    "share_floors": ([FOREIGN, DOMESTIC], [train(4)],
+                     {"buyer": "state_funded", "inventory": {"acme-a": 1},
+                      "rule_text": FLOOR_RULES}, "share_floor"),
     "vendor_cap": ([FOREIGN, DOMESTIC], [train(4)], {"policy": {"vendor_cap": 0.75}},
                    "vendor_cap"),
     "pools": ([FOREIGN, DOMESTIC, planner_sku("dragon-y", origin="CN", server_size=2)],
@@ -87,6 +104,9 @@ def test_every_family_of_build_has_a_golden_file():
 
 def _model_of(family: str, folder: Path) -> LinearModel:
     skus, workloads, keys, shown = CASES[family]
+    keys = dict(keys)
+    if "rule_text" in keys:
+        keys["rules"] = [str(write_planner_rules(folder, keys.pop("rule_text")))]
     data = prepare(make_scenario(folder, skus, workloads, **keys))
     if family == "variables":
         model = LinearModel()

@@ -91,6 +91,21 @@ class Tranche:
         return f"{self.start.isoformat()}..{self.until.isoformat()}"
 
 
+@dataclass(frozen=True)
+class FloorParams:
+    """A rule's domestic-share floor in force in period ``t`` for the scenario's buyer.
+
+    In force on at least one day of the period; ``of`` is what it measures (the spend basis:
+    purchases), ``text`` names the rule and the floor for messages.
+    """
+
+    t: int
+    floor: float
+    of: str
+    basis: str
+    text: str
+
+
 @dataclass
 class Parameters:
     """Every parameter of the planning model, as plain dicts and lists.
@@ -131,6 +146,8 @@ class Parameters:
     share_of: str = "use"
     #: per vendor with a pool: units per period (None before the pool's first key)
     pools: dict[str, list[float | None]] = field(default_factory=dict)
+    #: the rule sets' domestic-share floors for the buyer, per period in force
+    floors: list[FloorParams] = field(default_factory=list)
 
     def energy_per_unit(self, sku: str, t: int) -> float | None:
         """USD per unit in use during period ``t``: watts·pue·hours·energy_price/1000."""
@@ -251,7 +268,26 @@ def derive_parameters(scenario: Any, catalog: Any = None, timeline: Any = None) 
         share_of="purchases" if str(policy.share_basis) == "spend" else str(policy.share_of),
         pools={str(vendor): [_opt_float(v) for v in _steps(steps, periods, None)]
                for vendor, steps in dict(scenario.pools).items()},
+        floors=_floor_params(timeline, periods),
     )
+
+
+def _floor_params(timeline: Any, periods: list[Period]) -> list[FloorParams]:
+    """Every rule floor in force on some day of each period (docs/planning-model.md)."""
+    out: list[FloorParams] = []
+    for t, period in enumerate(periods):
+        seen: set[tuple[str, str, float, str, str]] = set()
+        day = period.start
+        while day < period.end:  # every day: independent of how the timeline cuts segments
+            for f in timeline.floors(day):
+                of = "purchases" if f.basis == "spend" else str(f.of)
+                key = (str(f.rule), str(f.id), float(f.floor), of, str(f.basis))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(FloorParams(t, float(f.floor), of, str(f.basis),
+                                           f"{f.rule} / {f.id}"))
+            day += dt.timedelta(days=1)
+    return out
 
 
 # -- SKUs ------------------------------------------------------------------------------------

@@ -19,27 +19,32 @@ def basis_amounts(
     use: Mapping[tuple[str, str, int], float],
     fleet: Mapping[tuple[str, int], float],
     t: int,
+    basis: str | None = None,
+    of: str | None = None,
 ) -> dict[str, float]:
     """Per-SKU amount in period t on the share basis.
 
     Per-SKU amount in period t on the share basis, of what ``share_of`` measures: units in use, the
-    fleet (idle units too) or the period's purchases; spend is always purchases.
+    fleet (idle units too) or the period's purchases; spend is always purchases. ``basis`` and
+    ``of`` default to the policy's (a rule floor passes its own).
     """
+    basis = basis or params.share_basis
+    of = of or params.share_of
     out: dict[str, float] = {}
-    if params.share_basis == "spend":
+    if basis == "spend":
         for (sku, tau), usd in spend.items():
             if tau == t:
                 out[sku] = out.get(sku, 0.0) + usd
         return out
 
     def weight(sku: str) -> float:
-        return params.skus[sku].weight if params.share_basis == "compute" else 1.0
+        return params.skus[sku].weight if basis == "compute" else 1.0
 
-    if params.share_of == "purchases":
+    if of == "purchases":
         for (sku, tau), units in buy.items():
             if tau == t:
                 out[sku] = out.get(sku, 0.0) + weight(sku) * units
-    elif params.share_of == "fleet":
+    elif of == "fleet":
         for (sku, tau), units in fleet.items():
             if tau == t and units:
                 out[sku] = out.get(sku, 0.0) + weight(sku) * units
@@ -70,7 +75,7 @@ def check_policies(
         label = str(row.get("period"))
         if chk.check("shares", label in t_of, f"{label}: period outside the horizon"):
             reported[t_of[label]] = row
-    shares = []
+    shares: list[dict[str, Any]] = []
     for t, label in enumerate(params.labels):
         amounts = basis_amounts(params, spend, buy, use, fleet, t)
         total = sum(amounts.values())
@@ -80,6 +85,7 @@ def check_policies(
             vendor = params.skus[sku].vendor
             by_vendor[vendor] = by_vendor.get(vendor, 0.0) + a
         _check_share_and_cap(chk, params, t, total, domestic, by_vendor)
+        floors = _check_floors(chk, params, spend, buy, use, fleet, t)
         _check_pools(chk, params, buy, t)
         _check_budget(chk, params, spend, t)
         _check_power(chk, params, use, t)
@@ -87,9 +93,51 @@ def check_policies(
         mine_vendors = {
             v: a / total for v, a in sorted(by_vendor.items()) if total > 1e-12 and a > 1e-12
         }
-        shares.append({"period": label, "domestic": mine_dom, "vendors": mine_vendors})
+        mine: dict[str, Any] = {"period": label, "domestic": mine_dom, "vendors": mine_vendors}
+        if floors:
+            mine["floors"] = floors
+        shares.append(mine)
         _check_shares_row(chk, params, reported.get(t), label, total, mine_dom, mine_vendors)
+        _check_floor_rows(chk, reported.get(t), label, floors)
     return shares
+
+
+def _check_floors(chk: Checker, params: Parameters, spend: Mapping[tuple[str, int], float],
+                  buy: Mapping[tuple[str, int], float], use: Mapping[tuple[str, str, int], float],
+                  fleet: Mapping[tuple[str, int], float], t: int) -> list[dict[str, Any]]:
+    """Every rule floor in force in period ``t``: domestic ≥ floor·total on its own measure.
+
+    Returns the recomputed domestic share of each floor's measure, for the shares table.
+    """
+    out: list[dict[str, Any]] = []
+    label = params.labels[t]
+    for f in (f for f in params.floors if f.t == t):
+        amounts = basis_amounts(params, spend, buy, use, fleet, t, basis=f.basis, of=f.of)
+        total = sum(amounts.values())
+        domestic = sum(a for sku, a in amounts.items() if params.skus[sku].domestic)
+        share = domestic / total if total > 1e-12 else 0.0
+        chk.check("domestic_share", chk.le(f.floor * total, domestic),
+                  f"{label}: domestic {fmt(domestic)} of {fmt(total)} ({f.basis} basis, of the "
+                  f"{f.of}) = {fmt(share)} < floor {fmt(f.floor)} of {f.text}")
+        out.append({"rule": f.text, "floor": f.floor, "of": f.of, "basis": f.basis,
+                    "domestic": share})
+    return out
+
+
+def _check_floor_rows(chk: Checker, row: Mapping[str, Any] | None, label: str,
+                      floors: list[dict[str, Any]]) -> None:
+    """The plan's ``floors`` of a shares row, where it reports them, against the recomputed."""
+    if row is None or "floors" not in row:
+        return
+    mine = {(f["of"], f["basis"]): f["domestic"] for f in floors}
+    for item in row.get("floors") or []:
+        key = (str(item.get("of")), str(item.get("basis")))
+        theirs = num(item.get("domestic"))
+        ok = key in mine and chk.close(theirs, mine[key])
+        chk.check("shares", ok,
+                  f"{label}: plan reports a domestic share {fmt(theirs)} of the {key[0]} "
+                  f"({key[1]} basis) under a rule floor, recomputed "
+                  f"{fmt(mine[key]) if key in mine else 'no such floor in force'}")
 
 
 def _basis(params: Parameters) -> str:

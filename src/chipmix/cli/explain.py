@@ -69,6 +69,9 @@ def print_explain(plan, console: Console) -> None:
     _family(s, console, "domestic_share", "usd_per_point",
             "One more percentage point of domestic share (discounted USD)",
             ("period",), "per point", "+1 point, re-planned")
+    _family(s, console, "share_floors", "usd_per_point",
+            "One more percentage point of a rule set's domestic-share floor (discounted USD)",
+            ("period", "of", "basis", "rules"), "per point", "+1 point, re-planned")
     _vendor_cap(s, console)
     _family(s, console, "pools", "usd_per_unit",
             "One more card of a vendor pool (discounted USD; negative = saves)",

@@ -18,6 +18,7 @@ from chipmix.model.families import (
     add_pools,
     add_porting,
     add_power,
+    add_share_floors,
     add_supply,
     add_vendor_cap,
 )
@@ -40,6 +41,7 @@ def build(data: PlanningData, *, keep_idle: bool = False) -> tuple[LinearModel, 
     add_demand(model, data, index)
     add_porting(model, data, index)
     add_domestic_share(model, data, index)
+    add_share_floors(model, data, index)
     add_vendor_cap(model, data, index)
     add_pools(model, data, index)
     add_budget(model, data, index)

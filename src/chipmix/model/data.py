@@ -37,6 +37,10 @@ METRICS: dict[str, tuple[tuple[str, ...], float, bool]] = {
 PURCHASABLE = {"allowed", "notify"}
 
 
+#: columns of :attr:`PlanningData.floors`
+FLOOR_COLUMNS = ["t", "period", "of", "basis", "floor", "rules", "merged"]
+
+
 @dataclass
 class PlanningData:
     """Every parameter of the planning model, as tables.
@@ -68,6 +72,12 @@ class PlanningData:
         one (the spend basis always measures purchases).
     pools : DataFrame periods × vendors of units per period (only vendors with a pool; inf
         before a pool's first key).
+    floors : the rule sets' domestic-share floors for the scenario's buyer
+        (:data:`FLOOR_COLUMNS`): one row per period and (of, basis) with the largest floor in
+        force on any day of the period. A row whose (of, basis) is the policy's own
+        (``share_measure``, ``share_basis``) is ``merged``: ``period_table.share`` already
+        holds the larger of it and the policy's share; the others get rows of their own
+        (:func:`chipmix.model.families.add_share_floors`).
     """
 
     scenario: Scenario
@@ -88,6 +98,7 @@ class PlanningData:
     share_of: str = "use"
     pools: pd.DataFrame = field(default_factory=pd.DataFrame)
     tranches: pd.DataFrame | None = None
+    floors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLOOR_COLUMNS))
 
     @property
     def labels(self) -> list[str]:
@@ -123,6 +134,7 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
         scenario, frame, skus, cap, periods, period_table, timeline
     )
     port = _porting(scenario, skus, cap)
+    floors = _share_floors(scenario, periods, timeline, period_table)
     return PlanningData(
         scenario=scenario,
         periods=periods,
@@ -141,6 +153,7 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
         share_of=scenario.policy.share_of,
         pools=_pools(scenario, periods),
         tranches=tranches,
+        floors=floors,
     )
 
 
@@ -227,6 +240,47 @@ def make_timeline(scenario: Scenario, frame: pd.DataFrame,
             expected=exc.expected, hint=exc.hint,
         ) from None
     return timeline, len(rulesets)
+
+
+def floor_measure(of: str, basis: str) -> str:
+    """What a share on ``basis`` of ``of`` sums: the spend basis always measures purchases."""
+    return "purchases" if basis == "spend" else of
+
+
+def _share_floors(scenario: Scenario, periods: list[Period], timeline: Timeline,
+                  period_table: pd.DataFrame) -> pd.DataFrame:
+    """The rule floors per period and (of, basis); merges the policy's own into ``share``.
+
+    A floor binds every period with a day on or after its effective date (it is in force on
+    some day of the period: :meth:`Timeline.floor_segments`); several floors on the same
+    (of, basis) give one requirement, their maximum, whose ``rules`` are the floors that
+    reach it. Where (of, basis) is the policy's (``share_of``, ``share_basis``) the
+    requirement is combined with ``policy.domestic_share`` (the larger of the two) in
+    ``period_table["share"]`` (modified in place) and the row is ``merged``.
+    """
+    policy = scenario.policy
+    own = (floor_measure(str(policy.share_of), str(policy.share_basis)), str(policy.share_basis))
+    share = period_table["share"].to_numpy(dtype=float).copy()
+    rows: list[dict[str, Any]] = []
+    for t, period in enumerate(periods):
+        best: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        for _start, _end, in_force in timeline.floor_segments(period.start, period.end):
+            for f in in_force:
+                key = (floor_measure(f.of, f.basis), f.basis)
+                name = f"{f.rule} / {f.id}"
+                floor, names = best.get(key, (0.0, []))
+                if f.floor > floor + 1e-12:
+                    best[key] = (float(f.floor), [name])
+                elif abs(f.floor - floor) <= 1e-12 and name not in names:
+                    best[key] = (floor, [*names, name])
+        for (of, basis), (floor, names) in sorted(best.items()):
+            merged = (of, basis) == own
+            if merged:
+                share[t] = max(share[t], floor)
+            rows.append({"t": t, "period": str(period), "of": of, "basis": basis,
+                         "floor": floor, "rules": "; ".join(names), "merged": merged})
+    period_table["share"] = share
+    return pd.DataFrame(rows, columns=FLOOR_COLUMNS)
 
 
 def _pools(scenario: Scenario, periods: list[Period]) -> pd.DataFrame:

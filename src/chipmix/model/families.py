@@ -159,9 +159,13 @@ def add_porting(model: LinearModel, data: PlanningData, index: Index) -> None:
     )
 
 
-def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_t: np.ndarray
+def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_t: np.ndarray,
+                 measure: str | None = None, basis: str | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Σ (member[k] − s[t])·weight·x over what the share measures (``data.share_measure``).
+
+    ``measure`` and ``basis`` default to the policy's (``share_measure``, ``share_basis``); a
+    rule floor passes its own.
 
     Returns ``(t, cols, vals, const)``: one entry per (period row, column), and per period
     the constant part (the fleet's inventory), which belongs on the right-hand side.
@@ -175,19 +179,20 @@ def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_
     """
     T = len(data.periods)
     const = np.zeros(T)
-    measure = data.share_measure
+    measure = measure or data.share_measure
+    basis = basis or data.share_basis
     if measure == "use":
         x = index.use
-        weight = share_weights(data)[x["k_i"].to_numpy()]
+        weight = share_weights(data, basis)[x["k_i"].to_numpy()]
         t = x["t"].to_numpy()
         coef = (member[x["k_i"].to_numpy()] - share_of_t[t]) * weight
         return t, x["col"].to_numpy(), coef, const
     buy = index.buy
     k_b = buy["k_i"].to_numpy()
-    if data.share_basis == "spend":
+    if basis == "spend":
         per_server = buy["price"].to_numpy() * buy["server"].to_numpy()
     else:
-        per_server = share_weights(data)[k_b] * buy["server"].to_numpy()
+        per_server = share_weights(data, basis)[k_b] * buy["server"].to_numpy()
     if measure == "purchases":
         t = buy["t"].to_numpy()
         coef = (member[k_b] - share_of_t[t]) * per_server
@@ -197,12 +202,12 @@ def _share_terms(data: PlanningData, index: Index, member: np.ndarray, share_of_
     fleet = index.fleet
     k_f = fleet["k_i"].to_numpy(dtype=np.int64)
     t = fleet["t"].to_numpy(dtype=np.int64)
-    if data.share_basis == "spend":  # not reached: the spend basis measures purchases
+    if basis == "spend":  # not reached: the spend basis measures purchases
         raise ValueError("the spend basis cannot measure the fleet")
-    coef = (member[k_f] - share_of_t[t]) * share_weights(data)[k_f] * fleet["server"].to_numpy(
+    coef = (member[k_f] - share_of_t[t]) * share_weights(data, basis)[k_f] * fleet["server"].to_numpy(
         dtype=float)
     skus = data.skus
-    weight = share_weights(data)
+    weight = share_weights(data, basis)
     inventory = skus["inventory"].to_numpy(dtype=float) * weight
     alive = np.arange(T)[None, :] < skus["retire_t"].to_numpy(dtype=np.int64)[:, None]
     const = ((member[:, None] - share_of_t[None, :]) * inventory[:, None] * alive).sum(axis=0)
@@ -235,6 +240,50 @@ def add_domestic_share(model: LinearModel, data: PlanningData, index: Index) -> 
         cols[keep],
         coef[keep],
         lower=-const[active],
+    )
+
+
+def add_share_floors(model: LinearModel, data: PlanningData, index: Index) -> None:
+    """Rule floors on another (of, basis) than the policy's: one row per period and (of, basis).
+
+    ``Σ (1[k∈D] − floor[t])·weight·x ≥ 0`` as :func:`add_domestic_share`, with ``x`` and
+    ``weight`` what the floor measures (``data.floors``; the floors on the policy's own (of,
+    basis) are merged into its rows instead). Keys ``(period, of, basis)``.
+    """
+    floors = data.floors
+    if floors is None or not len(floors):
+        return
+    own = floors[~floors["merged"].astype(bool) & (floors["floor"] > 0)]
+    if not len(own):
+        return
+    T = len(data.periods)
+    member = data.skus["domestic"].to_numpy(dtype=float)
+    keys: list[tuple[str, str, str]] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lower: list[float] = []
+    for (of, basis), group in own.groupby(["of", "basis"], sort=True):
+        share = np.zeros(T)
+        share[group["t"].to_numpy(dtype=np.int64)] = group["floor"].to_numpy(dtype=float)
+        t, c, coef, const = _share_terms(data, index, member, share, measure=str(of),
+                                         basis=str(basis))
+        active = np.flatnonzero(share > 0)
+        row_of = np.full(T, -1)
+        row_of[active] = len(keys) + np.arange(len(active))
+        keep = row_of[t] >= 0
+        keys.extend((data.labels[i], str(of), str(basis)) for i in active)
+        rows.append(row_of[t][keep])
+        cols.append(c[keep])
+        vals.append(coef[keep])
+        lower.extend(float(-const[i]) for i in active)
+    model.add_rows(
+        "share_floor",
+        keys,
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(vals),
+        lower=np.asarray(lower),
     )
 
 

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chipmix.model.data import PlanningData
+from chipmix.model.data import TRANCHE_COLUMNS, PlanningData
 from chipmix.model.matrix import LinearModel
 from chipmix.model.variables import Index, service_window
 
@@ -413,10 +413,58 @@ def _sku_merges(data: PlanningData, *, relax: bool) -> dict[str, str]:
         porting_vendors = set(data.port.index.get_level_values("vendor"))
         table["__own"] = [k if v in porting_vendors else "" for k, v in
                           zip(names, skus["vendor"], strict=True)]
+    table["__tranches"] = _tranche_signatures(data, names)
     price = data.price[names].T
     price.columns = [f"price:{c}" for c in price.columns]
     frame = pd.concat([table, price, _cap_matrix(data.cap, "sku", names, "cap:")], axis=1)
     return _first_of_class(frame)
+
+
+def _tranche_signatures(data: PlanningData, names: list[str]) -> list[str]:
+    """Per SKU: its purchase tranches' days, fees and prices (not their supply).
+
+    SKUs merge only with equal tranches, so that a merged tranche is the members' tranches
+    of the same days and terms, its supply their whole servers added up.
+    """
+    tranches = data.tranches
+    out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in names}
+    if tranches is None or not len(tranches):
+        return ["" for _ in names]
+    for r in tranches.itertuples(index=False):
+        if r.sku in out:
+            out[r.sku].append((int(r.t), str(r.start), str(r.end), repr(float(r.fee)),
+                               repr(float(r.price))))
+    return [repr(sorted(out[k])) for k in names]
+
+
+def _merge_tranches(data: PlanningData, sku_of: dict[str, str], supply: pd.DataFrame
+                    ) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The merged SKUs' tranches (whole servers of the members added up) and period supply.
+
+    The period supply of a merged SKU becomes the sum of its tranches, so that
+    :func:`~chipmix.model.data.purchase_tranches` takes the tranches as they are.
+    """
+    tranches = data.tranches
+    if tranches is None or not len(tranches):
+        return tranches, supply
+    size = pd.Series(list(sku_of.values())).value_counts()
+    tr = tranches[tranches["sku"].isin(sku_of)].copy()
+    grouped = tr["sku"].map(sku_of).map(size).to_numpy() > 1
+    server = tr["sku"].map(data.skus["server"]).to_numpy(dtype=float)
+    own = tr["supply"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        whole = np.where(np.isinf(own), np.inf, np.floor(own / server + 1e-9) * server)
+    tr["supply"] = np.where(grouped, whole, own)
+    tr["sku"] = tr["sku"].map(sku_of)
+    tr = (tr.groupby(["sku", "t", "start", "end"], sort=False, as_index=False)
+          .agg({"tranche": "first", "supply": "sum", "fee": "first", "price": "first"}))
+    tr = tr[TRANCHE_COLUMNS].sort_values(["t", "sku", "start"]).reset_index(drop=True)
+    supply = supply.copy()
+    merged = set(size[size > 1].index)
+    labels = list(supply.index)
+    for (sku, t), total in tr[tr["sku"].isin(merged)].groupby(["sku", "t"])["supply"].sum().items():
+        supply.at[labels[int(t)], sku] = float(total)
+    return tr, supply
 
 
 def _members(names: list[str], mapping: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -466,8 +514,9 @@ def _reduce(data: PlanningData, workload_of: dict[str, str], sku_of: dict[str, s
         keep = (cap.index.get_level_values("sku").isin(kept_k)
                 & cap.index.get_level_values("workload").isin(kept_w))
         cap = cap[keep]
+    tranches, supply_frame = _merge_tranches(data, sku_of, supply_frame)
     return dataclasses.replace(data, skus=skus, workloads=workloads, demand=demand, cap=cap,
-                               supply=supply_frame, price=price)
+                               supply=supply_frame, price=price, tranches=tranches)
 
 
 __all__ = ["PresolveMismatch", "Reduction", "presolve"]

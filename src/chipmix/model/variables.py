@@ -69,13 +69,13 @@ def add_variables(model: LinearModel, data: PlanningData, *, keep_idle: bool = F
     return Index(buy=buy, use=use, port=port, short=short)
 
 
-def share_weights(data: PlanningData) -> np.ndarray:
+def share_weights(data: PlanningData, basis: str | None = None) -> np.ndarray:
     """Per-unit weights of a share on the compute or units basis.
 
     Per SKU (in skus order): its weight per unit in a share on the compute or units basis (compute:
-    bf16 TFLOPS; units: 1).
+    bf16 TFLOPS; units: 1). ``basis`` defaults to the policy's ``share_basis``.
     """
-    if data.share_basis == "compute":
+    if (basis or data.share_basis) == "compute":
         weights: np.ndarray = data.skus["weight"].to_numpy(dtype=float)
         return weights
     return np.ones(len(data.skus))
@@ -162,9 +162,7 @@ def _add_buy(model: LinearModel, data: PlanningData, most_units: np.ndarray,
     with np.errstate(invalid="ignore"):
         hard = np.fmin(hard, np.floor(pools / server[k_idx] + 1e-9))
     need_servers = np.ceil(most_units[k_idx] / server[k_idx] - 1e-9)
-    if data.share_measure != "use":
-        need_servers = need_servers + _policy_padding_servers(data, t_idx, k_idx, price,
-                                                              need_servers)
+    need_servers = need_servers + _padding_servers(data, t_idx, k_idx, price, need_servers)
     ub = np.fmin(hard, need_servers)
     keep = (hard > 0) if keep_idle else (ub > 0)
     kept = tranches[keep].reset_index(drop=True)  # sorted by period, SKU and start
@@ -209,9 +207,39 @@ def _pool_limits(data: PlanningData) -> np.ndarray:
     return limits
 
 
+def _padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.ndarray,
+                     price: np.ndarray, need_servers: np.ndarray) -> np.ndarray:
+    """Servers beyond use that the policy or the rule floors can make worth buying.
+
+    The policy's share and vendor cap where they measure purchases or the fleet, plus each
+    rule floor of its own (of, basis) that does (:func:`_policy_padding_servers`, summed:
+    each requirement may want its own idle units).
+    """
+    padding = np.zeros(len(t_idx))
+    if data.share_measure != "use":
+        padding = _policy_padding_servers(data, t_idx, k_idx, price, need_servers)
+    floors = data.floors
+    if floors is None or not len(floors):
+        return padding
+    own = floors[~floors["merged"].astype(bool) & (floors["of"] != "use")]
+    for (of, basis), group in own.groupby(["of", "basis"], sort=True):
+        share = np.zeros(len(data.periods))
+        share[group["t"].to_numpy(dtype=np.int64)] = group["floor"].to_numpy(dtype=float)
+        padding = padding + _policy_padding_servers(
+            data, t_idx, k_idx, price, need_servers, measure=str(of), basis=str(basis),
+            share=share, with_cap=False)
+    return padding
+
+
 def _policy_padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.ndarray,
-                            price: np.ndarray, need_servers: np.ndarray) -> np.ndarray:
+                            price: np.ndarray, need_servers: np.ndarray, *,
+                            measure: str | None = None, basis: str | None = None,
+                            share: np.ndarray | None = None, with_cap: bool = True
+                            ) -> np.ndarray:
     """Servers beyond use that a share or vendor-cap policy can make worth buying.
+
+    ``measure``, ``basis`` and ``share`` (per period) default to the policy's; a rule floor
+    passes its own and ``with_cap=False`` (the vendor cap is the policy's alone).
 
     Per candidate, where the policy measures purchases or the fleet (``share_measure``).
     The share is measured in ``a`` per server: price·server on the spend basis, bf16
@@ -227,17 +255,20 @@ def _policy_padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.nda
     skus = data.skus
     T = len(data.periods)
     server = skus["server"].to_numpy(dtype=float)[k_idx]
-    if data.share_basis == "spend":
+    measure = measure or data.share_measure
+    basis = basis or data.share_basis
+    if basis == "spend":
         per_server = price * server
     else:
-        per_server = share_weights(data)[k_idx] * server
+        per_server = share_weights(data, basis)[k_idx] * server
     amount = np.where(np.isfinite(per_server), per_server * need_servers, 0.0)
     domestic = skus["domestic"].to_numpy(dtype=bool)[k_idx]
-    share = data.period_table["share"].to_numpy()
+    if share is None:
+        share = data.period_table["share"].to_numpy()
     partial = (share > 0) & (share < 1)
     ratio = np.where(partial, share / np.where(partial, 1.0 - share, 1.0), 0.0)
-    if data.share_measure == "fleet":
-        owned = skus["inventory"].to_numpy(dtype=float) * share_weights(data)
+    if measure == "fleet":
+        owned = skus["inventory"].to_numpy(dtype=float) * share_weights(data, basis)
         foreign_owned = float(owned[~skus["domestic"].to_numpy(dtype=bool)].sum())
         foreign = np.full(T, float(amount[~domestic].sum()) + foreign_owned)
         total = np.full(T, float(amount.sum()) + float(owned.sum()))
@@ -246,7 +277,7 @@ def _policy_padding_servers(data: PlanningData, t_idx: np.ndarray, k_idx: np.nda
         foreign = np.bincount(t_idx, weights=np.where(domestic, 0.0, amount), minlength=T)
         total = np.bincount(t_idx, weights=amount, minlength=T)
     extra = ratio * foreign
-    cap = data.vendor_cap
+    cap = data.vendor_cap if with_cap else None
     spread = (1.0 / cap - 1.0) * (total + extra) if cap is not None and 0 < cap < 1 else 0.0
     spread_k = spread[t_idx] if isinstance(spread, np.ndarray) else 0.0
     budget = np.where(domestic, extra[t_idx], 0.0) + spread_k

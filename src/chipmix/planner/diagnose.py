@@ -21,6 +21,7 @@ from chipmix.solve import SolverOptions, Status, solve
 ELASTIC = {  # row family -> (sign of the slack in the row, what it means)
     "demand": (+1.0, "short"),
     "domestic_share": (+1.0, "share short"),
+    "share_floor": (+1.0, "rule floor short"),
     "vendor_cap": (-1.0, "vendor cap exceeded"),
     "pools": (-1.0, "over the vendor pool"),
     "budget": (-1.0, "over budget"),
@@ -220,6 +221,19 @@ def _binding_context(data, model, index, x) -> dict:
     return {"supply_at_cap": set(zip(at_cap["sku"], at_cap["t"], strict=True)), "tight": tight}
 
 
+def _floor_finding(data, key: tuple, value: float) -> dict[str, Any]:
+    """A rule floor's shortfall: ``key = (period, of, basis)`` of a ``share_floor`` row."""
+    period, of, basis = key
+    floors = data.floors
+    rules = floors[(floors["period"] == period) & (floors["of"] == of)
+                   & (floors["basis"] == basis)]["rules"]
+    text = (f"domestic-share floor {period}: {value:.4g} short on the {basis} basis of the "
+            f"{of} (weighted units), set by {', '.join(rules) or 'a rule set'}; not enough "
+            "domestic supply can " + ("serve the demand" if of == "use" else "be bought"))
+    return {"constraint": "share_floor", "period": period, "short": rounded(value),
+            "unit": basis, "binding": "domestic supply", "text": text}
+
+
 def _describe(data, family, key, value, binding) -> dict:
     if family == "demand":
         w, period = key
@@ -266,6 +280,8 @@ def _describe(data, family, key, value, binding) -> dict:
             "binding": "domestic supply",
             "text": text,
         }
+    if family == "share_floor":
+        return _floor_finding(data, key, value)
     if family == "vendor_cap":
         text = f"vendor cap {key[0]} {period}: exceeded by {value:.4g} ({data.share_basis} basis); other vendors cannot take over enough"
         return {

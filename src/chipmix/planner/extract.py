@@ -310,18 +310,13 @@ def delivered_table(data, use, index, model, x) -> pd.DataFrame:
     )
 
 
-def shares_table(data, use, buy) -> pd.DataFrame:
-    """Domestic and per-vendor shares per period.
-
-    Domestic and per-vendor shares per period on the scenario's basis, measuring what ``share_of``
-    says: units in use, the fleet (idle units included) or the period's buys.
-    """
+def _share_amounts(data, use, buy, basis: str, measure: str) -> np.ndarray:
+    """T × K: what a share on ``basis`` of ``measure`` sums, per period and SKU."""
     skus = data.skus
     T, K = len(data.periods), len(skus)
     amount = np.zeros((T, K))
-    weight = skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute" else np.ones(K)
-    measure = data.share_measure
-    if data.share_basis == "spend":
+    weight = skus["weight"].to_numpy(dtype=float) if basis == "compute" else np.ones(K)
+    if basis == "spend":
         if len(buy):
             np.add.at(
                 amount,
@@ -344,23 +339,58 @@ def shares_table(data, use, buy) -> pd.DataFrame:
     elif len(use):
         k_i = use["k_i"].to_numpy()
         np.add.at(amount, (use["t"].to_numpy(), k_i), use["units"].to_numpy() * weight[k_i])
+    return amount
+
+
+def _domestic_fraction(data, amount: np.ndarray) -> np.ndarray:
+    """Per period: the domestic part of ``amount`` (0 where the total is 0)."""
     total = amount.sum(axis=1)
-    domestic = amount[:, skus["domestic"].to_numpy(dtype=bool)].sum(axis=1)
-    vendors = pd.DataFrame(amount.T, index=skus["vendor"].to_numpy()).groupby(level=0).sum()
+    domestic = amount[:, data.skus["domestic"].to_numpy(dtype=bool)].sum(axis=1)
+    return np.where(total > 1e-12, domestic / np.where(total > 1e-12, total, 1.0), 0.0)
+
+
+def _floor_items(data, use, buy) -> dict[int, list[dict[str, Any]]]:
+    """Per period: the rule floors in force, each with the plan's domestic share on its measure."""
+    floors = data.floors
+    out: dict[int, list[dict[str, Any]]] = {}
+    if floors is None or not len(floors):
+        return out
+    fractions: dict[tuple[str, str], np.ndarray] = {}
+    for row in floors.itertuples(index=False):
+        key = (str(row.of), str(row.basis))
+        if key not in fractions:
+            fractions[key] = _domestic_fraction(data, _share_amounts(data, use, buy, key[1],
+                                                                     key[0]))
+        out.setdefault(int(row.t), []).append({
+            "of": key[0], "basis": key[1], "floor": float(row.floor), "rules": str(row.rules),
+            "domestic": float(fractions[key][int(row.t)])})
+    return out
+
+
+def shares_table(data, use, buy) -> pd.DataFrame:
+    """Domestic and per-vendor shares per period.
+
+    Domestic and per-vendor shares per period on the scenario's basis, measuring what ``share_of``
+    says: units in use, the fleet (idle units included) or the period's buys. A period where rule
+    floors are in force for the buyer also lists them (``floors``: each (of, basis) with its
+    floor, the rules that set it and the plan's domestic share on that measure).
+    """
+    amount = _share_amounts(data, use, buy, data.share_basis, data.share_measure)
+    total = amount.sum(axis=1)
+    domestic = _domestic_fraction(data, amount)
+    vendors = pd.DataFrame(amount.T, index=data.skus["vendor"].to_numpy()).groupby(level=0).sum()
+    floors = _floor_items(data, use, buy)
     rows = []
     for t, label in enumerate(data.labels):
-        if total[t] <= 1e-12:
-            rows.append({"period": label, "domestic": 0.0, "vendors": {}})
-            continue
-        by_vendor = vendors[t]
-        rows.append(
-            {
-                "period": label,
-                "domestic": float(domestic[t] / total[t]),
-                "vendors": {v: float(a / total[t]) for v, a in by_vendor.items() if a > 1e-12},
-            }
-        )
-    return pd.DataFrame(rows, columns=["period", "domestic", "vendors"])
+        row: dict[str, Any] = {"period": label, "domestic": 0.0, "vendors": {}}
+        if total[t] > 1e-12:
+            row["domestic"] = float(domestic[t])
+            row["vendors"] = {v: float(a / total[t]) for v, a in vendors[t].items() if a > 1e-12}
+        if t in floors:
+            row["floors"] = floors[t]
+        rows.append(row)
+    columns = ["period", "domestic", "vendors"] + (["floors"] if floors else [])
+    return pd.DataFrame(rows, columns=columns)
 
 
 __all__ = ["delivered_table", "extract", "fleet_table", "shares_table"]

@@ -136,14 +136,7 @@ class Plan:
                     self.delivered["binding"] if "binding" in self.delivered
                     else [None] * len(self.delivered), strict=True)
             ],
-            "shares": [
-                {
-                    "period": r["period"],
-                    "domestic": json_number(r["domestic"]),
-                    "vendors": {k: json_number(v) for k, v in sorted(r["vendors"].items())},
-                }
-                for r in self.shares.to_dict("records")
-            ],
+            "shares": [_share_record(r) for r in self.shares.to_dict("records")],
             "availability": _records(
                 self.availability, ["period", "sku", "status", "supply", "reason"]
             ),
@@ -213,4 +206,21 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     for row in frame[cols].itertuples(index=False, name=None):
         out.append({c: None if v is pd.NA else json_number(v)
                     for c, v in zip(cols, row, strict=True)})
+    return out
+
+
+def _share_record(r: dict[str, Any]) -> dict[str, Any]:
+    """One row of ``shares``; ``floors`` (rule floors in force) only where there are some."""
+    out: dict[str, Any] = {
+        "period": r["period"],
+        "domestic": json_number(r["domestic"]),
+        "vendors": {k: json_number(v) for k, v in sorted(r["vendors"].items())},
+    }
+    floors = r.get("floors")
+    if isinstance(floors, list) and floors:
+        out["floors"] = [
+            {"of": f["of"], "basis": f["basis"], "floor": json_number(f["floor"]),
+             "rules": f["rules"], "domestic": json_number(f["domestic"])}
+            for f in floors
+        ]
     return out

@@ -129,6 +129,7 @@ def compute_sensitivity(run: Run, *, steps: bool = True, workers: int | None = 1
             ],
             "demand": _demand(data, model, ops),
             "domestic_share": _share_rows(model, data, index, share_lp, "domestic_share"),
+            "share_floors": _floor_rows(model, data, index, ops, pur),
             "vendor_cap": _share_rows(model, data, index, share_lp, "vendor_cap"),
             "pools": _pools(data, model, index, pur),
             "budget": _budget(data, model, index, pur),
@@ -206,7 +207,8 @@ def _pools(data, model, index, lp: LPSolution) -> list[dict[str, Any]]:
                      lambda k: data.pools.at[k[1], k[0]])
 
 
-def measure_totals(data, index, x: np.ndarray) -> np.ndarray:
+def measure_totals(data, index, x: np.ndarray, measure: str | None = None,
+                   basis: str | None = None) -> np.ndarray:
     """Per period: the total amount a share row measures.
 
     Per period: the total amount a share row measures (``Σ weight·x`` on the share basis, of use,
@@ -214,23 +216,25 @@ def measure_totals(data, index, x: np.ndarray) -> np.ndarray:
     """
     T = len(data.periods)
     totals = np.zeros(T)
-    amounts = basis_amounts(data, index, x)
+    amounts = basis_amounts(data, index, x, measure, basis)
     if len(amounts):
         np.add.at(totals, amounts["t"].to_numpy(dtype=np.int64),
                   amounts["amount"].to_numpy(dtype=float))
     return totals
 
 
-def basis_amounts(data, index, x: np.ndarray) -> pd.DataFrame:
+def basis_amounts(data, index, x: np.ndarray, measure: str | None = None,
+                  basis: str | None = None) -> pd.DataFrame:
     """Per (t, sku): the amount a share row measures.
 
     Per (t, sku): the amount a share row measures at solution ``x``: bf16 TFLOPS, units or spend, of
     what ``share_of`` measures (units in use, the fleet with its inventory, or the period's
-    purchases).
+    purchases). ``measure`` and ``basis`` default to the policy's; a rule floor passes its own.
     """
-    measure = data.share_measure
+    measure = measure or data.share_measure
+    basis = basis or data.share_basis
     skus = data.skus
-    per_unit = (skus["weight"].to_numpy(dtype=float) if data.share_basis == "compute"
+    per_unit = (skus["weight"].to_numpy(dtype=float) if basis == "compute"
                 else np.ones(len(skus)))
     if measure == "use":
         frame = index.use
@@ -240,7 +244,7 @@ def basis_amounts(data, index, x: np.ndarray) -> pd.DataFrame:
                              "amount": amount})
     buy = index.buy
     k_b = buy["k_i"].to_numpy(dtype=np.int64)
-    if data.share_basis == "spend":
+    if basis == "spend":
         per_server = buy["price"].to_numpy(dtype=float) * buy["server"].to_numpy(dtype=float)
     else:
         per_server = per_unit[k_b] * buy["server"].to_numpy(dtype=float)
@@ -297,6 +301,42 @@ def _share_rows(model, data, index, lp: LPSolution, name: str) -> list[dict[str,
         rows.append(row)
     if name == "vendor_cap":
         rows.sort(key=lambda r: (t_of[r["period"]], r["vendor"]))
+    return rows
+
+
+def _floor_rows(model, data, index, ops: LPSolution, pur: LPSolution) -> list[dict[str, Any]]:
+    """USD per percentage point of each rule floor with rows of its own (``share_floor``).
+
+    As :func:`_share_rows`, per (period, of, basis): priced on the operations LP where the
+    floor measures use, else on the purchase LP (its rows hold only purchases).
+    """
+    block = model.row_blocks.get("share_floor")
+    if block is None:
+        return []
+    floors = data.floors
+    a = model.arrays()
+    t_of = {p: t for t, p in enumerate(data.labels)}
+    totals: dict[tuple[str, str], np.ndarray] = {}
+    rows = []
+    for i, (period, of, basis) in enumerate(block.keys):
+        r = block.start + i
+        lp = ops if of == "use" else pur
+        if (of, basis) not in totals:
+            totals[(of, basis)] = measure_totals(data, index, lp.x, of, basis)
+        t = t_of[period]
+        w = float(totals[(of, basis)][t])
+        match = floors[(floors["period"] == period) & (floors["of"] == of)
+                       & (floors["basis"] == basis)].iloc[0]
+        level = 100.0 * float(match["floor"])
+        y = float(lp.row_duals[r])
+        lo, hi = _row_range(lp, r)
+        rhs = a["row_lower"][r]
+        if w > 1e-12:
+            ranged = _ranged(level, level + 100.0 * (lo - rhs) / w, level + 100.0 * (hi - rhs) / w)
+        else:
+            ranged = {"value": _num(level), "range_low": None, "range_high": None}
+        rows.append({"period": period, "of": of, "basis": basis, "rules": str(match["rules"]),
+                     "usd_per_point": _num(y * w / 100.0), **ranged})
     return rows
 
 
@@ -369,6 +409,13 @@ def stepped_data(data, step: Step):
         add = size / 100.0 if family == "domestic_share" else size
         table.at[key[0], column] = table.at[key[0], column] + add
         return dataclasses.replace(data, period_table=table)
+    if family == "share_floors":
+        period, of, basis = key
+        floors = data.floors.copy()
+        mine = ((floors["period"] == period) & (floors["of"] == of) & (floors["basis"] == basis)
+                & ~floors["merged"].astype(bool))
+        floors.loc[mine, "floor"] = floors.loc[mine, "floor"] + size / 100.0
+        return dataclasses.replace(data, floors=floors)
     if family == "vendor_cap":
         return dataclasses.replace(data, vendor_cap=min(1.0, float(data.vendor_cap) + size / 100))
     if family == "pools":
@@ -473,6 +520,18 @@ def _tightening_steps(todo: _Todo, out, data, index, x: np.ndarray) -> None:
         held = share_plan.get(row["period"], 0.0) * 100.0
         todo.add(row, Step("domestic_share", (row["period"],), size),
                  bool(row["usd_per_point"]) or held < level + size - 1e-7)
+    floor_plans: dict[tuple[str, str], dict[str, float]] = {}
+    for row in out.get("share_floors", []):
+        level = row["value"]
+        size = min(1.0, 100.0 - level)
+        if size <= 1e-9:
+            continue
+        key = (row["of"], row["basis"])
+        if key not in floor_plans:
+            floor_plans[key] = _plan_shares(data, index, x, *key)
+        held = floor_plans[key].get(row["period"], 0.0) * 100.0
+        todo.add(row, Step("share_floors", (row["period"], *key), size),
+                 bool(row["usd_per_point"]) or held < level + size - 1e-7)
 
 
 def _limit_steps(todo: _Todo, out, data, index, model, m: dict[str, np.ndarray]) -> None:
@@ -557,9 +616,10 @@ def _fmt_amount(v: float) -> str:
     return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
-def _plan_shares(data, index, x) -> dict[str, float]:
+def _plan_shares(data, index, x, measure: str | None = None,
+                 basis: str | None = None) -> dict[str, float]:
     """The plan's domestic share per period (fraction), of what the share measures."""
-    amounts = basis_amounts(data, index, x)
+    amounts = basis_amounts(data, index, x, measure, basis)
     if not len(amounts):
         return {}
     domestic = amounts["sku"].map(data.skus["domestic"]).astype(bool).to_numpy()
@@ -615,7 +675,8 @@ def _notes(out: dict[str, Any]) -> None:
     ``holds_for_step`` and a plain note on every row with a step: does the dual hold for the whole
     step, or only for a sliver of it?
     """
-    fields = {"demand": "usd_per_unit", "domestic_share": "usd_per_point", "pools": "usd_per_unit",
+    fields = {"demand": "usd_per_unit", "domestic_share": "usd_per_point",
+              "share_floors": "usd_per_point", "pools": "usd_per_unit",
               "budget": "usd_per_usd", "power": "usd_per_mw", "supply": "usd_per_unit"}
     for family, field in fields.items():
         for row in out.get(family, []):
@@ -681,6 +742,9 @@ class _PriceColumns:
             names += ["domestic_share", "vendor_cap"]
         for name in names:
             price_rows[block_rows(model, name)] = True
+        floors = model.row_blocks.get("share_floor")
+        for i, key in enumerate(floors.keys if floors is not None else []):
+            price_rows[floors.start + i] = key[2] == "spend"  # (period, of, basis)
         self.price_rows = price_rows
         self.alloc_rows = np.zeros(n, dtype=bool)
         self.alloc_rows[block_rows(model, "allocation")] = True
