@@ -202,8 +202,8 @@ def alternatives_block(alt: dict[str, Any], plan: dict[str, Any]) -> str:
 
 def stress_block(st: dict[str, Any]) -> str:
     """The stress test's summary table, as ``chipmix stress --json`` gives it."""
-    return "```json\n" + json.dumps({k: v for k, v in st.items() if k != "draws"}, indent=1,
-                                    ensure_ascii=False) + "\n```\n"
+    summary = {k: v for k, v in st.items() if k not in ("draws", "per_draw")}
+    return "```json\n" + json.dumps(summary, indent=1, ensure_ascii=False) + "\n```\n"
 
 
 # -- computing them -----------------------------------------------------------------------------
