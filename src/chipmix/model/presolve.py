@@ -29,9 +29,12 @@ workload, and equal values in every other column of the SKU table. The merged pu
 is ``min(Σ floor(supply/server), budget/(price·server), servers worth using)``; a merged plan
 splits back by filling the members' own bounds in catalog order, and its use by each
 member's fleet share. It is exact for the MILP, and for the LP relaxation when the vendor has
-no porting cost and no period has a budget (the LP's porting big-M and the budget's floor are
-per column and do not add up). No SKU merges on the spend basis with a share or vendor cap
-(buying beyond use can pay there, so per-SKU purchase bounds matter).
+no porting cost, no period has a budget and no vendor has a pool (the LP's porting big-M and
+the budget's and the pool's floors are per column and do not add up). No SKU merges where a
+share or vendor cap measures purchases or the fleet (the spend basis, ``share_of``, a rule
+floor: buying beyond use can pay there, so per-SKU purchase bounds matter), and SKUs merge only
+with equal purchase tranches (days, fees and prices; the merged tranche adds up the members'
+whole servers).
 
 Anything the presolve does not know about (a new constraint family reading workload or SKU
 names) cannot make a wrong plan: :meth:`Reduction.check` refuses a disaggregated solution that
@@ -403,10 +406,19 @@ def _sku_merges(data: PlanningData, *, relax: bool) -> dict[str, str]:
     identity = {k: k for k in names}
     share = data.period_table["share"].to_numpy()
     cap_policy = data.vendor_cap is not None and data.vendor_cap < 1
-    if data.share_basis == "spend" and ((share > 0).any() or cap_policy):
+    if (data.share_basis == "spend" or data.share_measure != "use") and (
+            (share > 0).any() or cap_policy):
         return identity  # buying beyond use can pay: per-SKU purchase bounds matter
+    floors = data.floors
+    if floors is not None and len(floors) and (
+            (floors["of"] != "use") & (floors["floor"] > 0)).any():
+        return identity  # a rule floor on purchases or the fleet: the same
     if relax and np.isfinite(data.period_table["budget"].to_numpy()).any():
         return identity  # the LP's per-column budget floors do not add up
+    pools = data.pools
+    if relax and pools is not None and len(pools.columns) and np.isfinite(
+            pools.to_numpy(dtype=float)).any():
+        return identity  # nor do its per-column pool floors
     table = skus[[c for c in skus.columns if c not in _ADDITIVE_SKU_COLUMNS]].copy()
     if relax and len(data.port):
         # the LP's porting big-M is per column and does not add up
