@@ -347,6 +347,9 @@ def presolve(data: PlanningData, *, relax: bool = False) -> Reduction | None:
     ``relax``: the model will be solved as its LP relaxation (SKU merges then need a vendor
     without porting and no budget; see the module docstring).
     """
+    tranches = data.tranches
+    if tranches is not None and len(tranches) and tranches.duplicated(["sku", "t"]).any():
+        return None  # a period split into purchase tranches: the mapping back is per (sku, t)
     workload_of = _unmerge_inert(_workload_merges(data), _inert_workloads(data))
     sku_of = _unmerge_inert(_sku_merges(data, relax=relax), _inert_skus(data))
     if all(k == v for k, v in workload_of.items()) and all(k == v for k, v in sku_of.items()):
