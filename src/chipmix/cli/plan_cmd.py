@@ -34,6 +34,12 @@ def _scenario_path(scenario: Path | None) -> Path:
     return default_scenario_path()
 
 
+_EXPLAIN_HELP = ("Also print shadow prices with their ranges, whole-step costs (re-planned) "
+                 "and break-even prices.")
+_STEPS_HELP = "With --explain: re-plan a whole step of every input (the slow part)."
+_WORKERS_HELP = "Processes for the --explain step re-solves (default: up to 4, one per CPU)."
+
+
 def plan_command(  # noqa: PLR0913 -- a typer command takes its options as parameters
     scenario: Path | None = typer.Argument(
         None, help="Scenario YAML; default: the bundled rush-before-ban."
@@ -76,12 +82,9 @@ def plan_command(  # noqa: PLR0913 -- a typer command takes its options as param
     timings: bool = typer.Option(
         False, "--timings", help="Include wall-clock figures (solver.seconds, per-phase timings) in the JSON."
     ),
-    explain: bool = typer.Option(False, "--explain", help="Also print shadow prices with their "
-                                 "ranges, whole-step costs (re-planned) and break-even prices."),
-    steps: bool = typer.Option(True, "--steps/--no-steps", help="With --explain: re-plan a "
-                               "whole step of every input (the slow part)."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Processes for the "
-                                       "--explain step re-solves (default: up to 4, one per CPU)."),
+    explain: bool = typer.Option(False, "--explain", help=_EXPLAIN_HELP),
+    steps: bool = typer.Option(True, "--steps/--no-steps", help=_STEPS_HELP),
+    workers: int | None = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP),
 ) -> None:
     """Plan the cost-minimal purchase mix for a scenario.
 
