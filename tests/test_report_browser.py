@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import make_scenario, planner_sku, train
+from helpers import two_stage_hedge_scenario
 from html_tables import parse, tables
 
 import chipmix
@@ -150,15 +150,7 @@ def study_reports(tmp_path_factory):
     curve = chipmix.frontier(CASE, steps=3, workers=1)
     out["frontier"] = (frontier_report(curve), "frontier", "objective",
                        float(curve.curve["objective"].iloc[0]))
-    # tests/test_report.py's hand-solved two-stage hedge: buy 20 ca now, 20,000 if no ban
-    uncertainty = {"events": [{"name": "ban", "known_from": "2024Q2", "outcomes": [
-        {"name": "no", "probability": 0.5},
-        {"name": "yes", "probability": 0.5, "set": {"supply.ca.2024Q2": 0}}]}]}
-    scenario = make_scenario(
-        folder, [planner_sku("ca", vendor="A"), planner_sku("cb", vendor="B")],
-        [train({"2024Q1": 10, "2024Q2": 20})], horizon={"start": "2024Q1", "end": "2024Q2"},
-        supply={"ca": 100}, prices={"ca": {"2024Q1": 1000, "2024Q2": 800}, "cb": 1500},
-        uncertainty=uncertainty)
+    scenario = two_stage_hedge_scenario(folder)  # 20,000 in the scenario without a ban
     out["hedge"] = (hedge_report(chipmix.hedge(scenario, gap=0.0)), "scenarios", "cost",
                     20000.0)
     paths = {}
