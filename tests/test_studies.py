@@ -69,7 +69,11 @@ def test_compare_deltas_match_hand_computed_plans(base):
     assert list(frame.columns) == ["unit", "tiny", "quarter", "short", "quarter vs tiny",
                                    "short vs tiny"]
     at = frame.loc
-    assert at["status", "tiny"] == "optimal" and at["status", "quarter vs tiny"] == ""
+    assert frame.attrs["status"]["tiny"] == "optimal"
+    assert frame.attrs["status"]["quarter vs tiny"] == ""
+    # typed: every figure column is float64, the unit a string
+    assert frame.drop(columns="unit").dtypes.eq("float64").all()
+    assert frame["unit"].dtype == "string"
     # tiny: 10 acme-y; quarter: 3 dragon-x + 7 acme-y (share 3/10 >= 0.25)
     assert at["cost.total", "tiny"] == pytest.approx(10000)
     assert at["cost.total", "quarter"] == pytest.approx(13000)
@@ -96,8 +100,8 @@ def test_compare_keeps_an_infeasible_scenario_as_a_column(base):
 
     too_much = variant(base, "too-much", "policy: {domestic_share: 0.7}\n")
     frame = chipmix.compare([base, too_much], labels=["A", "B"])
-    assert frame.loc["status", "B"] == "infeasible"
-    assert frame.loc["status", "B vs A"] == "optimal -> infeasible"
+    assert frame.attrs["status"]["B"] == "infeasible"
+    assert frame.attrs["status"]["B vs A"] == "optimal -> infeasible"
     assert math.isnan(frame.loc["cost.total", "B"])
     assert math.isnan(frame.loc["cost.total", "B vs A"])
 
@@ -112,8 +116,20 @@ def test_compare_cli_json_csv_and_chart(base, tmp_path, capsys):
     assert code == 0
     rows = {r["metric"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["cost.total"]["quarter vs tiny"] == pytest.approx(3000)
+    assert rows["status"]["quarter"] == "optimal"  # the JSON keeps its status row
     assert pd.read_csv(csv)["metric"].tolist()[0] == "status"
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # parquet keeps the types: the tidy long form, numbers as float64
+    parquet = tmp_path / "cmp.parquet"
+    assert main(["compare", str(base), str(quarter), "-o", str(parquet),
+                 "--set", "solver.gap=0"]) == 0
+    capsys.readouterr()
+    long = pd.read_parquet(parquet)
+    assert list(long.columns) == ["metric", "unit", "scenario", "status", "value"]
+    assert long["value"].dtype == "float64"
+    wide = long.pivot(index="metric", columns="scenario", values="value")
+    assert wide.at["cost.total", "quarter vs tiny"] == pytest.approx(3000)
+    assert set(long.loc[long["scenario"] == "quarter", "status"]) == {"optimal"}
 
 
 # -- ranges and grids -------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def compare_command(
     """
     from chipmix.studies import compare
     from chipmix.studies.common import load_base
+    from chipmix.studies.compare import comparison_long, with_status
 
     _check_outputs(chart=chart, tables=[csv, output], report=report)
     if csv is not None and csv.suffix.lower() != ".csv":
@@ -96,7 +97,11 @@ def compare_command(
     loaded = [load_base(path, sets or None) for path in scenarios]
     _check_outputs(chart=chart, tables=[csv, output], report=report, loaded=True)
     frame = compare(loaded, solver=solver, time_limit=time_limit, gap=gap)
-    _write_tables(frame, csv, output)
+    shown = with_status(frame)  # the statuses as the first row: table, JSON, CSV, XLSX
+    _write_tables(shown, csv)
+    if output is not None:  # parquet keeps the types: the tidy long form
+        _write_tables(comparison_long(frame) if output.suffix.lower() == ".parquet"
+                      else shown, output)
     if chart is not None:
         from chipmix.present.charts import compare_chart
 
@@ -110,9 +115,9 @@ def compare_command(
     if as_json:
         from chipmix.present.export import to_records
 
-        print_json(to_records(frame))
+        print_json(to_records(shown))
         return
-    out.print(_compare_table(frame))
+    out.print(_compare_table(shown))
 
 
 def _compare_table(frame):

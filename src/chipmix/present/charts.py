@@ -312,7 +312,8 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
     ax_cost.scatter(x, disc, marker="D", s=36, color="black", zorder=3,
                     label="discounted total")
     for i, n in enumerate(names):
-        status = frame.at["status", n] if "status" in frame.index else ""
+        status = (frame.at["status", n] if "status" in frame.index
+                  else (frame.attrs.get("status") or {}).get(n, ""))
         if status not in Status.with_plan():
             ax_cost.annotate(str(status), (i, 0), ha="center", va="bottom", color="#c44e52",
                              fontsize=9, rotation=90, xytext=(0, 4), textcoords="offset points")

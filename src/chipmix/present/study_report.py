@@ -41,6 +41,14 @@ def _frame_rows(frame) -> list[dict[str, Any]]:
     return to_records(frame)
 
 
+def _statuses(frame, names: Sequence[str]) -> dict[str, str]:
+    """Each column's status: ``frame.attrs["status"]`` (chipmix.compare), else a status row."""
+    if "status" in frame.index:
+        return {n: str(frame.at["status", n]) for n in names}
+    status = frame.attrs.get("status") or {}
+    return {n: str(status.get(n, "")) for n in names}
+
+
 def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix compare") -> str:
     """The report of :func:`chipmix.compare`'s frame.
 
@@ -61,7 +69,7 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
             return None
         return None if math.isnan(v) else v
 
-    status = {n: str(frame.at["status", n]) if "status" in frame.index else "" for n in names}
+    status = _statuses(frame, names)
     body = []
     totals = {n: c for n in names if (c := value("cost.discounted_total", n)) is not None}
     best = min(totals, key=totals.__getitem__, default=None)
@@ -105,6 +113,9 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
     body.append(section("charts", "Charts", figure(cost_chart), figure(units_chart),
                         figure(share_chart)))
     rows = _frame_rows(frame)
+    if "status" not in frame.index:  # chipmix.compare keeps the statuses in attrs
+        every = _statuses(frame, [c for c in frame.columns if c != "unit"])
+        rows.insert(0, {"metric": "status", "unit": "", **every})
     columns = [Col("metric", "metric"), Col("unit", "unit")]
     for c in frame.columns[1:]:
         delta = " vs " in c
