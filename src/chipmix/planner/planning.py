@@ -32,16 +32,38 @@ def plan(
     sensitivity: bool = False,
     presolve: bool | None = None,
 ) -> Plan:
-    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
+    """Plan purchases for ``scenario``: the cost-minimal mix within the rules and policies.
 
-    ``solver``, ``relax``, ``time_limit``, ``gap`` and ``threads`` override the scenario's
-    ``solver:`` block (None: the scenario's value). ``write_lp`` / ``write_mps`` export the
-    model before it is solved. With ``sensitivity`` the plan also carries shadow prices and
-    break-even prices (:mod:`chipmix.planner.sensitivity`), computed on LPs with the integer
-    decisions fixed; without a plan it carries a ``diagnosis`` unless ``diagnose`` is False.
-    ``presolve`` (default: the scenario's ``solver.presolve``, on) merges interchangeable
-    workloads and identical SKUs first (:mod:`chipmix.model.presolve`: exact, the plan is a
-    plan of the full model; its ``solver.presolve`` says what merged).
+    Parameters
+    ----------
+    scenario
+        A :class:`~chipmix.inputs.scenario.Scenario` or the path to its YAML.
+    solver, relax, time_limit, gap, threads
+        Override the scenario's ``solver:`` block (None: the scenario's value): ``"highs"``
+        or ``"cbc"``; the LP relaxation (fractional servers); seconds; relative MIP gap (a
+        fraction: 0.001 = 0.1 %); solver threads.
+    diagnose
+        Without a plan, say why (what is short, by how much, which constraint binds) in
+        ``Plan.diagnosis``. Default True.
+    write_lp, write_mps
+        Also write the model as LP / MPS files before solving.
+    sensitivity
+        Also compute shadow prices and break-even prices (:mod:`chipmix.planner.sensitivity`),
+        on LPs with the integer decisions fixed, into ``Plan.sensitivity``.
+    presolve
+        Merge interchangeable workloads and identical SKUs first (default: the scenario's
+        ``solver.presolve``, on; :mod:`chipmix.model.presolve`: exact, the plan is a plan of
+        the full model; ``Plan.solver["presolve"]`` says what merged).
+
+    Returns
+    -------
+    Plan
+        ``status`` (``optimal``, ``feasible`` within the gap, ``infeasible``...), the cost
+        (nominal and discounted, USD), typed tables (``purchases``, ``fleet``,
+        ``allocation``, ``delivered`` with what binds each shortfall, ``shares``, ``usage``
+        of power and budget against the caps, ``availability``), ``to_json()`` (the plan JSON
+        of ``docs/outputs.md``). An infeasible scenario is not an error: the Plan has empty
+        tables and its ``diagnosis``.
 
     Raises
     ------
@@ -53,6 +75,8 @@ def plan(
         (:mod:`chipmix.io`).
     ArgumentError
         ``scenario`` is neither a Scenario nor a path, or ``solver`` is not a name.
+    SolverError
+        The solver is missing or crashed.
     """
     require("chipmix.plan", "solver", solver, str, "a solver name (highs, cbc, highs-pulp)",
             optional=True)
