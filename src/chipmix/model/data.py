@@ -35,6 +35,8 @@ METRICS: dict[str, tuple[tuple[str, ...], float, bool]] = {
 }
 
 PURCHASABLE = {"allowed", "notify"}
+#: Days of some periods that count, by period index: ``(first day, day after the last)``.
+Windows = Mapping[int, tuple[dt.date, dt.date]]
 
 
 @dataclass
@@ -80,12 +82,14 @@ class PlanningData:
         return [str(p) for p in self.periods]
 
 
-def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeline | None = None
-            ) -> PlanningData:
+def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeline | None = None,
+            windows: Windows | None = None) -> PlanningData:
     """Derive every model parameter from the scenario (see docs/planning-model.md).
 
     ``catalog`` and ``timeline`` may be passed when already built for this scenario (a hedge
-    prepares many scenarios that share them: :func:`make_timeline`).
+    prepares many scenarios that share them: :func:`make_timeline`). ``windows`` maps a
+    period index to ``(first day, day after the last)``: that period's supply is what can be
+    bought in those days only (a foresight replay deciding in mid-period).
     """
     scenario = scenario.in_usd()  # the scenario's own money (currency:) in USD, as catalogs
     periods = list(scenario.periods)
@@ -101,7 +105,7 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     workloads, demand = _workload_tables(scenario, periods)
     cap = _capability(scenario, frame, workloads)
     supply, price, availability = _supply_and_price(
-        scenario, frame, skus, cap, periods, period_table, timeline
+        scenario, frame, skus, cap, periods, period_table, timeline, windows
     )
     port = _porting(scenario, skus, cap)
     return PlanningData(
@@ -332,7 +336,8 @@ def _eligible(frame: pd.DataFrame, wrow: pd.Series) -> pd.Series:
 
 
 def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFrame, cap: pd.Series,
-                      periods: list[Period], period_table: pd.DataFrame, timeline: Timeline
+                      periods: list[Period], period_table: pd.DataFrame, timeline: Timeline,
+                      windows: Windows | None = None
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """supply[k,t] (units), price[k,t] (USD incl. fees) and the availability table."""
     labels = [str(p) for p in periods]
@@ -343,13 +348,17 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     supply_cols: dict[str, list[float]] = {}
     price_cols: dict[str, list[float]] = {}
     avail_rows: list[dict[str, Any]] = []
+    bounds = [(p.start, p.end) for p in periods]
+    for t, (first, stop) in (windows or {}).items():
+        bounds[t] = (max(first, bounds[t][0]), min(stop, bounds[t][1]))
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
             sku=sku, server=sku_info[sku]["server"], watts=sku_info[sku]["watts"],
             retire_t=sku_info[sku]["retire_t"], serves=sku in serving,
             terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
-        supplies, prices, avail = _sku_supply(scenario, facts, row, periods, years, timeline)
+        supplies, prices, avail = _sku_supply(scenario, facts, row, periods, years, timeline,
+                                              bounds)
         supply_cols[sku], price_cols[sku] = supplies, prices
         avail_rows.extend({"period": labels[t], "sku": sku, **a} for t, a in enumerate(avail))
     index = pd.Index(labels, name="period")
@@ -398,11 +407,12 @@ class _PeriodCut:
 
 
 def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], periods: list[Period],
-                years: np.ndarray, timeline: Timeline
+                years: np.ndarray, timeline: Timeline, bounds: list[tuple[dt.date, dt.date]]
                 ) -> tuple[list[float], list[float], list[dict[str, Any]]]:
     """One SKU over the horizon.
 
     Supply and unit price per period and the availability rows (without period and sku).
+    ``bounds[t]``: the days of period ``t`` that count (the whole period, or a window of it).
     """
     # the rules' decisions over the whole horizon at once, then cut per period
     segments = timeline.segments(facts.sku, periods[0].start, periods[-1].end) if periods else []
@@ -422,9 +432,9 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
             list_price = float(row["price_usd"]) * (1.0 - decline) ** years[t]
         else:
             list_price = math.nan
-        while seg_i < len(segments) and segments[seg_i][1] <= period.start:
+        while seg_i < len(segments) and segments[seg_i][1] <= bounds[t][0]:
             seg_i += 1
-        cut = _rules_cut(period, segments, seg_i, b, scale, facts)
+        cut = _rules_cut(period, bounds[t], segments, seg_i, b, scale, facts)
         unit_price = list_price * (1.0 + cut.fee)
         supply, why = _cut_supply(t, period, cut, facts, unit_price)
         supplies.append(supply)
@@ -441,16 +451,22 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
     return supplies, prices, avail
 
 
-def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
+def _rules_cut(period: Period, days: tuple[dt.date, dt.date],
+               segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
                base: float, scale: float,
                facts: _SkuFacts) -> _PeriodCut:
-    """The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), summed."""
+    """The rule segments overlapping ``days`` from ``segments[seg_i]`` on, summed.
+
+    ``days`` are the first and the after-last day of ``period`` that count; fractions are of
+    the whole period.
+    """
     cut = _PeriodCut()
     fee_days = 0.0
+    first, stop = days
     j = seg_i
-    while j < len(segments) and segments[j][0] < period.end:
+    while j < len(segments) and segments[j][0] < stop:
         seg_start, seg_end, decision = segments[j]
-        seg_start, seg_end = max(seg_start, period.start), min(seg_end, period.end)
+        seg_start, seg_end = max(seg_start, first), min(seg_end, stop)
         j += 1
         status = str(decision.status)
         cut.statuses.append(status)

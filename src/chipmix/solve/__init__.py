@@ -89,14 +89,16 @@ def _too_big(what: str, value: float) -> str:
             "demands or server sizes in the scenario and its catalogs")
 
 
-def solve(model: LinearModel, options: SolverOptions, *, reformulate: bool = True
-          ) -> SolveResult:
+def solve(model: LinearModel, options: SolverOptions, start: np.ndarray | None = None, *,
+          reformulate: bool = True) -> SolveResult:
     """Solve ``model`` with the adapter ``options.name``.
 
     The model's numbers are checked first (:func:`check_numbers`); scaling warnings are
     appended to the result's message. A MILP is solved over cumulative purchases
     (:mod:`chipmix.model.cumulative`: exact, the solution is mapped back to ``model``'s
-    columns) unless ``reformulate`` is False.
+    columns) unless ``reformulate`` is False. ``start`` (a full solution vector of ``model``,
+    e.g. a feasible plan found otherwise) is handed to HiGHS as the MIP's first incumbent
+    (mapped to the cumulative columns); the PuLP adapters ignore it.
     """
     name = options.name  # validated by SolverOptions: one of SOLVERS
     warnings = check_numbers(model)
@@ -105,7 +107,9 @@ def solve(model: LinearModel, options: SolverOptions, *, reformulate: bool = Tru
     change = None
     if reformulate and not options.relax and model.arrays()["integer"].any():
         change = cumulative(model)
-    result = _dispatch(change.model if change is not None else model, options)
+    if change is not None and start is not None:
+        start = change.forward(start)
+    result = _dispatch(change.model if change is not None else model, options, start)
     if change is not None:
         result.extra["cumulative"] = True
         if result.x is not None:
@@ -119,11 +123,12 @@ def solve(model: LinearModel, options: SolverOptions, *, reformulate: bool = Tru
     return result
 
 
-def _dispatch(model: LinearModel, options: SolverOptions) -> SolveResult:
-    """Hand ``model`` to the adapter ``options.name``."""
+def _dispatch(model: LinearModel, options: SolverOptions,
+              start: np.ndarray | None = None) -> SolveResult:
+    """Hand ``model`` to the adapter ``options.name`` (``start``: HiGHS only)."""
     if options.name == "highs":
         session = active_session()  # sweeps and stress: the same HiGHS, changed in place
-        if session is not None:
+        if session is not None and start is None:
             return session.solve(model, options)
-        return solve_highs(model, options)
+        return solve_highs(model, options, start=start)
     return solve_pulp(model, options)

@@ -142,9 +142,19 @@ def read_status(h: Any, highspy: Any, run_status: Any = None) -> tuple[Status, s
     return Status.NO_SOLUTION, f"{text}: no feasible plan found"
 
 
-def solve_highs(model: LinearModel, options: SolverOptions) -> SolveResult:
-    """Solve with highspy; read the status from HiGHS's model status and solution status."""
+def solve_highs(model: LinearModel, options: SolverOptions,
+                start: np.ndarray | None = None) -> SolveResult:
+    """Solve with highspy; read the status from HiGHS's model status and solution status.
+
+    ``start``: a solution vector given to a MIP as its first incumbent (``setSolution``).
+    """
     h, highspy = make_highs(model, options)
+    if start is not None and bool(model.arrays()["integer"].any()) and not options.relax:
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(start, dtype=float).tolist()
+        solution.value_valid = True
+        with stdout_to_stderr():
+            h.setSolution(solution)
     return run_highs(h, highspy, model, options)
 
 
