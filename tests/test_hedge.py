@@ -15,6 +15,7 @@ from helpers import assert_verified, make_scenario, planner_sku, train
 
 import chipmix
 from chipmix.hedging.extensive import cvar
+from chipmix.present.hedge_text import hedge_words
 
 EXACT = {"gap": 0.0}
 
@@ -86,7 +87,7 @@ def test_two_stage_unlikely_ban_needs_no_hedge(tmp_path):
     E = 0.8·18,000 + 0.2·25,000 = 19,400; CVaR_0.8 = 25,000 (the ban)."""
     h = chipmix.hedge(two_stage(tmp_path, 0.2), **EXACT)
     assert h.here_and_now["units"].sum() == 10
-    text = "\n".join(h.summary())
+    text = "\n".join(hedge_words(h))
     assert "If ban = yes (p = 0.2): switch to cb from 2024Q2 (10 units)" in text
     assert "If ban = no (p = 0.8): buy 10 more ca (2024Q2)" in text
     s = by_name(h)
@@ -219,10 +220,11 @@ def test_json_is_deterministic_and_follows_formats(tmp_path):
 
 def test_summary_in_a_planners_words(tmp_path):
     h = chipmix.hedge(two_stage(tmp_path, 0.5), **EXACT)
-    text = "\n".join(h.summary())
+    text = "\n".join(hedge_words(h))
     assert "Buy now, before 2024Q2" in text and "20 ca (2024Q1)" in text
-    assert "saves 5,000 USD if ban = yes" in text
-    assert "Hedging costs 2,000 USD more than the base plan if ban = no" in text
+    assert ("Hedging costs $2,000 more than the base plan where its bet holds "
+            "(p = 0.5: ban = no) and saves $5,000 where it does not (p = 0.5: ban = yes)"
+            in text)
 
 
 def test_cvar_of_a_discrete_distribution():
