@@ -57,13 +57,7 @@ def hedge_words(h) -> list[str]:
         "(nothing is revealed within the horizon)"
     lines.append(f"Buy now, {when}: {now}." if now else f"Buy nothing {when}.")
     if reveal is not None:
-        for r in h.results:
-            p = r.plan.purchases
-            later = p[~p["period"].isin([labels[t] for t in head])]
-            what = _recourse(later, set(h.here_and_now["sku"]), labels)
-            lines.append(f"If {_outcomes(r)} (p = {r.probability:.3g}): "
-                         + (what if what else "buy nothing more")
-                         + f"; cost {money(r.cost)}.")
+        lines.extend(_recourse_lines(h, labels, [labels[t] for t in head]))
     det = h.deterministic or {}
     if not math.isnan(det.get("expected_cost", math.nan)):
         diff = [(r.cost - r.deterministic, r) for r in h.results]
@@ -86,6 +80,35 @@ def hedge_words(h) -> list[str]:
         f"the most a perfect forecast is worth); the base plan, re-planned in every scenario, "
         f"{money(det.get('expected_cost'))} (value of hedging {money(h.value_of_hedging)}).")
     return lines
+
+
+def _recourse_lines(h, labels: Sequence[str], head: Sequence[str]) -> list[str]:
+    """One line per distinct recourse: scenarios that buy the same afterwards share a line."""
+    groups: dict[str, list] = {}
+    for r in h.results:
+        p = r.plan.purchases
+        what = _recourse(p[~p["period"].isin(head)], set(h.here_and_now["sku"]), labels)
+        groups.setdefault(what or "buy nothing more", []).append(r)
+    lines = []
+    for what, members in groups.items():
+        p = sum(r.probability for r in members)
+        costs = [r.cost for r in members]
+        cost = money(costs[0]) if max(costs) - min(costs) < 0.5 else \
+            f"{money(min(costs))} to {money(max(costs))}"
+        lines.append(f"{_when(members, h.results)} (p = {p:.3g}): {what}; cost {cost}.")
+    return lines
+
+
+def _when(members, results) -> str:
+    """``If ban = yes``, ``Whatever happens`` or the scenarios one by one (``; or``)."""
+    first = members[0].outcomes
+    common = {e: o for e, o in first.items() if all(r.outcomes[e] == o for r in members)}
+    matching = [r for r in results if all(r.outcomes[e] == o for e, o in common.items())]
+    if len(matching) == len(members):
+        if not common:
+            return "Whatever happens"
+        return "If " + ", ".join(f"{e} = {o}" for e, o in common.items())
+    return "If " + "; or ".join(_outcomes(r) for r in members)
 
 
 def _side(items) -> str:
