@@ -158,3 +158,17 @@ def test_no_hedge_exits_1_and_still_writes_its_json(tmp_path, capsys):
     assert target.read_text(encoding="utf-8") == out
     code, out, _ = run(capsys, "hedge", write(tmp_path, data))
     assert code == 1 and "No plan holds in every scenario" in out
+
+
+def test_hedge_report_file(tmp_path, capsys):
+    """--report writes the HTML report of the same hedge; a bad name exits 2 before solving."""
+    path = write(tmp_path, two_stage_data(tmp_path))
+    page = tmp_path / "hedge.html"
+    code, out, err = run(capsys, "hedge", path, "--json", "--report", page)
+    assert code == 0, err
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html
+    assert "ban=yes" in html and json.loads(out)["scenario"] in html
+    code, out, err = run(capsys, "hedge", path, "--report", tmp_path / "hedge.pdf")
+    assert code == 2 and "a .json (hedge JSON) or .html (report) file name" in " ".join(err.split())
+    assert not (tmp_path / "hedge.pdf").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -56,8 +56,10 @@ def hedge_command(
                          "(exit 1 on a violation).")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the hedge JSON (formats.md) on stdout.")] = False,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the hedge JSON to this file.")] = None,
+    outputs: Annotated[list[Path] | None, typer.Option(
+        "-o", "--output", "--report", metavar="FILE.json|FILE.html",
+        help="Write the hedge JSON (.json) or a self-contained HTML report (.html: what to "
+             "buy now, each scenario against hindsight and the base plan); repeatable.")] = None,
 ) -> None:
     """Choose purchases that hold up when the rules are not known yet.
 
@@ -68,14 +70,27 @@ def hedge_command(
     With --draws the fresh draws of the out-of-sample evaluation number 4 x --draws (at
     least 100). Exit 0 with a plan, 1 without (or a --verify violation), 2 for bad input.
     """
+    from chipmix.cli.report_cmd import write_report
+    from chipmix.errors import InputError
     from chipmix.hedging import hedge
     from chipmix.inputs.scenario import load_scenario
+    from chipmix.present.formatting import currency_of
+    from chipmix.present.study_report import hedge_report
 
+    for path in outputs or []:  # a bad name fails before minutes of solving
+        if path.suffix.lower() not in (".json", ".html", ".htm"):
+            raise InputError("unsupported output format", file=path,
+                             value=path.suffix or "(none)",
+                             expected="a .json (hedge JSON) or .html (report) file name")
     loaded = load_scenario(scenario, sets=sets or None)
     result = hedge(loaded, solver=solver, weight=weight, alpha=alpha, time_limit=time_limit,
                    gap=gap, workers=workers, dask=dask, draws=draws, seed=seed, reveal=reveal)
     bad = _verify(result) if verify and result.ok else []
-    _emit(result.to_json(), output, as_json, lambda: print_hedge(result))
+    files = outputs or []
+    _emit(result.to_json(), [p for p in files if p.suffix.lower() == ".json"], as_json,
+          lambda: print_hedge(result))
+    for path in [p for p in files if p.suffix.lower() != ".json"]:
+        write_report(path, hedge_report(result, currency=currency_of(loaded)))
     for line in bad:
         err.print(f"[red]verify:[/] {line}", highlight=False)
     if verify and result.ok and not bad:
@@ -84,13 +99,13 @@ def hedge_command(
         raise typer.Exit(1)
 
 
-def _emit(text: str, output: Path | None, as_json: bool, show: Callable[[], None]) -> None:
-    """Write the JSON ``text`` to ``output``, then print it (``--json``) or ``show()`` it."""
+def _emit(text: str, paths: Sequence[Path], as_json: bool, show: Callable[[], None]) -> None:
+    """Write the JSON ``text`` to ``paths``, then print it (``--json``) or ``show()`` it."""
     from chipmix.io import write_text
 
-    if output is not None:
-        write_text(output, text)
-        err.print(f"wrote {output}")
+    for path in paths:
+        write_text(path, text)
+        err.print(f"wrote {path}")
     if as_json:
         sys.stdout.write(text)
     else:
@@ -193,7 +208,8 @@ def replay_command(
     result = replay(loaded, foresight, solver=solver, time_limit=time_limit, gap=gap,
                     windows=not no_windows, workers=workers, dask=dask,
                     announced=overrides or None)
-    _emit(result.to_json(timings=timings), output, as_json, lambda: print_replay(result))
+    _emit(result.to_json(timings=timings), [output] if output is not None else [], as_json,
+          lambda: print_replay(result))
     if not result.ok:
         raise typer.Exit(1)
 
