@@ -41,8 +41,8 @@ _LAZY = {
     "report": ("chipmix.present.plan_report", "report"),
     "write_plan": ("chipmix.present.plan_export", "write_plan"),
     "tidy": ("chipmix.present.plan_export", "tidy"),
-    "replay": ("chipmix.hedging", "replay"),
-    "Replay": ("chipmix.hedging", "Replay"),
+    "replay": ("chipmix.hedging.replay", "replay"),
+    "Replay": ("chipmix.hedging.replay", "Replay"),
 }
 
 __all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_api.py checks)
@@ -55,7 +55,8 @@ __all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_
 if TYPE_CHECKING:  # pragma: no cover
     from chipmix.checker import verify
     from chipmix.errors import ChipmixError, InputError
-    from chipmix.hedging import Hedge, Replay, hedge, replay
+    from chipmix.hedging.core import Hedge, hedge
+    from chipmix.hedging.replay import Replay, replay
     from chipmix.inputs.catalog import load_catalog, load_catalogs
     from chipmix.inputs.scenario import Scenario, load_scenario
     from chipmix.inputs.solver import Status
