@@ -337,6 +337,14 @@ def replay(scenario, foresight: str = "myopic", *, solver: str | None = None,
     ``announced`` overrides the day rule sets became public (``{rule id: date}``), e.g. to ask
     what an earlier warning would have been worth; ``windows`` values every announcement made
     before its rule took effect (one more replay each, on the executor).
+
+    Raises
+    ------
+    InputError
+        A bad scenario, ``foresight`` other than ``myopic`` or ``perfect``, an ``announced``
+        override naming no rule set of the scenario or not a date, bad solver or executor
+        options; ArgumentError (also a ``TypeError``) for a scenario of the wrong kind
+        (``scenario=None``).
     """
     started = time.perf_counter()
     if foresight not in FORESIGHTS:
