@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from chipmix.cli._common import err, out
+from chipmix.cli._common import err, out, styled
 
 SolverOption = Annotated[str | None, typer.Option(
     "--solver", help="highs (direct, default) | cbc | highs-pulp.")]
@@ -92,7 +92,7 @@ def hedge_command(
     for path in [p for p in files if p.suffix.lower() != ".json"]:
         write_report(path, hedge_report(result, currency=currency_of(loaded)))
     for line in bad:
-        err.print(f"[red]verify:[/] {line}", highlight=False)
+        err.print(styled(("verify:", "red"), f" {line}"), highlight=False)
     if verify and result.ok and not bad:
         err.print(f"verify: every scenario's plan passes ({len(result.results)} checked)")
     if not result.ok or bad:
@@ -130,10 +130,11 @@ def print_hedge(result) -> None:
     from chipmix.present.hedge_text import hedge_words
 
     style = "green" if result.status.value == "optimal" else ("yellow" if result.ok else "red")
-    out.print(f"[bold]{result.scenario}[/]: hedge over {len(result.tree)} scenarios, "
-              f"[{style}]{result.status.value}[/]" + (
-                  f" (risk weight {result.weight:g}, CVaR level {result.alpha:g})"
-                  if result.weight > 0 else " (risk-neutral)"))
+    out.print(styled((str(result.scenario), "bold"),
+                     f": hedge over {len(result.tree)} scenarios, ",
+                     (result.status.value, style),
+                     f" (risk weight {result.weight:g}, CVaR level {result.alpha:g})"
+                     if result.weight > 0 else " (risk-neutral)"))
     for line in hedge_words(result):
         out.print(f"  {line}", highlight=False)
     if not result.ok:
@@ -221,7 +222,8 @@ def print_replay(result) -> None:
     from chipmix.present.formatting import money
     from chipmix.present.hedge_text import replay_words
 
-    out.print(f"[bold]{result.scenario}[/]: {result.foresight} replay, {result.status}")
+    out.print(styled((str(result.scenario), "bold"), f": {result.foresight} replay, "
+                     f"{result.status}"))
     for line in replay_words(result):
         out.print(f"  {line}", highlight=False)
     table = Table(title="Steps (planned cost: discounted USD, as seen then)")
