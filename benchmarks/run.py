@@ -4,6 +4,7 @@
     python benchmarks/run.py milp --skus 100 --workloads 5 --periods 12   # national scale, CBC and HiGHS
     python benchmarks/run.py memory --skus 500 --workloads 20 --periods 100   # peak RSS at ~10^6 vars
     python benchmarks/run.py coldstart                           # chipmix plan --json vs import floor
+    python benchmarks/run.py milpform --scenario S.yaml          # MILP as built vs cumulative purchases
 
 Each prints a Markdown table; the results and the machine are recorded in benchmarks/README.md.
 
@@ -207,6 +208,60 @@ def milp_gaps(path: str | None, gaps: list[float], repeats: int, time_limit: flo
                   f"{'n/a' if proven is None else f'{proven:.2e}'} | {root:.2%} |", flush=True)
 
 
+def _cpu(solver: str) -> float:
+    """CPU seconds of this process, plus its children's (CBC runs as a child process)."""
+    import resource
+
+    own = time.process_time()
+    return own + (resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime if solver == "cbc"
+                  else 0.0)
+
+
+def milp_form(paths: list[str], gaps: list[float], repeats: int, time_limit: float,
+              solvers: list[str]) -> None:
+    """The MILP as built (the model ``--write-mps`` writes: what the raw solver gets) against
+    the same model over cumulative purchases (chipmix.model.cumulative), side by side in one
+    run: for each repeat both forms are solved back to back (one thread), so both see the
+    same load. CPU seconds (HiGHS in-process; CBC's child process) and wall seconds, min and
+    median; nodes for HiGHS; the objective and the proven gap."""
+    from chipmix.inputs.scenario import load_scenario
+    from chipmix.model.build import build
+    from chipmix.model.data import prepare
+    from chipmix.solve import SolverOptions, solve
+
+    for path in paths:
+        model, _ = build(prepare(load_scenario(path)))
+        lp = solve(model, SolverOptions(relax=True, threads=1)).objective
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"\n{Path(path).name}: {model.num_cols} columns ({model.num_integers} integer), "
+              f"{model.num_rows} rows; LP relaxation {lp:,.0f}; load average {load}")
+        print("| solver | gap | form | CPU min | CPU median | wall min | wall median | "
+              "objective | proven gap | above the LP |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for solver in solvers:
+            for gap in gaps:
+                runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+                last = {}
+                for _ in range(repeats):
+                    for form in (False, True):
+                        options = SolverOptions(name=solver, gap=gap, threads=1,
+                                                time_limit=time_limit)
+                        c0, w0 = _cpu(solver), time.perf_counter()
+                        result = solve(model, options, reformulate=form)
+                        runs[form].append((_cpu(solver) - c0, time.perf_counter() - w0))
+                        last[form] = result
+                for form in (False, True):
+                    cpu = [c for c, _ in runs[form]]
+                    wall = [w for _, w in runs[form]]
+                    r = last[form]
+                    obj = r.objective if r.objective is not None else float("nan")
+                    proven = "n/a" if r.gap is None else f"{r.gap:.2e}"
+                    print(f"| {solver} | {gap:g} | {'cumulative' if form else 'as built'} | "
+                          f"{min(cpu):.2f} | {statistics.median(cpu):.2f} | {min(wall):.2f} | "
+                          f"{statistics.median(wall):.2f} | {obj:,.0f} | {proven} | "
+                          f"{(obj - lp) / obj:.2%} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="chipmix benchmarks (run by hand)")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -231,6 +286,12 @@ def main() -> None:
     p.add_argument("--gaps", type=float, nargs="+", default=[1e-2, 1e-3, 1e-4])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--time-limit", type=float, default=300)
+    p = sub.add_parser("milpform")
+    p.add_argument("--scenario", nargs="+", required=True)
+    p.add_argument("--gaps", type=float, nargs="+", default=[1e-2, 1e-3, 5e-4, 1e-4])
+    p.add_argument("--solvers", nargs="+", default=["highs", "cbc"])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--time-limit", type=float, default=300)
     p = sub.add_parser("coldstart")
     p.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -240,6 +301,8 @@ def main() -> None:
         milp(args.skus, args.workloads, args.periods, args.seed, args.gap, args.time_limit)
     elif args.what == "milpgaps":
         milp_gaps(args.scenario, args.gaps, args.repeats, args.time_limit)
+    elif args.what == "milpform":
+        milp_form(args.scenario, args.gaps, args.repeats, args.time_limit, args.solvers)
     elif args.what == "memory":
         memory(args.skus, args.workloads, args.periods, args.seed)
     else:

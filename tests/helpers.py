@@ -123,6 +123,22 @@ def make_scenario(folder: Path, skus: Iterable[Mapping[str, Any]], workloads: li
     return Scenario.from_dict(data, base_dir=folder)
 
 
+def two_stage_hedge_scenario(folder: Path):
+    """tests/test_hedge.py's hand-solved two-stage case: a ban on ca in 2024Q2, even odds.
+
+    Buy 20 ca now; 20,000 in both scenarios; hindsight 18,000 / 20,000; the base plan
+    re-planned 18,000 / 25,000.
+    """
+    uncertainty = {"events": [{"name": "ban", "known_from": "2024Q2", "outcomes": [
+        {"name": "no", "probability": 0.5},
+        {"name": "yes", "probability": 0.5, "set": {"supply.ca.2024Q2": 0}}]}]}
+    return make_scenario(
+        folder, [planner_sku("ca", vendor="A"), planner_sku("cb", vendor="B")],
+        [train({"2024Q1": 10, "2024Q2": 20})], horizon={"start": "2024Q1", "end": "2024Q2"},
+        supply={"ca": 100}, prices={"ca": {"2024Q1": 1000, "2024Q2": 800}, "cb": 1500},
+        uncertainty=uncertainty)
+
+
 def assert_verified(plan, scenario, tolerance: float = 1e-6):
     """The independent checker accepts ``plan`` (every constraint and figure recomputed)."""
     import chipmix

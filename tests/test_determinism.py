@@ -84,7 +84,9 @@ def test_solvers_and_cbc_thread_counts_agree_within_the_gap(name):
     _, cbc_1, _ = _plan_json(name, "cbc", 1)
     _, cbc_2, _ = _plan_json(name, "cbc", 2)
     for other in (cbc_1, cbc_2):
-        assert abs(other - highs) <= 2 * gap * abs(highs) + 1e-6, (name, highs, other)
+        # + 1e-9 relative: the solvers' own tolerances (solved to gap 0, CBC and HiGHS
+        # differed by ~1e-10 of the cost on hedge-h20-2024)
+        assert abs(other - highs) <= (2 * gap + 1e-9) * abs(highs) + 1e-6, (name, highs, other)
 
 
 def test_output_file_equals_json_on_stdout(tmp_path, capfd):

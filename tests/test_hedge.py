@@ -15,6 +15,8 @@ from helpers import assert_verified, make_scenario, planner_sku, train
 
 import chipmix
 from chipmix.hedging.extensive import cvar
+from chipmix.inputs.scenario import Scenario
+from chipmix.present.hedge_text import hedge_words
 
 EXACT = {"gap": 0.0}
 
@@ -86,7 +88,7 @@ def test_two_stage_unlikely_ban_needs_no_hedge(tmp_path):
     E = 0.8·18,000 + 0.2·25,000 = 19,400; CVaR_0.8 = 25,000 (the ban)."""
     h = chipmix.hedge(two_stage(tmp_path, 0.2), **EXACT)
     assert h.here_and_now["units"].sum() == 10
-    text = "\n".join(h.summary())
+    text = "\n".join(hedge_words(h))
     assert "If ban = yes (p = 0.2): switch to cb from 2024Q2 (10 units)" in text
     assert "If ban = no (p = 0.8): buy 10 more ca (2024Q2)" in text
     s = by_name(h)
@@ -219,10 +221,11 @@ def test_json_is_deterministic_and_follows_formats(tmp_path):
 
 def test_summary_in_a_planners_words(tmp_path):
     h = chipmix.hedge(two_stage(tmp_path, 0.5), **EXACT)
-    text = "\n".join(h.summary())
+    text = "\n".join(hedge_words(h))
     assert "Buy now, before 2024Q2" in text and "20 ca (2024Q1)" in text
-    assert "saves 5,000 USD if ban = yes" in text
-    assert "Hedging costs 2,000 USD more than the base plan if ban = no" in text
+    assert ("Hedging costs $2,000 more than the base plan where its bet holds "
+            "(p = 0.5: ban = no) and saves $5,000 where it does not (p = 0.5: ban = yes)"
+            in text)
 
 
 def test_cvar_of_a_discrete_distribution():
@@ -230,3 +233,23 @@ def test_cvar_of_a_discrete_distribution():
     assert cvar([10, 20, 30, 40], [0.25] * 4, 0.6) == pytest.approx((0.15 * 30 + 0.25 * 40)
                                                                      / 0.4)
     assert cvar([5, 7], [0.5, 0.5], 0.0) == pytest.approx(6)
+
+
+def test_scenarios_with_the_same_recourse_share_a_line(tmp_path):
+    """A second event that changes nothing the plan uses (``cb``'s supply 100 or 50; 10 are
+    needed): four scenarios, but the advice has two recourse lines, one per ban outcome, and
+    with p = 1/2 (the hedge buys everything now) one for every scenario."""
+    calm = {"name": "cb-supply", "known_from": "2024Q2", "outcomes": [
+        {"name": "full", "probability": 0.5},
+        {"name": "half", "probability": 0.5, "set": {"supply.cb": 50}}]}
+    scenario = two_stage(tmp_path, 0.2)
+    data = scenario.to_dict()
+    data["uncertainty"]["events"].append(calm)
+    h = chipmix.hedge(Scenario.from_dict(data, base_dir=scenario.base_dir), **EXACT)
+    assert len(h.results) == 4
+    lines = [line for line in hedge_words(h) if line.startswith(("If ", "Whatever"))]
+    assert lines == ["If ban = no (p = 0.8): buy 10 more ca (2024Q2); cost $18,000.",
+                     "If ban = yes (p = 0.2): switch to cb from 2024Q2 (10 units); "
+                     "cost $25,000."]
+    h = chipmix.hedge(two_stage(tmp_path, 0.5), **EXACT)
+    assert "Whatever happens (p = 1): buy nothing more; cost $20,000." in hedge_words(h)

@@ -69,6 +69,8 @@ CALLS = {
     "hedge(None)": lambda s: chipmix.hedge(None),
     "hedge(5)": lambda s: chipmix.hedge(5),
     "hedge(s, weight='high')": lambda s: chipmix.hedge(s, weight="high"),
+    "replay(None)": lambda s: chipmix.replay(None),
+    "replay(s, foresight=5)": lambda s: chipmix.replay(s, foresight=5),
     "load_catalog(None)": lambda s: chipmix.load_catalog(None),
     "load_catalog(5)": lambda s: chipmix.load_catalog(5),
     "load_catalogs(5)": lambda s: chipmix.load_catalogs(5),

@@ -89,7 +89,8 @@ def test_tables_are_typed(case):
     for name in ("purchases", "fleet", "delivered", "shares", "availability"):
         assert isinstance(tables[name]["period"].dtype, pd.CategoricalDtype), name
         assert tables[name]["period"].cat.ordered
-    assert tables["purchases"]["vendor"].tolist() == ["Acme", "Dragon"]
+    # 10 acme-a and 5 dragon-d, the acme-a in 2024Q1 or 2024Q2 (equal cost: no discounting)
+    assert sorted(set(tables["purchases"]["vendor"])) == ["Acme", "Dragon"]
     assert tables["shares"].dtypes.drop("period").eq("float64").all()
     long = tidy(plan, scenario)
     assert long.dtypes["value"] == "float64"

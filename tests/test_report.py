@@ -127,7 +127,10 @@ def test_power_and_budget_against_their_caps(case):
     assert rows["2024Q2"]["power_cap_mw"][1] == pytest.approx(0.0015)
     assert rows["2024Q2"]["power_use"][0] == "100.0 %"
     assert rows["2024Q3"]["power_cap_mw"][1] == pytest.approx(0.0015)  # a step holds
-    assert rows["2024Q1"]["capex"][1] == pytest.approx(17500)
+    # the acme-a may be bought in 2024Q1 or 2024Q2 at equal cost (no discounting)
+    q1 = sum(p["spend"] for p in data["purchases"] if p["period"] == "2024Q1")
+    assert q1 in (pytest.approx(12500), pytest.approx(17500))
+    assert rows["2024Q1"]["capex"][1] == pytest.approx(q1)
     assert rows["2024Q1"]["budget"][1] == pytest.approx(40000)
 
 
@@ -270,18 +273,11 @@ def test_study_report_bad_extension_exits_2_before_solving(tmp_path, capsys):
 def test_hedge_report_of_the_hand_solved_two_stage_case(tmp_path):
     """tests/test_hedge.py's two-stage case: buy 20 now; 20,000 in both scenarios; hindsight
     18,000 / 20,000; the base plan re-planned 18,000 / 25,000 (21,500 expected)."""
-    from helpers import make_scenario, planner_sku, train
+    from helpers import two_stage_hedge_scenario
 
     from chipmix.present.study_report import hedge_report
 
-    uncertainty = {"events": [{"name": "ban", "known_from": "2024Q2", "outcomes": [
-        {"name": "no", "probability": 0.5},
-        {"name": "yes", "probability": 0.5, "set": {"supply.ca.2024Q2": 0}}]}]}
-    scenario = make_scenario(
-        tmp_path, [planner_sku("ca", vendor="A"), planner_sku("cb", vendor="B")],
-        [train({"2024Q1": 10, "2024Q2": 20})], horizon={"start": "2024Q1", "end": "2024Q2"},
-        supply={"ca": 100}, prices={"ca": {"2024Q1": 1000, "2024Q2": 800}, "cb": 1500},
-        uncertainty=uncertainty)
+    scenario = two_stage_hedge_scenario(tmp_path)
     h = chipmix.hedge(scenario, gap=0.0)
     html = hedge_report(h)
     assert parse(html).scripts == 0

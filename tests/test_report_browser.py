@@ -1,9 +1,10 @@
 """The HTML report in a real browser: headless Chromium (Debian's ``chromium``).
 
-One report (``tests/data/report_case.yaml``), three browser runs: ``--dump-dom`` (the page
-loads with no console message and no network request; the numbers in the rendered DOM equal
-the plan JSON), ``--print-to-pdf`` (a PDF of a few A4 pages) and ``--screenshot`` (a PNG
-with the charts drawn in colour).
+One plan report (``tests/data/report_case.yaml``), three browser runs: ``--dump-dom`` (the
+page loads with no console message and no network request; the numbers in the rendered DOM
+equal the plan JSON), ``--print-to-pdf`` (a PDF of a few A4 pages) and ``--screenshot`` (a
+PNG with the charts drawn in colour). The reports of compare, sweep, frontier and hedge load
+clean the same way, show a figure of their study in the rendered DOM and print to PDF.
 
 Without a ``chromium`` on the PATH these tests skip, unless ``CHIPMIX_BROWSER_TESTS=require``
 (``.ci/run`` sets it after installing chromium): then a missing browser fails.
@@ -20,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import two_stage_hedge_scenario
 from html_tables import parse, tables
 
 import chipmix
@@ -122,3 +124,57 @@ def test_screenshot_shows_the_charts_in_colour(report, tmp_path):
     # Nvidia-style green is not used here; the vendor fallback blue and the domestic red are
     strong = [c for n, c in colours if max(c) - min(c) > 80 and n > 200]
     assert len(strong) >= 3  # bars in several vendor colours, not a blank page
+
+
+# -- the study reports: compare, sweep, frontier, hedge ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def study_reports(tmp_path_factory):
+    """Each study's report beside a figure it must show: (path, table id, column, value)."""
+    from chipmix.present.study_report import (
+        compare_report,
+        frontier_report,
+        hedge_report,
+        sweep_report,
+    )
+
+    folder = tmp_path_factory.mktemp("studies")
+    out = {}
+    frame = chipmix.compare([CASE, CASE], labels=["a", "b"])
+    out["compare"] = (compare_report(frame), "compare", "a",
+                      float(frame.at["cost.total", "a"]))
+    sweep = chipmix.sweep(CASE, {"policy.domestic_share": [0.0, 0.5]}, workers=1)
+    out["sweep"] = (sweep_report(sweep, {"policy.domestic_share": [0.0, 0.5]}), "sweep",
+                    "objective", float(sweep["objective"].iloc[0]))
+    curve = chipmix.frontier(CASE, steps=3, workers=1)
+    out["frontier"] = (frontier_report(curve), "frontier", "objective",
+                       float(curve.curve["objective"].iloc[0]))
+    scenario = two_stage_hedge_scenario(folder)  # 20,000 in the scenario without a ban
+    out["hedge"] = (hedge_report(chipmix.hedge(scenario, gap=0.0)), "scenarios", "cost",
+                    20000.0)
+    paths = {}
+    for name, (html, *rest) in out.items():
+        path = folder / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        paths[name] = (path, *rest)
+    return paths
+
+
+@pytest.mark.parametrize("name", ["compare", "sweep", "frontier", "hedge"])
+def test_study_reports_load_clean_in_the_browser(study_reports, name, tmp_path):
+    path, table_id, column, value = study_reports[name]
+    netlog = tmp_path / "net.json"
+    run = chromium(f"--log-net-log={netlog}", "--dump-dom", path.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "CONSOLE" not in run.stderr, run.stderr[-2000:]
+    requested = set(re.findall(r'"url":"([^"]+)"', netlog.read_text(encoding="utf-8")))
+    assert {u for u in requested if not any(h in u for h in BROWSER_OWN)} == set()
+    dom = run.stdout
+    assert parse(dom).scripts == 0 and "<svg" in dom
+    if table_id is not None:  # a figure of the study, read back from the rendered page
+        cells = [r[column][1] for r in tables(dom)[table_id] if column in r]
+        assert any(c == pytest.approx(value) for c in cells if isinstance(c, float)), cells
+    pdf = tmp_path / f"{name}.pdf"
+    run = chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", path.as_uri())
+    assert run.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")

@@ -64,7 +64,8 @@ def test_a_milp_changed_in_place_solves_bit_for_bit_as_a_fresh_one(tmp_path):
     session = HighsSession()
     for model in models:
         fresh = solve(model, options)
-        again = session.solve(model, options)
+        with reusing(session):
+            again = solve(model, options)
         assert again.status == fresh.status
         assert again.objective == fresh.objective
         assert np.array_equal(again.x, fresh.x)
@@ -78,7 +79,9 @@ def test_the_default_scenario_in_place_is_bit_for_bit(tmp_path):
     options = SolverOptions(gap=5e-4, threads=1, time_limit=60)
     session = HighsSession()
     for model in models:
-        fresh, again = solve(model, options), session.solve(model, options)
+        fresh = solve(model, options)
+        with reusing(session):
+            again = solve(model, options)
         assert again.objective == fresh.objective and np.array_equal(again.x, fresh.x)
     assert session.stats["changed"] == len(models) - 1
 
@@ -89,7 +92,8 @@ def test_an_lp_changed_in_place_has_the_same_optimum(tmp_path):
     session = HighsSession()
     for model in models:
         fresh = solve(model, options)
-        again = session.solve(model, options)
+        with reusing(session):
+            again = solve(model, options)
         assert again.status == fresh.status
         assert again.objective == pytest.approx(fresh.objective, rel=1e-9, abs=1e-6)
         assert again.row_duals is not None
@@ -99,8 +103,9 @@ def test_an_lp_changed_in_place_has_the_same_optimum(tmp_path):
 def test_options_of_an_earlier_solve_do_not_carry_over(tmp_path):
     model = models_of(small(tmp_path))[0]
     session = HighsSession()
-    loose = session.solve(model, SolverOptions(gap=0.5, threads=1))
-    tight = session.solve(model, SolverOptions(gap=1e-9, threads=1))
+    with reusing(session):
+        loose = solve(model, SolverOptions(gap=0.5, threads=1))
+        tight = solve(model, SolverOptions(gap=1e-9, threads=1))
     fresh = solve(model, SolverOptions(gap=1e-9, threads=1))
     assert tight.objective == fresh.objective
     assert loose.gap is not None

@@ -69,7 +69,11 @@ def test_compare_deltas_match_hand_computed_plans(base):
     assert list(frame.columns) == ["unit", "tiny", "quarter", "short", "quarter vs tiny",
                                    "short vs tiny"]
     at = frame.loc
-    assert at["status", "tiny"] == "optimal" and at["status", "quarter vs tiny"] == ""
+    assert frame.attrs["status"]["tiny"] == "optimal"
+    assert frame.attrs["status"]["quarter vs tiny"] == ""
+    # typed: every figure column is float64, the unit a string
+    assert frame.drop(columns="unit").dtypes.eq("float64").all()
+    assert frame["unit"].dtype == "string"
     # tiny: 10 acme-y; quarter: 3 dragon-x + 7 acme-y (share 3/10 >= 0.25)
     assert at["cost.total", "tiny"] == pytest.approx(10000)
     assert at["cost.total", "quarter"] == pytest.approx(13000)
@@ -96,8 +100,8 @@ def test_compare_keeps_an_infeasible_scenario_as_a_column(base):
 
     too_much = variant(base, "too-much", "policy: {domestic_share: 0.7}\n")
     frame = chipmix.compare([base, too_much], labels=["A", "B"])
-    assert frame.loc["status", "B"] == "infeasible"
-    assert frame.loc["status", "B vs A"] == "optimal -> infeasible"
+    assert frame.attrs["status"]["B"] == "infeasible"
+    assert frame.attrs["status"]["B vs A"] == "optimal -> infeasible"
     assert math.isnan(frame.loc["cost.total", "B"])
     assert math.isnan(frame.loc["cost.total", "B vs A"])
 
@@ -112,8 +116,20 @@ def test_compare_cli_json_csv_and_chart(base, tmp_path, capsys):
     assert code == 0
     rows = {r["metric"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["cost.total"]["quarter vs tiny"] == pytest.approx(3000)
+    assert rows["status"]["quarter"] == "optimal"  # the JSON keeps its status row
     assert pd.read_csv(csv)["metric"].tolist()[0] == "status"
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # parquet keeps the types: the tidy long form, numbers as float64
+    parquet = tmp_path / "cmp.parquet"
+    assert main(["compare", str(base), str(quarter), "-o", str(parquet),
+                 "--set", "solver.gap=0"]) == 0
+    capsys.readouterr()
+    long = pd.read_parquet(parquet)
+    assert list(long.columns) == ["metric", "unit", "scenario", "status", "value"]
+    assert long["value"].dtype == "float64"
+    wide = long.pivot(index="metric", columns="scenario", values="value")
+    assert wide.at["cost.total", "quarter vs tiny"] == pytest.approx(3000)
+    assert set(long.loc[long["scenario"] == "quarter", "status"]) == {"optimal"}
 
 
 # -- ranges and grids -------------------------------------------------------------------------
@@ -302,6 +318,62 @@ def test_frontier_cli(base, tmp_path, capsys):
     assert "<svg" in svg.read_text(encoding="utf-8")[:2000]
     code = main(["frontier", str(base), "--workers", "1", "--set", "supply.acme-y=1"])
     assert code == 1
+
+
+def test_frontier_with_soft_demand_reports_the_share_met_without_shortfall(base):
+    """Renting shortfall at 5000 USD/PFLOPS, every share has a plan: 6 dragon-x (all there
+    is) in use and acme-y cards in use ``u`` with 6 / (6 + u) >= s, the rest rented.
+    Without shortfall 10 cards must serve, so only s <= 0.6 is met; at s = 1 the plan
+    rents 4 PFLOPS."""
+    import chipmix
+
+    soft = variant(base, "soft", "workloads:\n  - {name: train, kind: training, "
+                                 "metric: bf16_pflops, demand: 10, shortfall_penalty: 5000}\n")
+    result = chipmix.frontier(soft, steps=6, workers=1)
+    assert result.max_share == 1.0
+    assert result.max_share_met == 0.6  # exactly: the round share in the last bracket
+    curve = result.curve.set_index("required_share")
+    # round steps of 20 % and the highest share met without shortfall
+    assert list(curve.index) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert curve.loc[1.0, "shortfall"] == pytest.approx(4 * 5000)
+    assert curve.loc[1.0, "objective"] == pytest.approx(6 * 2000 + 4 * 5000)
+    # s = 0.8: u <= 1.5, so 2 acme-y bought, 1.5 in use, 2.5 PFLOPS rented
+    assert curve.loc[0.8, "objective"] == pytest.approx(6 * 2000 + 2000 + 2.5 * 5000)
+    assert curve.loc[result.max_share_met, "shortfall"] == 0
+    assert curve["is_max_met"].sum() == 1 and curve.loc[result.max_share_met, "is_max_met"]
+    assert result.premium_met == pytest.approx(cost(result.max_share_met) - cost(0))
+    assert result.shortfall_at_max == pytest.approx(20000)
+    hard = result.probes[result.probes["hard_demand"]]
+    assert len(hard) and hard["required_share"].max() <= 1.0
+    assert not hard.loc[hard["required_share"] > 0.6 + 1e-9, "feasible"].any()
+
+
+def test_frontier_cli_headline_names_the_share_met_without_shortfall(base, capsys):
+    from chipmix.cli import main
+
+    soft = variant(base, "soft", "workloads:\n  - {name: train, kind: training, "
+                                 "metric: bf16_pflops, demand: 10, shortfall_penalty: 5000}\n")
+    assert main(["frontier", str(soft), "--steps", "3", "--workers", "1"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "highest domestic share met without shortfall: 60.0 %" in text
+    assert "with rented shortfall a plan exists up to 100.0 %, renting 20k USD" in text
+    assert "◀ met" in text and "◀ max" in text
+    assert main(["frontier", str(soft), "--steps", "3", "--workers", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["max_share"] == 1.0 and data["max_share_met"] == 0.6
+    assert data["shortfall_at_max"] == 20000
+    assert [p["required_share"] for p in data["curve"]] == [0.0, 0.5, 0.6, 1.0]
+
+
+def test_round_shares():
+    from chipmix.studies.frontier import round_shares
+
+    assert round_shares(1.0, 11) == pytest.approx([i / 10 for i in range(11)])
+    assert round_shares(0.873, 11) == pytest.approx([i / 10 for i in range(9)])
+    assert round_shares(0.55, 4) == pytest.approx([0, 0.2, 0.4])
+    assert round_shares(0.3, 5) == pytest.approx([0, 0.1, 0.2, 0.3])
+    assert round_shares(0.04, 3) == pytest.approx([0, 0.02, 0.04])
+    assert round_shares(0.0, 5) == [0.0]
 
 
 def test_frontier_from_a_later_period(base):

@@ -38,7 +38,10 @@ def test_power_cap_binds_and_explains_the_shortfall():
     usage = usage_table(data, plan)
     assert usage["power_mw"].tolist() == pytest.approx([0.001, 0.0015, 0.0005])
     assert usage["power_cap_mw"].tolist() == pytest.approx([1.0, 0.0015, 0.0015])
-    assert usage["capex"].tolist() == pytest.approx([17500, 0, 0])
+    # 17,500 USD of cards: the 10 acme-a all in 2024Q1, or 5 of them in 2024Q2 (equal cost,
+    # no discounting: an alternate optimum the solver may return)
+    assert usage["capex"].tolist() in (pytest.approx([17500, 0, 0]),
+                                       pytest.approx([12500, 5000, 0]))
     assert usage["binding"].tolist() == [[], ["power cap"], []]
     assert shortfall_binding(data, plan, usage) == {("2024Q2", "train"): ["power cap"]}
 
@@ -77,7 +80,8 @@ def test_plan_json_extends_the_format_with_usage_and_causes(planned):
     q2 = d["usage"][1]
     assert (q2["power_mw"], q2["power_cap_mw"], q2["binding"]) == (0.0015, 0.0015,
                                                                    ["power cap"])
-    assert d["usage"][0]["capex"] == 17500 and d["usage"][0]["budget"] == 40000
+    assert d["usage"][0]["capex"] in (17500, 12500) and d["usage"][0]["budget"] == 40000
+    assert sum(u["capex"] for u in d["usage"]) == 17500  # either optimum (see above)
     causes = {r["period"]: r["binding"] for r in d["delivered"]}
     assert causes == {"2024Q1": [], "2024Q2": ["power cap"], "2024Q3": []}
     # the keys of the format are still there, with their meaning

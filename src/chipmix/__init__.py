@@ -41,19 +41,22 @@ _LAZY = {
     "report": ("chipmix.present.plan_report", "report"),
     "write_plan": ("chipmix.present.plan_export", "write_plan"),
     "tidy": ("chipmix.present.plan_export", "tidy"),
+    "replay": ("chipmix.hedging.replay", "replay"),
+    "Replay": ("chipmix.hedging.replay", "Replay"),
 }
 
 __all__ = [  # the names of _LAZY, spelled out for linters and IDEs (tests/test_api.py checks)
-    "ChipmixError", "Hedge", "InputError", "Plan", "Scenario", "Status", "Timeline",
+    "ChipmixError", "Hedge", "InputError", "Plan", "Replay", "Scenario", "Status", "Timeline",
     "__version__", "alternatives", "classify", "compare", "frontier", "hedge", "load_catalog",
-    "load_catalogs", "load_rulesets", "load_scenario", "plan", "report", "stress",
+    "load_catalogs", "load_rulesets", "load_scenario", "plan", "replay", "report", "stress",
     "substitute", "sweep", "tidy", "verify", "write_plan",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from chipmix.checker import verify
     from chipmix.errors import ChipmixError, InputError
-    from chipmix.hedging import Hedge, hedge
+    from chipmix.hedging.core import Hedge, hedge
+    from chipmix.hedging.replay import Replay, replay
     from chipmix.inputs.catalog import load_catalog, load_catalogs
     from chipmix.inputs.scenario import Scenario, load_scenario
     from chipmix.inputs.solver import Status

@@ -139,6 +139,7 @@ def _kind(param) -> str:
 def _register() -> None:
     from chipmix.cli import (
         catalog_cmd,
+        hedge_cmd,
         insight_cmd,
         plan_cmd,
         report_cmd,
@@ -146,7 +147,8 @@ def _register() -> None:
         study_cmd,
     )
 
-    for module in (catalog_cmd, rules_cmd, plan_cmd, report_cmd, study_cmd, insight_cmd):
+    for module in (catalog_cmd, rules_cmd, plan_cmd, report_cmd, study_cmd, insight_cmd,
+                   hedge_cmd):
         module.register(app)
 
 

@@ -87,6 +87,7 @@ def compare_command(
     """
     from chipmix.studies import compare
     from chipmix.studies.common import load_base
+    from chipmix.studies.compare import comparison_long, with_status
 
     _check_outputs(chart=chart, tables=[csv, output], report=report)
     if csv is not None and csv.suffix.lower() != ".csv":
@@ -96,7 +97,11 @@ def compare_command(
     loaded = [load_base(path, sets or None) for path in scenarios]
     _check_outputs(chart=chart, tables=[csv, output], report=report, loaded=True)
     frame = compare(loaded, solver=solver, time_limit=time_limit, gap=gap)
-    _write_tables(frame, csv, output)
+    shown = with_status(frame)  # the statuses as the first row: table, JSON, CSV, XLSX
+    _write_tables(shown, csv)
+    if output is not None:  # parquet keeps the types: the tidy long form
+        _write_tables(comparison_long(frame) if output.suffix.lower() == ".parquet"
+                      else shown, output)
     if chart is not None:
         from chipmix.present.charts import compare_chart
 
@@ -110,9 +115,9 @@ def compare_command(
     if as_json:
         from chipmix.present.export import to_records
 
-        print_json(to_records(frame))
+        print_json(to_records(shown))
         return
-    out.print(_compare_table(frame))
+    out.print(_compare_table(shown))
 
 
 def _compare_table(frame):
@@ -309,8 +314,9 @@ def _plain(value: Any) -> str:
 def frontier_command(
     base: Annotated[Path | None, typer.Argument(help="Base scenario YAML; default: the bundled "
                                                      "rush-before-ban.")] = None,
-    steps: Annotated[int, typer.Option("--steps", help="Points on the curve, from share 0 to "
-                                                       "the highest feasible share.")] = 11,
+    steps: Annotated[int, typer.Option("--steps", help="At most this many round shares on the "
+                                                       "curve, from 0 to the highest feasible "
+                                                       "share (plus the highest shares).")] = 11,
     start: Annotated[str | None, typer.Option("--from", metavar="PERIOD",
                                               help="First period the share applies to "
                                                    "(default: the horizon start).")] = None,
@@ -329,8 +335,9 @@ def frontier_command(
 ) -> None:
     """The price of self-reliance: minimum cost against required domestic share.
 
-    Also finds the highest share any plan can meet (bisection on infeasibility).
-    Exit 1 when not even share 0 has a plan.
+    Finds the highest share met without shortfall and the highest share any plan can meet
+    (renting shortfall), by bisection on infeasibility. Exit 1 when not even share 0 has a
+    plan.
     """
     from chipmix.studies import frontier
     from chipmix.studies.common import load_base
@@ -366,45 +373,73 @@ def frontier_command(
         print_json({
             "scenario": result.scenario,
             "max_share": result.max_share,
+            "max_share_met": result.max_share_met,
             "tolerance": result.tolerance,
             "share_basis": result.share_basis,
             "from": result.start,
             "premium": result.premium,
+            "premium_met": result.premium_met,
+            "shortfall_at_max": result.shortfall_at_max,
             "method": "bisection on infeasibility",
             "curve": to_records(result.curve),
             "probes": to_records(result.probes),
         })
     else:
         out.print(_frontier_table(result))
-        if result.max_share is None:
-            out.print("no plan even without a domestic-share requirement", style="red")
-        else:
-            premium = result.premium
-            out.print(
-                styled("highest feasible domestic share: ",
-                       (f"{result.max_share * 100:.1f} %", "bold"), " "
-                f"({result.share_basis} basis, from {result.start}, "
-                f"±{result.tolerance * 100:g} pt)"
-                + (f"; it costs {_fmt(premium, 'USD', delta=True)} USD (discounted) more than "
-                   "share 0" if premium is not None else ""))
-            )
+        out.print(_frontier_headline(result))
     if result.max_share is None:
         raise typer.Exit(1)
 
 
+def _frontier_headline(result):
+    """The highest share met without shortfall first; the highest feasible one after it."""
+    if result.max_share is None:
+        return styled(("no plan even without a domestic-share requirement", "red"))
+    where = (f"{result.share_basis} basis, from {result.start}, "
+             f"±{result.tolerance * 100:g} pt")
+    met, top = result.max_share_met, result.max_share
+    parts: list[str | tuple[str, str]] = []
+    if met is None:
+        parts += [("no required share is met without shortfall", "red"),
+                  " (even share 0 rents shortfall)"]
+    else:
+        premium = result.premium_met
+        parts += ["highest domestic share met without shortfall: ",
+                  (f"{met * 100:.1f} %", "bold"), f" ({where})"]
+        if premium is not None:
+            parts.append(f"; it costs {_fmt(premium, 'USD', delta=True)} USD (discounted) "
+                         "more than share 0")
+    if met == 0 and top > 0:
+        parts.append((f"\nany share from {result.start} needs shortfall: domestic cards may "
+                      "not be in service that early; try --from a later period", "dim"))
+    if met is None or top > met + 1e-12:
+        rent = result.shortfall_at_max
+        parts.append(f"\nwith rented shortfall a plan exists up to {top * 100:.1f} %"
+                     + (f", renting {_fmt(rent, 'USD')} USD (nominal) of shortfall there"
+                        if rent else ""))
+    return styled(*parts)
+
+
 def _frontier_table(result):
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{result.scenario}: minimum cost by required domestic share")
+    table = Table(title=f"{result.scenario}: minimum cost by required domestic share",
+                  caption="◀ met: highest share met without shortfall; ◀ max: highest share "
+                          "with a plan (renting shortfall)")
     table.add_column("required share", justify="right")
     table.add_column("status")
     table.add_column("cost USD (disc.)", justify="right")
-    table.add_column("premium", justify="right")
+    table.add_column("premium USD", justify="right")
+    table.add_column("shortfall rent USD", justify="right")
     table.add_column("top SKUs (units)", ratio=1)
     for _, row in result.curve.iterrows():
-        mark = " ◀ max" if row.get("is_max") else ""
+        marks = [m for m, key in (("met", "is_max_met"), ("max", "is_max")) if row.get(key)]
+        mark = f" ◀ {'='.join(marks)}" if marks else ""
+        short = row.get("shortfall")
         table.add_row(f"{row['required_share'] * 100:.1f} %{mark}", str(row["status"]),
                       _fmt(row["objective"], "USD"), _fmt(row["premium"], "USD", delta=True),
+                      Text(_fmt(short, "USD"), style="red" if short and short > 0 else ""),
                       str(row.get("top_skus") or row.get("message") or ""))
     return table
 

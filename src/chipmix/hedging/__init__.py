@@ -14,6 +14,8 @@ See ``docs/hedging.md``.
 from __future__ import annotations
 
 from chipmix.hedging.core import Hedge, ScenarioResult, hedge
+from chipmix.hedging.replay import Replay, replay
 from chipmix.hedging.tree import ScenarioTree, TreeScenario
 
-__all__ = ["Hedge", "ScenarioResult", "ScenarioTree", "TreeScenario", "hedge"]
+__all__ = ["Hedge", "Replay", "ScenarioResult", "ScenarioTree", "TreeScenario", "hedge",
+           "replay"]

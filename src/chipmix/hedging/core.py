@@ -28,25 +28,31 @@ import numpy as np
 import pandas as pd
 
 from chipmix.errors import InputError, require
+from chipmix.hedging.evaluate import (
+    EvalContext,
+    make_parts,
+    prepare_all,
+    recourse_task,
+    solve_extensive,
+    wait_and_see_task,
+)
 from chipmix.hedging.extensive import (
     Fixed,
-    Part,
     build_extensive,
     cvar,
     expected,
     risk_objective,
 )
-from chipmix.hedging.report import hedge_dict, planner_words
+from chipmix.hedging.report import hedge_dict
+from chipmix.hedging.sampled import out_of_sample, sampled_scenarios
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.uncertainty import outcome_data
-from chipmix.model.build import build
-from chipmix.model.data import make_timeline, prepare
 from chipmix.pipeline.executor import run_map
 from chipmix.pipeline.run import Run
 from chipmix.planner import extract
 from chipmix.planner import plan as make_plan
-from chipmix.solve import SolveResult, solve
+from chipmix.solve import SolveResult
 
 # -- scenarios -----------------------------------------------------------------------------
 
@@ -72,84 +78,6 @@ def scenarios_from_uncertainty(scenario) -> tuple[ScenarioTree, list[Any]]:
         derived.append(Scenario.from_dict(data, base_dir=scenario.base_dir,
                                           source_name=f"{label}: scenario {leaf.name}"))
     return tree, derived
-
-
-class _Inputs:
-    """Catalogs and rule timelines shared by scenarios that name the same ones."""
-
-    def __init__(self) -> None:
-        self.catalogs: dict[str, Any] = {}
-        self.timelines: dict[str, Any] = {}
-
-    def prepare(self, scenario):
-        ckey = json.dumps([scenario.catalogs, scenario.overrides], sort_keys=True, default=str)
-        if ckey not in self.catalogs:
-            self.catalogs[ckey] = scenario.load_catalog()
-        catalog = self.catalogs[ckey]
-        tkey = json.dumps([ckey, scenario.rules, scenario.home, scenario.buyer,
-                           scenario.unknown_policy, scenario.rule_params], sort_keys=True,
-                          default=str)
-        if tkey not in self.timelines:
-            self.timelines[tkey] = make_timeline(scenario, catalog.frame)
-        timeline, count = self.timelines[tkey]
-        data = prepare(scenario, catalog=catalog, timeline=timeline)
-        data.rule_count = count
-        return data
-
-
-def prepare_all(scenarios: Sequence[Any]) -> list[Any]:
-    """PlanningData of every scenario (catalogs and timelines built once per distinct set)."""
-    inputs = _Inputs()
-    return [inputs.prepare(s) for s in scenarios]
-
-
-def make_parts(datas: Sequence[Any], keep_idle: bool) -> list[Part]:
-    """Build every scenario's model with the ordinary builder (one Part each)."""
-    parts = []
-    for data in datas:
-        model, index = build(data, keep_idle=keep_idle)
-        parts.append(Part(data, model, index))
-    return parts
-
-
-# -- evaluations on the executor -------------------------------------------------------------
-
-
-@dataclass
-class EvalContext:
-    """What every evaluation needs (pickled once per worker)."""
-
-    datas: list[Any]
-    tree: ScenarioTree
-    options: Any  # SolverOptions
-    weight: float
-    alpha: float
-
-
-def wait_and_see_task(ctx: EvalContext, s: int) -> tuple[str, float]:
-    """Scenario ``s`` planned alone, with hindsight: (status, optimal cost)."""
-    model, _ = build(ctx.datas[s])
-    result = solve(model, ctx.options)
-    return result.status.value, (result.plan_objective() if result.status.has_plan
-                                 else math.nan)
-
-
-def recourse_task(ctx: EvalContext, item: tuple[list[int], Fixed]) -> dict[str, Any]:
-    """Re-plan the scenarios ``members`` with ``fixed`` decisions pinned.
-
-    One extensive form over them (a single scenario is its own model); returns the status
-    and the cost per member.
-    """
-    members, fixed = item
-    parts = make_parts([ctx.datas[s] for s in members], keep_idle=True)
-    tree = ctx.tree.subtree(members)
-    weight = ctx.weight if len(members) == len(ctx.tree) else 0.0
-    ext = build_extensive(parts, tree, weight=weight, alpha=ctx.alpha, fixed=fixed)
-    result = solve(ext.model, ctx.options)
-    costs = ext.scenario_costs(result.plan_x()) if result.status.has_plan else \
-        np.full(len(members), math.nan)
-    return {"members": list(members), "status": result.status.value,
-            "costs": [float(c) for c in costs], "notes": ext.notes}
 
 
 # -- the result ------------------------------------------------------------------------------
@@ -289,10 +217,10 @@ class Hedge:
     # -- JSON -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The hedge JSON of formats.md (plus extensions.
+        """The hedge JSON of formats.md.
 
-        Periods, reveals, per-scenario ``wait_and_see`` and ``deterministic`` costs,
-        notes).
+        Plus extensions: periods, reveals, per-scenario ``wait_and_see`` and
+        ``deterministic`` costs, notes.
         """
         return hedge_dict(self)
 
@@ -308,11 +236,6 @@ class Hedge:
             d["solver"] = {k: v for k, v in d["solver"].items() if k != "seconds"}
         return json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
-    def summary(self) -> list[str]:
-        """The hedge in a planner's words (:mod:`chipmix.hedging.report`)."""
-        return planner_words(self)
-
-
 # -- hedge() ---------------------------------------------------------------------------------
 
 
@@ -320,7 +243,8 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
           alpha: float | None = None, time_limit: float | None = None,
           gap: float | None = None, threads: int | None = None, workers: int = 1,
           dask: Any = None, draws: int | None = None, seed: int = 0,
-          reveal: str | None = None, test_draws: int | None = None) -> Hedge:
+          reveal: str | None = None, test_draws: int | None = None,
+          evaluate: bool = True) -> Hedge:
     """Choose the purchases that hold up across the scenario's uncertainty.
 
     Parameters
@@ -333,6 +257,8 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     workers, dask : executor of the independent evaluations
         (:func:`chipmix.pipeline.executor.run_map`).
     draws, seed, reveal, test_draws : a sampled hedge (:mod:`chipmix.hedging.sampled`).
+    evaluate : False skips the wait-and-see and deterministic evaluations (and the
+        out-of-sample one): EVPI and the value of hedging are then not reported.
 
     Raises
     ------
@@ -357,19 +283,16 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     t = time.perf_counter()
     sampled = None
     if draws is not None:
-        from chipmix.hedging.sampled import sampled_scenarios  # lazy: only a sampled hedge needs it
-
         sampled = sampled_scenarios(scenario, draws=draws, seed=seed, reveal=reveal)
-        tree, derived = sampled.tree, sampled.scenarios
+        tree, derived, base = sampled.tree, sampled.scenarios, sampled.base
     else:
         tree, derived = scenarios_from_uncertainty(scenario)
+        base = scenario
     datas = prepare_all(derived)
     timings["prepare"] = time.perf_counter() - t
-    out = solve_tree(scenario, tree, derived, datas, options, weight=weight, alpha=alpha,
-                     workers=workers, dask=dask, timings=timings)
-    if sampled is not None and out.ok:
-        from chipmix.hedging.sampled import out_of_sample  # lazy: only a sampled hedge needs it
-
+    out = solve_tree(base, tree, derived, datas, options, weight=weight, alpha=alpha,
+                     workers=workers, dask=dask, timings=timings, evaluate=evaluate)
+    if sampled is not None and out.ok and evaluate:
         t = time.perf_counter()
         out.sampled = out_of_sample(scenario, sampled, out, options, test_draws=test_draws,
                                     workers=workers, dask=dask)
@@ -388,7 +311,7 @@ def _check_risk(weight: float, alpha: float) -> None:
 
 def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence[Any],
                options, *, weight: float, alpha: float, workers: int = 1, dask: Any = None,
-               timings: dict[str, float] | None = None) -> Hedge:
+               timings: dict[str, float] | None = None, evaluate: bool = True) -> Hedge:
     """Solve the extensive form of ``tree`` and run the evaluations (module docstring)."""
     timings = timings if timings is not None else {}
     t = time.perf_counter()
@@ -396,21 +319,29 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
     ext = build_extensive(parts, tree, weight=weight, alpha=alpha)
     ext.model.arrays()
     timings["build"] = time.perf_counter() - t
+    # worker processes share the cores: one solver thread each (as the sweep executor does)
+    task_options = options.with_overrides(threads=1) \
+        if (workers and workers > 1) or dask else options
+    ctx = EvalContext(list(datas), tree, task_options, weight, alpha)
     t = time.perf_counter()
-    result = solve(ext.model, options)
+    result, method = solve_extensive(ext, ctx, options, workers=workers, dask=dask)
     timings["solve"] = time.perf_counter() - t
+    for key in [k for k in method if k.endswith("_seconds")]:  # wall clock: not in the JSON
+        timings["solve_" + key.removesuffix("_seconds")] = method.pop(key)
     solver = {"name": result.solver, "seconds": result.seconds, "gap": result.gap,
               "variables": ext.model.num_cols, "constraints": ext.model.num_rows,
               "integers": ext.model.num_integers, "nonanticipativity": ext.na_rows,
-              "scenarios": len(tree)}
+              "scenarios": len(tree), **method}
     out = Hedge(scenario=base.name, status=result.status,
                 objective=result.objective if result.status.has_plan else None,
                 alpha=alpha, weight=weight, periods=list(tree.periods), tree=tree, results=[],
                 here_and_now_periods=tree.here_and_now_periods, solver=solver, timings=timings,
                 message=result.message)
-    ctx = EvalContext(list(datas), tree, options, weight, alpha)
     t = time.perf_counter()
-    ws = run_map(wait_and_see_task, ctx, range(len(tree)), workers=workers, dask=dask)
+    if evaluate or not result.status.has_plan:
+        ws = run_map(wait_and_see_task, ctx, range(len(tree)), workers=workers, dask=dask)
+    else:
+        ws = [("not evaluated", math.nan)] * len(tree)
     timings["wait_and_see"] = time.perf_counter() - t
     if not result.status.has_plan:
         bad = [f"{leaf.name} ({status})" for leaf, (status, _) in zip(tree.scenarios, ws,
@@ -434,6 +365,9 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
             leaf.name, dict(leaf.outcomes), leaf.probability, derived[s], plan, float(costs[s]),
             # the hindsight optimum is at most any plan of the scenario, the hedge's included
             wait_and_see=min(opt, float(costs[s])) if not math.isnan(opt) else math.nan))
+    if not evaluate:
+        out.notes.append("not evaluated: no wait-and-see, EVPI or value of hedging")
+        return out
     out.wait_and_see = expected([r.wait_and_see for r in out.results], tree.probabilities)
     t = time.perf_counter()
     out.deterministic = _deterministic(base, tree, ctx, options, out, workers, dask)
@@ -468,6 +402,7 @@ def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hed
     info["here_and_now"] = p[p["period"].isin([tree.periods[t] for t in head])][
         ["period", "sku", "servers", "units"]].reset_index(drop=True)
     info["ported"] = sorted(ported)
+    info["base_plan"] = base_plan
     if ctx.weight > 0 or len(tree) == 1:
         groups = [list(range(len(tree)))]
     else:

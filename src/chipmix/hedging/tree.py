@@ -130,11 +130,13 @@ class ScenarioTree:
 
     @classmethod
     def two_stage(cls, names: Sequence[str], probabilities: Sequence[float],
-                  periods: Sequence[str], reveal: int) -> ScenarioTree:
+                  periods: Sequence[str], reveal: int,
+                  outcomes: Sequence[dict[str, str]] | None = None) -> ScenarioTree:
         """Scenarios that look alike before period ``reveal`` and are all known from it on."""
         labels = [str(p) for p in periods]
-        scenarios = [TreeScenario(n, {"draw": n}, float(p))
-                     for n, p in zip(names, probabilities, strict=True)]
+        outcomes = outcomes if outcomes is not None else [{"draw": n} for n in names]
+        scenarios = [TreeScenario(n, dict(o), float(p))
+                     for n, p, o in zip(names, probabilities, outcomes, strict=True)]
         signatures = [[None if t < reveal else s for t in range(len(labels))]
                       for s in range(len(scenarios))]
         reveals = {"draws": labels[reveal]} if reveal < len(labels) else {}

@@ -35,6 +35,8 @@ METRICS: dict[str, tuple[tuple[str, ...], float, bool]] = {
 }
 
 PURCHASABLE = {"allowed", "notify"}
+#: Days of some periods that count, by period index: ``(first day, day after the last)``.
+Windows = Mapping[int, tuple[dt.date, dt.date]]
 
 
 #: columns of :attr:`PlanningData.floors`
@@ -110,12 +112,14 @@ class PlanningData:
         return "purchases" if self.share_basis == "spend" else self.share_of
 
 
-def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeline | None = None
-            ) -> PlanningData:
+def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeline | None = None,
+            windows: Windows | None = None) -> PlanningData:
     """Derive every model parameter from the scenario (see docs/planning-model.md).
 
     ``catalog`` and ``timeline`` may be passed when already built for this scenario (a hedge
-    prepares many scenarios that share them: :func:`make_timeline`).
+    prepares many scenarios that share them: :func:`make_timeline`). ``windows`` maps a
+    period index to ``(first day, day after the last)``: that period's supply is what can be
+    bought in those days only (a foresight replay deciding in mid-period).
     """
     scenario = scenario.in_usd()  # the scenario's own money (currency:) in USD, as catalogs
     periods = list(scenario.periods)
@@ -131,7 +135,7 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     workloads, demand = _workload_tables(scenario, periods)
     cap = _capability(scenario, frame, workloads)
     supply, price, availability, tranches = _supply_and_price(
-        scenario, frame, skus, cap, periods, period_table, timeline
+        scenario, frame, skus, cap, periods, period_table, timeline, windows
     )
     port = _porting(scenario, skus, cap)
     floors = _share_floors(scenario, periods, timeline, period_table)
@@ -422,7 +426,8 @@ TRANCHE_COLUMNS = ["sku", "t", "tranche", "start", "end", "supply", "fee", "pric
 
 
 def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFrame, cap: pd.Series,
-                      periods: list[Period], period_table: pd.DataFrame, timeline: Timeline
+                      periods: list[Period], period_table: pd.DataFrame, timeline: Timeline,
+                      windows: Windows | None = None
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Supply, prices, availability and purchase tranches.
 
@@ -431,7 +436,7 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     from a mid-period date) is split into tranches, one per run of equal terms, each with
     its own price and supply (``supply = days / period days × rate``); ``supply[k,t]`` is
     their sum and ``price[k,t]`` the cheapest tranche's price (the list price where none is
-    purchasable).
+    purchasable). ``windows`` limits some periods to some of their days (a hedge's stages).
     """
     labels = [str(p) for p in periods]
     serving = set(cap.index.get_level_values("sku")) if len(cap) else set()
@@ -442,6 +447,9 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     price_cols: dict[str, list[float]] = {}
     avail_rows: list[dict[str, Any]] = []
     tranche_rows: list[dict[str, Any]] = []
+    bounds = [(p.start, p.end) for p in periods]
+    for t, (first, stop) in (windows or {}).items():
+        bounds[t] = (max(first, bounds[t][0]), min(stop, bounds[t][1]))
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
@@ -449,7 +457,7 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
             retire_t=sku_info[sku]["retire_t"], serves=sku in serving,
             terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
         supplies, prices, avail, tranches = _sku_supply(scenario, facts, row, periods, years,
-                                                        timeline)
+                                                        timeline, bounds)
         supply_cols[sku], price_cols[sku] = supplies, prices
         avail_rows.extend({"period": labels[t], "sku": sku, **a} for t, a in enumerate(avail))
         tranche_rows.extend(tranches)
@@ -511,12 +519,13 @@ def _list_price(price_point: Any, row: dict[str, Any], decline: float, years: fl
 
 
 def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], periods: list[Period],
-                years: np.ndarray, timeline: Timeline
+                years: np.ndarray, timeline: Timeline, bounds: list[tuple[dt.date, dt.date]]
                 ) -> tuple[list[float], list[float], list[dict[str, Any]], list[dict[str, Any]]]:
     """One SKU over the horizon.
 
     Supply and unit price per period, the availability rows (without period and sku) and
     the purchase tranches (:data:`TRANCHE_COLUMNS`).
+    ``bounds[t]``: the days of period ``t`` that count (the whole period, or a window of it).
     """
     # the rules' decisions over the whole horizon at once, then cut per period
     segments = timeline.segments(facts.sku, periods[0].start, periods[-1].end) if periods else []
@@ -531,9 +540,9 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
         scale = period.months / 3.0  # per quarter -> per period
         b = base[t] if base[t] is not None else catalog_base * scale
         list_price = _list_price(price_points[t], row, decline, years[t])
-        while seg_i < len(segments) and segments[seg_i][1] <= period.start:
+        while seg_i < len(segments) and segments[seg_i][1] <= bounds[t][0]:
             seg_i += 1
-        cut = _rules_cut(period, segments, seg_i, b, scale, facts)
+        cut = _rules_cut(period, bounds[t], segments, seg_i, b, scale, facts)
         mine = [
             {"sku": facts.sku, "t": t, "tranche": j, "start": start, "end": end,
              "supply": (end - start).days / period.days * rate, "fee": fee,
@@ -560,13 +569,15 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
     return supplies, prices, avail, tranches
 
 
-def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
+def _rules_cut(period: Period, days: tuple[dt.date, dt.date],
+               segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
                base: float, scale: float,
                facts: _SkuFacts) -> _PeriodCut:
     """The purchasable runs of equal terms of ``period``.
 
-    The rule segments overlapping ``period`` (from ``segments[seg_i]`` on), as purchasable runs of
-    equal terms.
+    The rule segments overlapping ``days`` (from ``segments[seg_i]`` on), as purchasable runs of
+    equal terms. ``days`` are the first and the after-last day of ``period`` that count;
+    fractions are of the whole period.
 
     A segment is purchasable when its status is allowed / notify, or license with the licence
     policy allowing it (and licences being issued). Its terms are its fee (rule fee + licence
@@ -575,10 +586,11 @@ def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg
     not purchasable.
     """
     cut = _PeriodCut()
+    first, stop = days
     j = seg_i
-    while j < len(segments) and segments[j][0] < period.end:
+    while j < len(segments) and segments[j][0] < stop:
         seg_start, seg_end, decision = segments[j]
-        seg_start, seg_end = max(seg_start, period.start), min(seg_end, period.end)
+        seg_start, seg_end = max(seg_start, first), min(seg_end, stop)
         j += 1
         status = str(decision.status)
         cut.statuses.append(status)
@@ -603,9 +615,9 @@ def _rules_cut(period: Period, segments: list[tuple[dt.date, dt.date, Any]], seg
             cut.runs[-1] = (last[0], seg_end, fee, rate)
         else:
             cut.runs.append((seg_start, seg_end, fee, rate))
-    days = [(end - start).days for start, end, _, _ in cut.runs]
-    cut.fraction = sum(days) / period.days
-    cut.supply = sum(d / period.days * run[3] for d, run in zip(days, cut.runs, strict=True))
+    run_days = [(end - start).days for start, end, _, _ in cut.runs]
+    cut.fraction = sum(run_days) / period.days
+    cut.supply = sum(d / period.days * run[3] for d, run in zip(run_days, cut.runs, strict=True))
     cut.fee = min((run[2] for run in cut.runs), default=0.0)
     return cut
 

@@ -350,8 +350,9 @@ def presolve(data: PlanningData, *, relax: bool = False) -> Reduction | None:
     tranches = data.tranches
     if tranches is not None and len(tranches) and tranches.duplicated(["sku", "t"]).any():
         return None  # a period split into purchase tranches: the mapping back is per (sku, t)
+    inert_skus = _inert_skus(data)
     workload_of = _unmerge_inert(_workload_merges(data), _inert_workloads(data))
-    sku_of = _unmerge_inert(_sku_merges(data, relax=relax), _inert_skus(data))
+    sku_of = _unmerge_inert(_sku_merges(data, relax=relax, inert=inert_skus), inert_skus)
     if all(k == v for k, v in workload_of.items()) and all(k == v for k, v in sku_of.items()):
         return None
     reduced = _reduce(data, workload_of, sku_of)
@@ -399,14 +400,24 @@ def _workload_merges(data: PlanningData) -> dict[str, str]:
     ported = set(data.port.index.get_level_values("workload")) if len(data.port) else set()
     # a workload with porting costs is a class of its own
     table["__own"] = [w if w in ported else "" for w in names]
+    if _all_apart(table):
+        return {w: w for w in names}
     frame = pd.concat([table, _cap_matrix(data.cap, "workload", names, "cap:")], axis=1)
     return _first_of_class(frame)
 
 
-def _sku_merges(data: PlanningData, *, relax: bool) -> dict[str, str]:
-    skus = data.skus
+def _all_apart(table: pd.DataFrame) -> bool:
+    """No two rows of ``table`` are equal: more columns cannot make any equal (a shortcut)."""
+    classes = _first_of_class(table)
+    return all(k == v for k, v in classes.items())
+
+
+def _sku_merges(data: PlanningData, *, relax: bool, inert: set[str] | None = None
+                ) -> dict[str, str]:
+    """Each SKU's first interchangeable SKU; ``inert`` SKUs (no columns) stay apart."""
+    identity = {k: k for k in data.skus.index}
+    skus = data.skus[[k not in (inert or set()) for k in data.skus.index]]
     names = list(skus.index)
-    identity = {k: k for k in names}
     share = data.period_table["share"].to_numpy()
     cap_policy = data.vendor_cap is not None and data.vendor_cap < 1
     if (data.share_basis == "spend" or data.share_measure != "use") and (
@@ -429,10 +440,14 @@ def _sku_merges(data: PlanningData, *, relax: bool) -> dict[str, str]:
         table["__own"] = [k if v in porting_vendors else "" for k, v in
                           zip(names, skus["vendor"], strict=True)]
     table["__tranches"] = _tranche_signatures(data, names)
+    if _all_apart(table):
+        return identity
     price = data.price[names].T
     price.columns = [f"price:{c}" for c in price.columns]
-    frame = pd.concat([table, price, _cap_matrix(data.cap, "sku", names, "cap:")], axis=1)
-    return _first_of_class(frame)
+    cap = data.cap[data.cap.index.get_level_values("sku").isin(names)] if len(data.cap) \
+        else data.cap
+    frame = pd.concat([table, price, _cap_matrix(cap, "sku", names, "cap:")], axis=1)
+    return {**identity, **_first_of_class(frame)}
 
 
 def _tranche_signatures(data: PlanningData, names: list[str]) -> list[str]:

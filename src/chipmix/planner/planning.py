@@ -34,18 +34,44 @@ def plan(
     steps: bool = True,
     workers: int = 1,
 ) -> Plan:
-    """Plan purchases for ``scenario`` (a Scenario or a path to its YAML).
+    """Plan purchases for ``scenario``: the cost-minimal mix within the rules and policies.
 
-    ``solver``, ``relax``, ``time_limit``, ``gap`` and ``threads`` override the scenario's
-    ``solver:`` block (None: the scenario's value). ``write_lp`` / ``write_mps`` export the
-    model before it is solved. With ``sensitivity`` the plan also carries shadow prices with
-    the ranges over which they hold, and break-even prices
-    (:mod:`chipmix.planner.sensitivity`), computed on LPs derived from the plan; with
-    ``steps`` (default) also the re-planned cost of a whole step of every input, solved on
-    ``workers`` processes. Without a plan it carries a ``diagnosis`` unless ``diagnose`` is
-    False. ``presolve`` (default: the scenario's ``solver.presolve``, on) merges
-    interchangeable workloads and identical SKUs first (:mod:`chipmix.model.presolve`: exact,
-    the plan is a plan of the full model; its ``solver.presolve`` says what merged).
+    Parameters
+    ----------
+    scenario
+        A :class:`~chipmix.inputs.scenario.Scenario` or the path to its YAML.
+    solver, relax, time_limit, gap, threads
+        Override the scenario's ``solver:`` block (None: the scenario's value): ``"highs"``
+        or ``"cbc"``; the LP relaxation (fractional servers); seconds; relative MIP gap (a
+        fraction: 0.001 = 0.1 %); solver threads.
+    diagnose
+        Without a plan, say why (what is short, by how much, which constraint binds) in
+        ``Plan.diagnosis``. Default True.
+    write_lp, write_mps
+        Also write the model as LP / MPS files before solving.
+    sensitivity
+        Also compute shadow prices with the ranges over which they hold, and break-even
+        prices (:mod:`chipmix.planner.sensitivity`), on LPs derived from the plan, into
+        ``Plan.sensitivity``.
+    steps
+        With ``sensitivity``, also re-plan a whole step of every input (one metric unit, one
+        share point, one server...; integers re-decided). Default True.
+    workers
+        Processes for those re-plans (1: in this process).
+    presolve
+        Merge interchangeable workloads and identical SKUs first (default: the scenario's
+        ``solver.presolve``, on; :mod:`chipmix.model.presolve`: exact, the plan is a plan of
+        the full model; ``Plan.solver["presolve"]`` says what merged).
+
+    Returns
+    -------
+    Plan
+        ``status`` (``optimal``, ``feasible`` within the gap, ``infeasible``...), the cost
+        (nominal and discounted, USD), typed tables (``purchases``, ``fleet``,
+        ``allocation``, ``delivered`` with what binds each shortfall, ``shares``, ``usage``
+        of power and budget against the caps, ``availability``), ``to_json()`` (the plan JSON
+        of ``docs/outputs.md``). An infeasible scenario is not an error: the Plan has empty
+        tables and its ``diagnosis``.
 
     Raises
     ------
@@ -57,6 +83,8 @@ def plan(
         (:mod:`chipmix.io`).
     ArgumentError
         ``scenario`` is neither a Scenario nor a path, or ``solver`` is not a name.
+    SolverError
+        The solver is missing or crashed.
     """
     require("chipmix.plan", "solver", solver, str, "a solver name (highs, cbc, highs-pulp)",
             optional=True)

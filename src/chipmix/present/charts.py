@@ -7,8 +7,8 @@ extension is an InputError), atomically (a temp file beside it renamed into plac
 - :func:`compare_chart` — cost by category, units bought by vendor and domestic share per
   period, one bar or line per scenario (the frame of :func:`chipmix.compare`);
 - :func:`sweep_chart` — objective against one varied key, one line per value of the others;
-- :func:`frontier_chart` — minimum cost against required domestic share, with the highest
-  feasible share marked;
+- :func:`frontier_chart` — minimum cost and shortfall rent against required domestic share,
+  with the highest share met without shortfall and the highest feasible share marked;
 - :func:`stress_chart` — histograms of a stress test's cost and shortfall penalty.
 """
 
@@ -312,7 +312,8 @@ def compare_chart(frame: pd.DataFrame, path: str | Path) -> Path:
     ax_cost.scatter(x, disc, marker="D", s=36, color="black", zorder=3,
                     label="discounted total")
     for i, n in enumerate(names):
-        status = frame.at["status", n] if "status" in frame.index else ""
+        status = (frame.at["status", n] if "status" in frame.index
+                  else (frame.attrs.get("status") or {}).get(n, ""))
         if status not in Status.with_plan():
             ax_cost.annotate(str(status), (i, 0), ha="center", va="bottom", color="#c44e52",
                              fontsize=9, rotation=90, xytext=(0, 4), textcoords="offset points")
@@ -444,16 +445,26 @@ def _short(value: Any) -> str:
 
 
 def frontier_chart(result, path: str | Path) -> Path:
-    """Minimum cost (M USD, discounted) against required domestic share (%)."""
+    """Minimum cost (discounted) and shortfall rent against required domestic share (%).
+
+    Marks the highest share met without shortfall and the highest feasible share; shades
+    the shares that need rented shortfall and those with no plan.
+    """
     chart_format(path)
     curve = result.curve
     fig = _figure(9, 5.5)
     ax = fig.subplots()
-    divisor, money = money_scale(curve["objective"].tolist() if len(curve) else [])
+    values = curve["objective"].tolist() if len(curve) else []
+    divisor, money = money_scale(values)
     if len(curve):
         ok = curve[curve["status"].isin(Status.with_plan())]
-        ax.plot((ok["required_share"] * 100).tolist(), (ok["objective"] / divisor).tolist(),
-                marker="o", color="#c7000b", label="minimum cost")
+        x = (ok["required_share"] * 100).tolist()
+        if "shortfall" in ok and (ok["shortfall"].fillna(0) > 0).any():
+            ax.bar(x, (ok["shortfall"].fillna(0) / divisor).tolist(), width=1.6,
+                   color="white", edgecolor="#c44e52", hatch="////", linewidth=0.8,
+                   label="shortfall rent (nominal)")
+        ax.plot(x, (ok["objective"] / divisor).tolist(), marker="o", color="#c7000b",
+                label="minimum cost (discounted)")
         for _, row in ok.iterrows():
             if row["premium"] and not math.isnan(row["premium"]):
                 ax.annotate(f"+{row['premium'] / divisor:,.3g}",
@@ -462,23 +473,38 @@ def frontier_chart(result, path: str | Path) -> Path:
                             fontsize=7, color="#444444",
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                                   "alpha": 0.85})
-    if result.max_share is not None:
-        ax.axvline(result.max_share * 100, color="black", linestyle="--", linewidth=1,
-                   label=f"highest feasible share: {result.max_share * 100:.1f} %")
-        if result.max_share < 1:
-            ax.axvspan(result.max_share * 100, 100, color="#dddddd", alpha=0.6,
-                       label="infeasible")
+    _frontier_marks(ax, result)
     ax.set_xlim(-2, 102)
+    tops = [v for v in [*values, *(curve["shortfall"].tolist() if "shortfall" in curve else [])]
+            if v == v]
+    ax.set_ylim(0, 1.15 * max(tops, default=1.0) / divisor)
     ax.set_xlabel(f"required domestic share from {result.start} ({result.share_basis} basis, %)")
-    ax.set_ylabel(f"minimum cost ({money}, discounted)")
-    ax.margins(y=0.12)
+    ax.set_ylabel(f"{money}")
     title = f"{result.scenario}: the price of self-reliance (labels: premium over share 0, {money})"
     if result.max_share is None:
         title += " (no feasible share)"
     ax.set_title(title, fontsize=11)
-    ax.legend(frameon=False, fontsize=9, loc="upper left")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def _frontier_marks(ax, result) -> None:
+    """The two highest shares as vertical lines; shortfall-only and infeasible shares shaded."""
+    top = result.max_share
+    if top is None:
+        return
+    met = getattr(result, "max_share_met", top)
+    if met is not None:
+        ax.axvline(met * 100, color="#2a7d2a", linewidth=1.2,
+                   label=f"highest share met without shortfall: {met * 100:.1f} %")
+    if met is None or top > met + 1e-12:
+        ax.axvline(top * 100, color="black", linestyle="--", linewidth=1,
+                   label=f"highest feasible share (renting shortfall): {top * 100:.1f} %")
+        ax.axvspan((met or 0.0) * 100, top * 100, color="#f4c7c3", alpha=0.35,
+                   label="needs rented shortfall")
+    if top < 1:
+        ax.axvspan(top * 100, 102, color="#dddddd", alpha=0.6, label="no plan")
 
 
 def stress_chart(result: Any, path: str | Path) -> Path:

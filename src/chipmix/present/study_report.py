@@ -41,6 +41,14 @@ def _frame_rows(frame) -> list[dict[str, Any]]:
     return to_records(frame)
 
 
+def _statuses(frame, names: Sequence[str]) -> dict[str, str]:
+    """Each column's status: ``frame.attrs["status"]`` (chipmix.compare), else a status row."""
+    if "status" in frame.index:
+        return {n: str(frame.at["status", n]) for n in names}
+    status = frame.attrs.get("status") or {}
+    return {n: str(status.get(n, "")) for n in names}
+
+
 def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix compare") -> str:
     """The report of :func:`chipmix.compare`'s frame.
 
@@ -61,7 +69,7 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
             return None
         return None if math.isnan(v) else v
 
-    status = {n: str(frame.at["status", n]) if "status" in frame.index else "" for n in names}
+    status = _statuses(frame, names)
     body = []
     totals = {n: c for n in names if (c := value("cost.discounted_total", n)) is not None}
     best = min(totals, key=totals.__getitem__, default=None)
@@ -105,6 +113,9 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
     body.append(section("charts", "Charts", figure(cost_chart), figure(units_chart),
                         figure(share_chart)))
     rows = _frame_rows(frame)
+    if "status" not in frame.index:  # chipmix.compare keeps the statuses in attrs
+        every = _statuses(frame, [c for c in frame.columns if c != "unit"])
+        rows.insert(0, {"metric": "status", "unit": "", **every})
     columns = [Col("metric", "metric"), Col("unit", "unit")]
     for c in frame.columns[1:]:
         delta = " vs " in c
@@ -224,25 +235,24 @@ def frontier_report(result, *, currency: Currency = USD) -> str:
                                           else r["objective"] / divisor for r in rows],
                          "#c7000b", kind="line")]
     if any((r.get("shortfall") or 0) > 0 for r in rows):
-        series.insert(0, svg.Series("of which shortfall rent", [
+        series.insert(0, svg.Series("shortfall rent (nominal)", [
             (r.get("shortfall") or 0) / divisor or None for r in rows], svg.SHORT, hatch=True))
     chart = svg.chart("chart-frontier", labels, series,
                       title="The price of self-reliance", y_label=f"{label} (discounted)",
                       x_label=f"required domestic share from {result.start} "
                               f"({result.share_basis} basis)")
-    head = getattr(result, "max_share_met", None)
-    lead = ("no plan even without a domestic-share requirement" if result.max_share is None
-            else f"Highest feasible domestic share: {percent(result.max_share, 1)}")
-    if head is not None:
-        lead = (f"Highest domestic share met without shortfall: {percent(head, 1)}; "
-                + lead[0].lower() + lead[1:])
+    lead = _frontier_lead(result, cur)
+    for r in rows:
+        r["mark"] = " = ".join(m for m, key in (("max without shortfall", "is_max_met"),
+                                                ("max", "is_max")) if r.get(key))
     columns = [Col("required_share", "required share (%)", lambda v: percent(v, 1), num=True),
+               Col("mark", "highest"),
                Col("status", "status"),
                Col("objective", f"cost ({cur.code}, discounted)",
                    lambda v: money_exact(v, cur), num=True),
                Col("premium", f"premium ({cur.code})", lambda v: money_exact(v, cur), num=True)]
     if any("shortfall" in r for r in rows):
-        columns.append(Col("shortfall", f"shortfall rent ({cur.code})",
+        columns.append(Col("shortfall", f"shortfall rent ({cur.code}, nominal)",
                            lambda v: money_exact(v, cur), num=True,
                            cls=lambda r: "short" if (r.get("shortfall") or 0) > 0 else ""))
     columns.append(Col("top_skus", "top SKUs (units)"))
@@ -250,6 +260,28 @@ def frontier_report(result, *, currency: Currency = USD) -> str:
             section("curve", "Cost against required domestic share", figure(chart),
                     table("frontier", columns, rows))]
     return page(f"chipmix frontier: {result.scenario}", body)
+
+
+def _frontier_lead(result, cur: Currency) -> str:
+    """The highest share met without shortfall first; the highest feasible one after it."""
+    top = result.max_share
+    if top is None:
+        return "No plan even without a domestic-share requirement"
+    met = getattr(result, "max_share_met", top)
+    where = f" ({result.share_basis} basis, from {result.start})"
+    if met is None:
+        lead = "No required share is met without shortfall (even share 0 rents shortfall)"
+    else:
+        lead = f"Highest domestic share met without shortfall: {percent(met, 1)}{where}"
+        premium = getattr(result, "premium_met", None)
+        if premium is not None:
+            lead += f", {money(premium, cur)} (discounted) more than share 0"
+    if met is None or top > met + 1e-12:
+        rent = getattr(result, "shortfall_at_max", None)
+        lead += (f". With rented shortfall a plan exists up to {percent(top, 1)}"
+                 + (f", renting {money(rent, cur)} (nominal) of shortfall there" if rent
+                    else ""))
+    return lead
 
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from chipmix.errors import SolverError
 from chipmix.inputs.solver import SOLVERS, SolverOptions, Status
+from chipmix.model.cumulative import cumulative
 from chipmix.model.matrix import LinearModel
 from chipmix.solve.highs import solve_highs
 from chipmix.solve.pulp_adapter import solve_pulp
@@ -88,23 +89,46 @@ def _too_big(what: str, value: float) -> str:
             "demands or server sizes in the scenario and its catalogs")
 
 
-def solve(model: LinearModel, options: SolverOptions) -> SolveResult:
+def solve(model: LinearModel, options: SolverOptions, start: np.ndarray | None = None, *,
+          reformulate: bool = True) -> SolveResult:
     """Solve ``model`` with the adapter ``options.name``.
 
     The model's numbers are checked first (:func:`check_numbers`); scaling warnings are
-    appended to the result's message.
+    appended to the result's message. A MILP is solved over cumulative purchases
+    (:mod:`chipmix.model.cumulative`: exact, the solution is mapped back to ``model``'s
+    columns) unless ``reformulate`` is False. ``start`` (a full solution vector of ``model``,
+    e.g. a feasible plan found otherwise) is handed to HiGHS as the MIP's first incumbent
+    (mapped to the cumulative columns); the PuLP adapters ignore it.
     """
     name = options.name  # validated by SolverOptions: one of SOLVERS
     warnings = check_numbers(model)
     if model.num_cols == 0:
         return _solve_empty(model, name)
-    if name == "highs":
-        session = active_session()  # sweeps and stress: the same HiGHS, changed in place
-        result = session.solve(model, options) if session is not None else solve_highs(
-            model, options)
-    else:
-        result = solve_pulp(model, options)
+    change = None
+    if reformulate and not options.relax and model.arrays()["integer"].any():
+        change = cumulative(model)
+    if change is not None and start is not None:
+        start = change.forward(start)
+    result = _dispatch(change.model if change is not None else model, options, start)
+    if change is not None:
+        result.extra["cumulative"] = True
+        if result.x is not None:
+            result.x = change.back(result.x)
+        result.row_duals = result.row_duals[: model.num_rows] if result.row_duals is not None \
+            else None
+        result.col_duals = None  # of the cumulative columns: not the model's
     if warnings:
         result.message = "; ".join([result.message, *warnings] if result.message else warnings)
         result.extra["warnings"] = warnings
     return result
+
+
+def _dispatch(model: LinearModel, options: SolverOptions,
+              start: np.ndarray | None = None) -> SolveResult:
+    """Hand ``model`` to the adapter ``options.name`` (``start``: HiGHS only)."""
+    if options.name == "highs":
+        session = active_session()  # sweeps and stress: the same HiGHS, changed in place
+        if session is not None and start is None:
+            return session.solve(model, options)
+        return solve_highs(model, options, start=start)
+    return solve_pulp(model, options)

@@ -73,13 +73,17 @@ def prepare_scheduler(highspy: Any, threads: int | None) -> None:
         _scheduler.update(started=True, threads=threads)
 
 
-def settings_for(options: SolverOptions) -> dict[str, object]:
-    """Every HiGHS option chipmix sets, for ``options``.
+def settings_for(options: SolverOptions, *, mip: bool = False) -> dict[str, object]:
+    """Every HiGHS option chipmix sets, for ``options`` (``mip``: the model has integers).
 
     A reused instance gets all of them again, so no setting of an earlier solve carries over.
+    A MILP's LPs are solved serially (``parallel=off``): with HiGHS's default (``choose``)
+    their vertices, and so the plan within the gap, depend on the thread count (measured on
+    the default scenario: threads 1 and 2 stopped at different plans); serial, every thread
+    count gives the same plan.
     """
     settings: dict[str, object] = {"output_flag": False, "log_to_console": False,
-                                   "random_seed": 0}
+                                   "random_seed": 0, "parallel": "off" if mip else "choose"}
     settings["time_limit"] = float(options.time_limit) if options.time_limit else float("inf")
     settings["mip_rel_gap"] = float(options.gap) if options.gap is not None else 1e-4
     if options.threads:
@@ -87,11 +91,11 @@ def settings_for(options: SolverOptions) -> dict[str, object]:
     return settings
 
 
-def set_options(h: Any, highspy: Any, options: SolverOptions) -> None:
+def set_options(h: Any, highspy: Any, options: SolverOptions, *, mip: bool = False) -> None:
     """Set :func:`settings_for` on ``h``; a value HiGHS refuses is an error, not ignored."""
     prepare_scheduler(highspy, int(options.threads) if options.threads else None)
     with stdout_to_stderr():
-        for option, value in settings_for(options).items():
+        for option, value in settings_for(options, mip=mip).items():
             if h.setOptionValue(option, value) == highspy.HighsStatus.kError:
                 raise SolverError(f"HiGHS refused the option {option}={value!r}")
 
@@ -104,7 +108,7 @@ def make_highs(model: LinearModel, options: SolverOptions, names: bool = False
         model = model.relaxed()
     with quiet_stdout():  # the once-per-process banner: HiGHS prints it before output_flag
         h = highspy.Highs()
-    set_options(h, highspy, options)
+    set_options(h, highspy, options, mip=bool(model.arrays()["integer"].any()))
     with stdout_to_stderr():
         status = h.passModel(to_highs_lp(model, highspy, names=names))
     if status == highspy.HighsStatus.kError:
@@ -138,9 +142,19 @@ def read_status(h: Any, highspy: Any, run_status: Any = None) -> tuple[Status, s
     return Status.NO_SOLUTION, f"{text}: no feasible plan found"
 
 
-def solve_highs(model: LinearModel, options: SolverOptions) -> SolveResult:
-    """Solve with highspy; read the status from HiGHS's model status and solution status."""
+def solve_highs(model: LinearModel, options: SolverOptions,
+                start: np.ndarray | None = None) -> SolveResult:
+    """Solve with highspy; read the status from HiGHS's model status and solution status.
+
+    ``start``: a solution vector given to a MIP as its first incumbent (``setSolution``).
+    """
     h, highspy = make_highs(model, options)
+    if start is not None and bool(model.arrays()["integer"].any()) and not options.relax:
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(start, dtype=float).tolist()
+        solution.value_valid = True
+        with stdout_to_stderr():
+            h.setSolution(solution)
     return run_highs(h, highspy, model, options)
 
 

@@ -82,7 +82,7 @@ class HighsSession:
         shape = self._shapes.get(key)
         if shape is not None and self._change(shape, model):
             self._shapes.move_to_end(key)
-            set_options(shape.highs, highspy, options)
+            set_options(shape.highs, highspy, options, mip=bool(model.arrays()["integer"].any()))
             self.stats["changed"] += 1
             h = shape.highs
             if model.arrays()["integer"].any():

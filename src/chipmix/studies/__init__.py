@@ -15,7 +15,7 @@ normal planner (:func:`chipmix.plan`); sweeps and frontiers run them on a local 
 
 from __future__ import annotations
 
-from chipmix.studies.compare import compare, comparison_frame
+from chipmix.studies.compare import compare, comparison_frame, comparison_long, with_status
 from chipmix.studies.execute import Job, RunInfo, run_batch, run_variants, solve_variant
 from chipmix.studies.frontier import Frontier, frontier
 from chipmix.studies.sweep import (
@@ -35,6 +35,7 @@ __all__ = [
     "SweepRun",
     "compare",
     "comparison_frame",
+    "comparison_long",
     "expand_range",
     "frontier",
     "grid",
@@ -45,4 +46,5 @@ __all__ = [
     "solve_variant",
     "split_list",
     "sweep",
+    "with_status",
 ]

@@ -47,12 +47,15 @@ def compare(
     Returns
     -------
     DataFrame
-        Index ``metric`` (``status``, ``cost.<key>``, ``units.total``,
-        ``units.vendor.<vendor>``, ``units.origin.<country>``, ``spend.vendor.<vendor>``,
-        ``spend.origin.<country>``, ``domestic_share.<period>``, ``shortfall.<workload>``);
-        columns ``unit``, one per scenario, then ``<name> vs <first>`` (the difference)
-        for every scenario after the first. Units and spend are totals over the horizon;
-        a scenario without a plan has NaN figures and its status.
+        Index ``metric`` (``cost.<key>``, ``units.total``, ``units.vendor.<vendor>``,
+        ``units.origin.<country>``, ``spend.vendor.<vendor>``, ``spend.origin.<country>``,
+        ``domestic_share.<period>``, ``shortfall.<workload>``); columns ``unit`` (string),
+        one per scenario, then ``<name> vs <first>`` (the difference) for every scenario
+        after the first — all float64. Units and spend are totals over the horizon; a
+        scenario without a plan has NaN figures. Each column's status (``optimal``,
+        ``infeasible``...; ``optimal -> infeasible`` for a difference) is in
+        ``frame.attrs["status"]``; :func:`with_status` puts it back as a first row (the
+        CLI's table, JSON and CSV), :func:`comparison_long` gives the tidy long form.
 
     Raises
     ------
@@ -101,7 +104,52 @@ def comparison_frame(summaries: Sequence[dict[str, Any]], names: Sequence[str],
             _delta(a, b) for a, b in zip(data[name], data[first], strict=True)
         ]
     frame = pd.DataFrame(data, index=pd.Index(keys, name="metric"))
-    return frame
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64, the statuses in ``attrs`` (a column of numbers holds no text)."""
+    status = ({str(c): str(frame.at["status", c]) for c in frame.columns if c != "unit"}
+              if "status" in frame.index else {})
+    typed = frame.drop(index="status", errors="ignore")
+    out = pd.DataFrame({c: (typed[c].astype("string") if c == "unit"
+                            else pd.to_numeric(typed[c], errors="coerce").astype("float64"))
+                        for c in typed.columns}, index=typed.index)
+    out.attrs["status"] = status
+    return out
+
+
+def with_status(frame: pd.DataFrame) -> pd.DataFrame:
+    """The comparison with the statuses as its first row (``metric`` = ``status``).
+
+    For people and for the CLI's JSON and CSV (their layout since the first release);
+    the columns are then objects.
+    """
+    status = frame.attrs.get("status") or {}
+    if not status or "status" in frame.index:
+        return frame
+    row = pd.DataFrame([{"unit": "", **{c: status.get(str(c), "") for c in frame.columns
+                                          if c != "unit"}}],
+                       index=pd.Index(["status"], name=frame.index.name))
+    return pd.concat([row, frame.astype(object)])
+
+
+def comparison_long(frame: pd.DataFrame) -> pd.DataFrame:
+    """The comparison in tidy long form: ``metric``, ``unit``, ``scenario``, ``status``, ``value``.
+
+    One row per metric and column (differences included, as ``<name> vs <first>``);
+    ``value`` is float64, the rest strings. ``.pivot(index="metric", columns="scenario",
+    values="value")`` gives the wide table back.
+    """
+    status = frame.attrs.get("status") or {}
+    long = frame.reset_index().melt(id_vars=["metric", "unit"], var_name="scenario",
+                                    value_name="value")
+    long["status"] = long["scenario"].map(lambda c: status.get(str(c), ""))
+    long = long[["metric", "unit", "scenario", "status", "value"]]
+    for column in ("metric", "unit", "scenario", "status"):
+        long[column] = long[column].astype("string")
+    long["value"] = long["value"].astype("float64")
+    return long
 
 
 def _missing(key: str, has_plan: bool) -> float:

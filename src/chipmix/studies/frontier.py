@@ -12,7 +12,9 @@ lower one. So the highest feasible share is found by **bisection on infeasibilit
 2. otherwise keep ``lo`` (feasible) and ``hi`` (infeasible) and probe ``k`` evenly spaced
    shares strictly between them per round, ``k`` = the number of workers (plain bisection
    with one worker, a ``k+1``-section on a pool or a Dask cluster), until
-   ``hi - lo <= tolerance`` (default 0.001, a tenth of a percentage point).
+   ``hi - lo <= tolerance`` (default 0.001, a tenth of a percentage point); then the one
+   share on the tolerance grid inside the bracket is probed too, so an exact answer such as
+   60 % is reported as 60.0 %, not 59.9 %.
 
 Probes only ask *is there any plan*: they solve the full MILP with a relative gap of 1 (the
 solver stops at its first integer-feasible point, or proves there is none) and without the
@@ -23,13 +25,22 @@ Maximising the share directly is not one MILP: the share constraint ``domestic >
 is bilinear in ``s`` and the fleet; bisection re-uses the planner unchanged and costs about
 ``log2(1/tolerance)`` ≈ 10 feasibility probes.
 
-Then the curve: ``steps`` shares evenly spaced from 0 to the highest feasible share, each
-planned to optimality (within the usual gap) in parallel. ``premium`` is each point's
-objective minus the objective at share 0 (USD, discounted).
+A plan that rents shortfall is a plan, so with penalised (soft) demand the highest feasible
+share can be one where the fleet no longer meets demand. A second bisection therefore finds
+the **highest share met without shortfall**: the same probes with every workload's demand
+hard (``shortfall_penalty`` removed), between 0 and the highest feasible share. With hard
+demand everywhere the two are the same share and the second bisection is skipped.
+
+Then the curve: the shares on a round step from 0 (1, 2, 2.5 or 5 times a power of ten, the
+smallest giving at most ``steps`` points: 0, 10, 20 ... % for ``steps=11``) plus the two
+highest shares, each planned to optimality (within the usual gap) in parallel. ``premium``
+is each point's objective minus the objective at share 0 (USD, discounted); ``shortfall``
+the shortfall rent it pays (USD, nominal).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,13 +71,18 @@ class Frontier:
     curve
         One row per required share (``required_share``, 0-1) with the sweep columns
         (status, objective, costs, achieved ``domestic_share.<period>``, units by vendor)
-        plus ``premium`` [USD, discounted, against share 0] and ``is_max`` (the row of the
-        highest feasible share).
+        plus ``premium`` [USD, discounted, against share 0], ``shortfall`` [USD, nominal:
+        the shortfall rent], ``is_max`` (the row of the highest feasible share) and
+        ``is_max_met`` (the row of the highest share met without shortfall).
     probes
-        The feasibility probes of the bisection: ``round``, ``required_share``, ``status``,
-        ``feasible``.
+        The feasibility probes of the bisections: ``round``, ``required_share``, ``status``,
+        ``feasible``, ``hard_demand`` (True: the probe of the no-shortfall bisection).
     max_share
         Highest required share with a plan (within ``tolerance``); None when even 0 has none.
+        The plan may rent shortfall there.
+    max_share_met
+        Highest required share a plan meets without any shortfall (within ``tolerance``);
+        None when even share 0 needs shortfall (or has no plan).
     """
 
     scenario: str
@@ -77,13 +93,27 @@ class Frontier:
     share_basis: str
     start: str
     info: list[RunInfo] = field(default_factory=list)
+    max_share_met: float | None = None
 
     @property
     def premium(self) -> float | None:
         """Extra discounted cost of the highest feasible share over share 0 [USD]."""
-        if self.max_share is None or not len(self.curve):
+        return self._at("is_max", "premium")
+
+    @property
+    def premium_met(self) -> float | None:
+        """Extra discounted cost of the highest share met without shortfall [USD]."""
+        return self._at("is_max_met", "premium")
+
+    @property
+    def shortfall_at_max(self) -> float | None:
+        """Shortfall rent of the plan at the highest feasible share [USD, nominal]."""
+        return self._at("is_max", "shortfall")
+
+    def _at(self, mark: str, column: str) -> float | None:
+        if not len(self.curve) or mark not in self.curve or column not in self.curve:
             return None
-        value = self.curve.loc[self.curve["is_max"], "premium"]
+        value = self.curve.loc[self.curve[mark], column]
         return float(value.iloc[0]) if len(value) and not math.isnan(value.iloc[0]) else None
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -94,10 +124,15 @@ class Frontier:
         return pd.DataFrame([{
             "scenario": self.scenario,
             "max_share": self.max_share if self.max_share is not None else math.nan,
+            "max_share_met": (self.max_share_met if self.max_share_met is not None
+                              else math.nan),
             "tolerance": self.tolerance,
             "share_basis": self.share_basis,
             "from_period": self.start,
             "premium": self.premium if self.premium is not None else math.nan,
+            "premium_met": self.premium_met if self.premium_met is not None else math.nan,
+            "shortfall_at_max": (self.shortfall_at_max if self.shortfall_at_max is not None
+                                 else math.nan),
             "method": "bisection on infeasibility",
         }])
 
@@ -124,7 +159,8 @@ def frontier(
     base
         A scenario YAML path, a Scenario, or scenario data.
     steps
-        Points on the curve from share 0 to the highest feasible share (at least 2).
+        At most this many round shares from 0 to the highest feasible share (at least 2),
+        plus the highest share met without shortfall and the highest feasible share.
     start
         First period the required share applies to (default: the horizon start).
     tolerance
@@ -148,19 +184,25 @@ def frontier(
     scenario = load_base(base, sets)
     begin = _first_period(scenario, start)
     options: dict[str, Any] = dict(solver=solver, time_limit=time_limit)
+    hard = _hard_demand(scenario)
     study = _Study(scenario, begin, probe_job=make_job(scenario, gap=PROBE_GAP, diagnose=False,
                                                        label="probe", **options),
-                   curve_job=make_job(scenario, gap=gap, label="share", **options))
+                   curve_job=make_job(scenario, gap=gap, label="share", **options),
+                   hard_job=None if hard is None else make_job(
+                       hard, gap=PROBE_GAP, diagnose=False, label="probe", **options))
+    decimals = _decimals(tolerance)
     with Executor(workers, dask_option(dask, client)) as executor:
         study.executor = executor
-        max_share = _highest_feasible(study.probe, max(1, executor.workers), tolerance)
-        decimals = _decimals(tolerance)
-        if max_share is not None and max_share < 1.0:
-            # report on the tolerance grid, rounding down: still a share with a plan
-            max_share = math.floor(max_share * 10**decimals + 1e-9) / 10**decimals
-        curve = study.curve(max_share, steps, decimals, progress)
-    probes = pd.DataFrame(study.probe_rows,
-                          columns=["round", "required_share", "status", "feasible"])
+        parallel = max(1, executor.workers)
+        max_share = _on_grid(_highest_feasible(study.probe, parallel, tolerance), decimals)
+        max_met = max_share
+        if hard is not None and max_share is not None:
+            max_met = _on_grid(_highest_feasible(functools.partial(study.probe, hard=True),
+                                                 parallel, tolerance, top=max_share),
+                               decimals)
+        curve = study.curve(max_share, max_met, steps, decimals, progress)
+    probes = pd.DataFrame(study.probe_rows, columns=["round", "required_share", "status",
+                                                     "feasible", "hard_demand"])
     probes = probes.sort_values(["required_share", "round"], kind="stable").reset_index(drop=True)
     return Frontier(
         scenario=scenario.name,
@@ -171,7 +213,38 @@ def frontier(
         share_basis=scenario.policy.share_basis,
         start=str(begin),
         info=study.infos,
+        max_share_met=max_met,
     )
+
+
+def _hard_demand(scenario: Any) -> Any:
+    """The scenario with every workload's demand hard; None when it already is."""
+    if all(w.shortfall_penalty is None for w in scenario.workloads):
+        return None
+    return scenario.model_copy(update={"workloads": [
+        w.model_copy(update={"shortfall_penalty": None}) for w in scenario.workloads]})
+
+
+def _on_grid(share: float | None, decimals: int) -> float | None:
+    """A share on the tolerance grid, rounding down: still a share with a plan."""
+    if share is None or share >= 1.0:
+        return share
+    return math.floor(share * 10**decimals + 1e-9) / 10**decimals
+
+
+def round_shares(top: float, steps: int) -> list[float]:
+    """Shares on a round step from 0 to ``top``: at most ``steps`` of them.
+
+    The step is 1, 2, 2.5 or 5 times a power of ten, the smallest with at most ``steps``
+    points (0, 0.1, ..., 1 for ``top=1, steps=11``; 0, 0.2, 0.4 for ``top=0.55, steps=4``).
+    """
+    if top <= 0:
+        return [0.0]
+    raw = top / (steps - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    count = math.floor(top / step + 1e-9)
+    return [_round(i * step) for i in range(count + 1)]
 
 
 def _first_period(scenario: Any, start: str | None) -> Any:
@@ -192,9 +265,10 @@ def _first_period(scenario: Any, start: str | None) -> Any:
 class _Study:
     """The probes and the curve of one frontier, on one executor."""
 
-    def __init__(self, scenario: Any, begin: Any, probe_job: Any, curve_job: Any) -> None:
+    def __init__(self, scenario: Any, begin: Any, probe_job: Any, curve_job: Any,
+                 hard_job: Any = None) -> None:
         self.first, self.begin = scenario.horizon.start, begin
-        self.probe_job, self.curve_job = probe_job, curve_job
+        self.probe_job, self.curve_job, self.hard_job = probe_job, curve_job, hard_job
         self.periods = [str(p) for p in scenario.periods]
         self.executor: Executor | None = None
         self.infos: list[RunInfo] = []
@@ -204,11 +278,15 @@ class _Study:
         """``policy.domestic_share`` requiring ``s`` from the first period of the study."""
         return s if self.begin == self.first else {str(self.first): 0.0, str(self.begin): s}
 
-    def probe(self, shares: list[float], round_no: int) -> list[bool]:
-        """Is there any plan at each share? (a status ``error`` is a failure, not a no)."""
+    def probe(self, shares: list[float], round_no: int, *, hard: bool = False) -> list[bool]:
+        """Is there any plan at each share? (a status ``error`` is a failure, not a no).
+
+        ``hard``: with every workload's demand hard (no shortfall allowed).
+        """
         variants = [{SHARE_KEY: self.share_value(s)} for s in shares]
         assert self.executor is not None
-        outcomes, info = run_batch(self.executor, self.probe_job, variants)
+        job = self.hard_job if hard else self.probe_job
+        outcomes, info = run_batch(self.executor, job, variants)
         self.infos.append(info)
         verdicts = []
         for s, outcome in zip(shares, outcomes, strict=True):
@@ -218,18 +296,19 @@ class _Study:
                                    f"{outcome.row.get('message', '')}")
             ok = status in Status.with_plan()
             self.probe_rows.append({"round": round_no, "required_share": s, "status": status,
-                                    "feasible": ok})
+                                    "feasible": ok, "hard_demand": hard})
             verdicts.append(ok)
         return verdicts
 
-    def curve(self, max_share: float | None, steps: int, decimals: int,
-              progress: Progress | None) -> pd.DataFrame:
-        """``steps`` shares from 0 to ``max_share`` planned to optimality, with premiums."""
+    def curve(self, max_share: float | None, max_met: float | None, steps: int,
+              decimals: int, progress: Progress | None) -> pd.DataFrame:
+        """Round shares up to ``max_share`` and the two maxima, planned to optimality."""
         if max_share is None:
             return pd.DataFrame(columns=["required_share", "status", "objective", "premium",
-                                         "is_max"])
-        shares = list(dict.fromkeys(round(max_share * i / (steps - 1), decimals)
-                                    for i in range(steps)))
+                                         "shortfall", "is_max", "is_max_met"])
+        marks = [s for s in (max_met, max_share) if s is not None]
+        shares = sorted({round(s, decimals + 1) for s in
+                         [*round_shares(max_share, steps), *marks]})
         variants = [{SHARE_KEY: self.share_value(s)} for s in shares]
         assert self.executor is not None
         outcomes, info = run_batch(self.executor, self.curve_job, variants, progress)
@@ -239,18 +318,25 @@ class _Study:
         base_cost = curve["objective"].iloc[0]
         curve.insert(curve.columns.get_loc("objective") + 1, "premium",
                      curve["objective"] - base_cost)
+        curve.insert(curve.columns.get_loc("premium") + 1, "shortfall",
+                     curve["cost.shortfall"])
         curve["is_max"] = [s == max_share for s in shares]
+        curve["is_max_met"] = [s == max_met for s in shares]
         return curve.drop(columns=["variant"])
 
 
-def _highest_feasible(probe, parallel: int, tolerance: float) -> float | None:
-    """Bisection (``parallel``-section) on infeasibility; ``probe(shares, round)`` → verdicts."""
-    at_zero, at_one = probe([0.0, 1.0], 0)
+def _highest_feasible(probe, parallel: int, tolerance: float, top: float = 1.0
+                      ) -> float | None:
+    """Bisection (``parallel``-section) on infeasibility; ``probe(shares, round)`` → verdicts.
+
+    ``top``: the highest share to try (a known upper bound).
+    """
+    at_zero, at_top = probe([0.0, top], 0) if top > 0 else (*probe([0.0], 0), True)
     if not at_zero:
         return None
-    if at_one:
-        return 1.0
-    lo, hi, round_no = 0.0, 1.0, 0
+    if at_top:
+        return top
+    lo, hi, round_no = 0.0, top, 0
     while hi - lo > tolerance:
         round_no += 1
         shares = [_round(lo + (hi - lo) * j / (parallel + 1)) for j in range(1, parallel + 1)]
@@ -262,6 +348,12 @@ def _highest_feasible(probe, parallel: int, tolerance: float) -> float | None:
         if feasible:
             lo = max(feasible)
         hi = min([hi, *(s for s, ok in zip(shares, verdicts, strict=True) if not ok and s > lo)])
+    # the round share the bracket holds (0.6 in [0.5996, 0.6005]): probe it, so an exact
+    # answer is reported exactly rather than a tolerance below it
+    decimals = _decimals(tolerance)
+    grid = math.floor(hi * 10**decimals - 1e-9) / 10**decimals
+    if lo < grid < hi and probe([grid], round_no + 1)[0]:
+        lo = grid
     return lo
 
 

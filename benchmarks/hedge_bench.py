@@ -1,0 +1,114 @@
+"""Hedge benchmark: the extensive form of N sampled scenarios of the default.
+
+Scenarios are draws from ``examples/rush-before-ban-risks.yaml`` (the default with a
+``risks:`` block; ``chipmix hedge --draws N --seed 1``; identical draws merge, so the tree may
+hold fewer than N scenarios). For each N the script times, in one process:
+
+- ``prepare``: deriving and preparing every scenario (catalog and rule timeline shared);
+- ``build``: building every scenario's model and the stacked extensive form;
+- ``solve``: chipmix's solve of the extensive form (relaxed recourse, then every scenario's
+  recourse MIP with the here-and-now decisions fixed; the whole MIP from that start when the
+  two do not close the gap) — the figure issue 17 asks about;
+- optionally ``direct``: the whole extensive-form MIP handed to HiGHS at once (``--direct``,
+  capped by ``--direct-limit`` seconds), for comparison;
+- ``evaluations``: wait-and-see and the deterministic plan re-planned in every scenario
+  (``--workers`` processes; skipped with ``--no-evaluate``).
+
+Run by hand, e.g.::
+
+    PYTHONPATH=src python benchmarks/hedge_bench.py --sizes 8 32 128 512 --repeat 1
+    PYTHONPATH=src python benchmarks/hedge_bench.py --sizes 8 32 --direct --workers 2
+
+Prints one JSON line per run (and ``--json FILE`` writes them all) with the load average
+before and after: the machine is shared, so repeat on a quiet one and report min and median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "examples" / "rush-before-ban-risks.yaml"
+
+
+def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
+            direct_limit: float, gap: float | None) -> dict:
+    import chipmix
+    from chipmix.hedging.evaluate import EvalContext, make_parts, prepare_all, solve_extensive
+    from chipmix.hedging.extensive import build_extensive
+    from chipmix.hedging.sampled import sampled_scenarios
+    from chipmix.solve import solve
+
+    row: dict = {"draws": n, "seed": seed, "workers": workers, "load_before": os.getloadavg()}
+    scenario = chipmix.load_scenario(SCENARIO)
+    options = scenario.solver.with_overrides(name="highs", gap=gap)
+    t = time.perf_counter()
+    sampled = sampled_scenarios(scenario, draws=n, seed=seed)
+    datas = prepare_all(sampled.scenarios)
+    row["prepare"] = time.perf_counter() - t
+    t = time.perf_counter()
+    parts = make_parts(datas, keep_idle=True)
+    ext = build_extensive(parts, sampled.tree)
+    ext.model.arrays()
+    row["build"] = time.perf_counter() - t
+    row.update(scenarios=len(sampled.tree), variables=ext.model.num_cols,
+               constraints=ext.model.num_rows, integers=ext.model.num_integers)
+    ctx = EvalContext(list(datas), sampled.tree, options, 0.0, 0.9)
+    t = time.perf_counter()
+    result, info = solve_extensive(ext, ctx, options, workers=workers)
+    row["solve"] = time.perf_counter() - t
+    row.update(status=result.status.value, objective=result.objective, gap=result.gap,
+               method=info.get("method"),
+               **{k: v for k, v in info.items() if k.endswith("_seconds")})
+    if direct:
+        t = time.perf_counter()
+        whole = solve(ext.model, options.with_overrides(time_limit=direct_limit))
+        row["direct"] = time.perf_counter() - t
+        row.update(direct_status=whole.status.value, direct_objective=whole.objective,
+                   direct_gap=whole.gap)
+    if evaluate:
+        t = time.perf_counter()
+        chipmix.hedge(scenario, draws=n, seed=seed, workers=workers, gap=gap, test_draws=1)
+        row["hedge_total"] = time.perf_counter() - t
+    row["load_after"] = os.getloadavg()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32, 128, 512])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--gap", type=float, default=None,
+                        help="relative MIP gap (default: the scenario's, 0.0005)")
+    parser.add_argument("--direct", action="store_true",
+                        help="also hand the whole extensive form to HiGHS")
+    parser.add_argument("--direct-limit", type=float, default=300.0)
+    parser.add_argument("--no-evaluate", action="store_true",
+                        help="skip the whole chipmix.hedge() run (evaluations included)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    rows = []
+    for n in args.sizes:
+        runs = []
+        for _ in range(args.repeat):
+            row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
+                          args.direct_limit, args.gap)
+            print(json.dumps(row, default=str), flush=True)
+            runs.append(row)
+            rows.append(row)
+        solves = [r["solve"] for r in runs]
+        print(f"# {n} draws: solve min {min(solves):.1f} s, median "
+              f"{statistics.median(solves):.1f} s", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

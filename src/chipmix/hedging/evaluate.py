@@ -1,0 +1,229 @@
+"""The solves of a hedge: the extensive form, and the independent evaluations around it.
+
+Everything here runs on the executor (:func:`chipmix.pipeline.executor.run_map`): tasks are
+module-level functions of a picklable context and one item.
+
+**How the extensive form is solved** (:func:`solve_extensive`). A scenario tree's MIP is hard
+mostly because of the integer purchases *after* the first reveal, which the scenarios no
+longer share. So, exactly within the solver's gap:
+
+1. the extensive form with those later purchases continuous (the here-and-now purchases and
+   porting stay integer) — a relaxation, so its bound ``LB`` bounds the hedge;
+2. its here-and-now purchases and porting fixed, every component of the tree (each scenario,
+   in a two-stage tree) re-planned as an ordinary MIP, independently — a feasible hedge of
+   cost ``UB``;
+3. if ``(UB − LB)/|UB|`` is within the gap, that is the hedge (status optimal, gap reported);
+   otherwise the whole extensive form is solved, starting from it (HiGHS).
+
+A single scenario is solved as its own model, exactly like ``chipmix plan``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chipmix.hedging.extensive import Fixed, Part, build_extensive, risk_objective
+from chipmix.hedging.tree import ScenarioTree
+from chipmix.model.build import build
+from chipmix.model.data import make_timeline, prepare
+from chipmix.pipeline.executor import run_map
+from chipmix.pipeline.run import Run
+from chipmix.solve import SolveResult, Status, solve
+
+
+class _Inputs:
+    """Catalogs and rule timelines shared by scenarios that name the same ones."""
+
+    def __init__(self) -> None:
+        self.catalogs: dict[str, Any] = {}
+        self.timelines: dict[str, Any] = {}
+
+    def prepare(self, scenario):
+        ckey = json.dumps([scenario.catalogs, scenario.overrides], sort_keys=True, default=str)
+        if ckey not in self.catalogs:
+            self.catalogs[ckey] = scenario.load_catalog()
+        catalog = self.catalogs[ckey]
+        tkey = json.dumps([ckey, scenario.rules, scenario.home, scenario.buyer,
+                           scenario.unknown_policy, scenario.rule_params], sort_keys=True,
+                          default=str)
+        if tkey not in self.timelines:
+            self.timelines[tkey] = make_timeline(scenario, catalog.frame)
+        timeline, count = self.timelines[tkey]
+        data = prepare(scenario, catalog=catalog, timeline=timeline)
+        data.rule_count = count
+        return data
+
+
+#: The inputs cache of this process's evaluation tasks (one per worker process).
+WORKER_INPUTS = _Inputs()
+
+
+def prepare_all(scenarios: Sequence[Any]) -> list[Any]:
+    """PlanningData of every scenario (catalogs and timelines built once per distinct set)."""
+    inputs = _Inputs()
+    return [inputs.prepare(s) for s in scenarios]
+
+
+def make_parts(datas: Sequence[Any], keep_idle: bool) -> list[Part]:
+    """Build every scenario's model with the ordinary builder (one Part each)."""
+    parts = []
+    for data in datas:
+        model, index = build(data, keep_idle=keep_idle)
+        parts.append(Part(data, model, index))
+    return parts
+
+
+# -- evaluations on the executor -------------------------------------------------------------
+
+
+@dataclass
+class EvalContext:
+    """What every evaluation needs (pickled once per worker)."""
+
+    datas: list[Any]
+    tree: ScenarioTree
+    options: Any  # SolverOptions
+    weight: float
+    alpha: float
+
+
+def wait_and_see_task(ctx: EvalContext, s: int) -> tuple[str, float]:
+    """Plan scenario ``s`` alone, with hindsight: status and optimal cost.
+
+    One ordinary pipeline run.
+    """
+    result = Run.from_data(ctx.datas[s], ctx.options).execute().result
+    assert result is not None
+    return result.status.value, (result.plan_objective() if result.status.has_plan
+                                 else math.nan)
+
+
+def recourse_task(ctx: EvalContext, item: tuple[list[int], Fixed]) -> dict[str, Any]:
+    """Re-plan the scenarios ``members`` with ``fixed`` decisions pinned.
+
+    One extensive form over them (a single scenario is its own model); returns the status,
+    the cost and the solution per member.
+    """
+    members, fixed = item
+    parts = make_parts([ctx.datas[s] for s in members], keep_idle=True)
+    tree = ctx.tree.subtree(members)
+    weight = ctx.weight if len(members) == len(ctx.tree) else 0.0
+    ext = build_extensive(parts, tree, weight=weight, alpha=ctx.alpha, fixed=fixed)
+    result = solve(ext.model, ctx.options)
+    if not result.status.has_plan:
+        return {"members": list(members), "status": result.status.value,
+                "costs": [math.nan] * len(members), "notes": ext.notes, "x": None, "gap": None}
+    x = result.plan_x()
+    return {"members": list(members), "status": result.status.value,
+            "costs": [float(c) for c in ext.scenario_costs(x)], "notes": ext.notes,
+            "x": [ext.part_x(x, i).copy() for i in range(len(members))],
+            "gap": result.gap or 0.0}
+
+
+def relaxed_recourse(ext) -> Any:
+    """The extensive form with every purchase from the first reveal on continuous."""
+    tree = ext.tree
+    integer = ext.model.arrays()["integer"].copy()
+    for s, part in enumerate(ext.parts):
+        buy = part.index.buy
+        late = buy["t"].to_numpy() >= tree.first_reveal
+        integer[buy["col"].to_numpy(dtype=np.int64)[late] + ext.col_offset[s]] = False
+    return ext.model.with_arrays(integer=integer)
+
+
+def first_stage(ext, x: np.ndarray) -> Fixed:
+    """The here-and-now purchases and porting of ``x`` (rounded) as decisions to pin."""
+    head = set(ext.tree.here_and_now_periods)
+    part, xs = ext.parts[0], ext.part_x(x, 0)
+    buy = part.index.buy
+    servers = {(k, int(t), start.isoformat()): float(np.round(xs[c]))
+               for k, t, c, start in zip(buy["sku"], buy["t"], buy["col"], buy["start"],
+                                         strict=True)
+               if int(t) in head and np.round(xs[c]) > 0}
+    ported: set[tuple[str, str]] = set()
+    for s, p in enumerate(ext.parts):  # tied across scenarios; absent in some
+        xs = ext.part_x(x, s)
+        port = p.index.port
+        ported |= {(v, w) for v, w, c in zip(port["vendor"], port["workload"], port["col"],
+                                             strict=True) if np.round(xs[c]) >= 1}
+    return Fixed(head, servers, ported)
+
+
+def full_vector(ext, xs: Sequence[np.ndarray], costs: np.ndarray) -> np.ndarray:
+    """The extensive form's solution vector from each scenario's own.
+
+    The CVaR columns get their best values: η at the α-quantile of cost,
+    ``u[s] = max(0, cost[s] − η)``.
+    """
+    x = np.concatenate([np.asarray(v, dtype=float) for v in xs])
+    if ext.weight > 0:
+        probs = np.asarray(ext.tree.probabilities)
+        order = np.argsort(costs, kind="stable")
+        cum = np.cumsum(probs[order])
+        eta = float(np.asarray(costs)[order][np.searchsorted(cum, ext.alpha - 1e-12)])
+        x = np.concatenate([x, [eta], np.maximum(0.0, np.asarray(costs) - eta)])
+    return x
+
+
+def solve_extensive(ext, ctx: EvalContext, options, *, workers: int = 1, dask: Any = None):
+    """Solve the extensive form (module docstring); returns the SolveResult and how."""
+    tree = ext.tree
+    if len(tree) == 1:
+        return solve(ext.model, options), {"method": "single scenario"}
+    started = time.perf_counter()
+    info: dict[str, Any] = {"method": "extensive form"}
+    relaxed = solve(relaxed_recourse(ext), options)
+    info["relaxation_seconds"] = round(time.perf_counter() - started, 4)
+    if not relaxed.status.has_plan:
+        if relaxed.status == Status.INFEASIBLE:
+            return relaxed, {**info, "method": "relaxation (infeasible)"}
+        return solve(ext.model, options), info
+    bound = float(relaxed.bound if relaxed.bound is not None else relaxed.plan_objective())
+    fixed = first_stage(ext, relaxed.plan_x())
+    groups = [list(range(len(tree)))] if ext.weight > 0 else tree.components(tree.first_reveal)
+    t = time.perf_counter()
+    rows = run_map(recourse_task, ctx, [(g, fixed) for g in groups], workers=workers, dask=dask)
+    info["recourse_seconds"] = round(time.perf_counter() - t, 4)
+    start = None
+    if all(r["x"] is not None for r in rows):
+        xs: list[Any] = [None] * len(tree)
+        costs = np.zeros(len(tree))
+        for r in rows:
+            for i, s in enumerate(r["members"]):
+                xs[s], costs[s] = r["x"][i], r["costs"][i]
+        upper = risk_objective(costs, tree.probabilities, ext.weight, ext.alpha)
+        start = full_vector(ext, xs, costs)
+        gap = max(0.0, (upper - bound) / max(abs(upper), 1e-9))
+        info.update(lower_bound=bound, upper_bound=float(upper))
+        target = options.gap if options.gap is not None else 1e-4
+        if gap <= target + 1e-12:
+            seconds = time.perf_counter() - started
+            info["method"] = "relaxed recourse, then recourse fixed (within the gap)"
+            return SolveResult(Status.OPTIMAL, relaxed.solver, x=start, objective=float(upper),
+                               bound=bound, gap=gap, seconds=seconds,
+                               message=f"Optimal within the gap ({gap:.2g})"), info
+    t = time.perf_counter()
+    result = solve(ext.model, options, start=start)
+    info["extensive_seconds"] = round(time.perf_counter() - t, 4)
+    info["method"] = "extensive form" + (" (started from the fixed-recourse hedge)"
+                                         if start is not None else "")
+    if start is not None and not result.status.has_plan and result.status != Status.INFEASIBLE:
+        # time ran out without a better plan: the fixed-recourse hedge is one
+        objective = risk_objective(costs, tree.probabilities, ext.weight, ext.alpha)
+        result = SolveResult(Status.FEASIBLE, result.solver, x=start, objective=objective,
+                             bound=bound,
+                             gap=max(0.0, (objective - bound) / max(abs(objective), 1e-9)),
+                             seconds=time.perf_counter() - started,
+                             message="a feasible hedge, not proven optimal in time")
+    return result, info
+
+
+__all__ = ["WORKER_INPUTS", "EvalContext", "make_parts", "prepare_all", "recourse_task",
+           "solve_extensive", "wait_and_see_task"]
