@@ -40,7 +40,9 @@ def licence_rule(folder, sku: str, effective: str) -> str:
 
 
 def rows(plan, sku):
-    return [r for r in plan.to_dict()["purchases"] if r["sku"] == sku]
+    """The SKU's purchase rows without the vendor and origin (the catalog's, not the plan's)."""
+    return [{k: v for k, v in r.items() if k not in ("vendor", "origin")}
+            for r in plan.to_dict()["purchases"] if r["sku"] == sku]
 
 
 # -- purchase tranches ---------------------------------------------------------------------------
