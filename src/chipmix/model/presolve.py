@@ -134,11 +134,9 @@ class Reduction:
         fu = full_index.use
         if len(fu):
             ru = index.use
-            red = pd.Series(model.values(x, "use"),
-                            index=pd.MultiIndex.from_arrays([ru["sku"], ru["workload"], ru["t"]]))
-            key = pd.MultiIndex.from_arrays([fu["sku"].map(self.sku_of),
-                                             fu["workload"].map(self.workload_of), fu["t"]])
-            value = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
+            value = _reduced_values(model, x, "use", [ru["sku"], ru["workload"], ru["t"]],
+                                    [fu["sku"].map(self.sku_of),
+                                     fu["workload"].map(self.workload_of), fu["t"]])
             k_i, t, w_j = fu["k_i"].to_numpy(), fu["t"].to_numpy(), fu["w_j"].to_numpy()
             g_fleet = group_fleet[k_group[k_i], t]
             single_k = fu["sku"].map(self.sku_of).map(self._sku_size).to_numpy() == 1
@@ -152,10 +150,8 @@ class Reduction:
         fs = full_index.short
         if len(fs):
             rs = index.short
-            red = pd.Series(model.values(x, "short"),
-                            index=pd.MultiIndex.from_arrays([rs["workload"], rs["t"]]))
-            key = pd.MultiIndex.from_arrays([fs["workload"].map(self.workload_of), fs["t"]])
-            value = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
+            value = _reduced_values(model, x, "short", [rs["workload"], rs["t"]],
+                                    [fs["workload"].map(self.workload_of), fs["t"]])
             single_w = fs["workload"].map(self.workload_of).map(self._workload_size).to_numpy() == 1
             share = np.where(single_w, 1.0, w_share[fs["t"].to_numpy(), fs["w_j"].to_numpy()])
             out[fs["col"].to_numpy()] = value * share
@@ -163,10 +159,9 @@ class Reduction:
         fp = full_index.port
         if len(fp):
             rp = index.port
-            red = pd.Series(model.values(x, "port"),
-                            index=pd.MultiIndex.from_arrays([rp["vendor"], rp["workload"]]))
-            key = pd.MultiIndex.from_arrays([fp["vendor"], fp["workload"].map(self.workload_of)])
-            out[fp["col"].to_numpy()] = np.nan_to_num(red.reindex(key).to_numpy(), nan=0.0)
+            out[fp["col"].to_numpy()] = _reduced_values(
+                model, x, "port", [rp["vendor"], rp["workload"]],
+                [fp["vendor"], fp["workload"].map(self.workload_of)])
         return out
 
     def _split_purchases(self, fb: pd.DataFrame, model: LinearModel, index: Index,
@@ -495,6 +490,19 @@ def _merge_tranches(data: PlanningData, sku_of: dict[str, str], supply: pd.DataF
     for (sku, t), total in tr[tr["sku"].isin(merged)].groupby(["sku", "t"])["supply"].sum().items():
         supply.at[labels[int(t)], sku] = float(total)
     return tr, supply
+
+
+def _reduced_values(model: LinearModel, x: np.ndarray, block: str, reduced_keys: list[Any],
+                    full_keys: list[Any]) -> np.ndarray:
+    """The reduced solution's ``block`` values looked up at each full column's reduced key.
+
+    ``reduced_keys``: the reduced block's key columns, in its column order; ``full_keys``: the
+    full block's keys mapped to reduced names. 0 where the reduced model has no such column.
+    """
+    red = pd.Series(model.values(x, block), index=pd.MultiIndex.from_arrays(reduced_keys))
+    key = pd.MultiIndex.from_arrays(full_keys)
+    values: np.ndarray = np.nan_to_num(red.reindex(key).to_numpy(dtype=float), nan=0.0)
+    return values
 
 
 def _members(names: list[str], mapping: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
