@@ -399,10 +399,10 @@ def _capability(scenario: Scenario, frame: pd.DataFrame, workloads: pd.DataFrame
                 "efficiency_training" if wrow["kind"] == "training" else "efficiency_inference"
             )
             figure = figure * frame[eff_col].astype(float)
-        eligible = _eligible(frame, wrow)
-        for sku in frame.index:
-            value = measured.get((sku, w), figure[sku])
-            if eligible[sku] and not pd.isna(value) and value > 0:
+        eligible = _eligible(frame, wrow).to_numpy(dtype=bool)
+        for sku, catalog_value, ok in zip(frame.index, figure.to_numpy(), eligible, strict=True):
+            value = measured.get((sku, w), catalog_value)
+            if ok and not pd.isna(value) and value > 0:
                 out[(sku, w)] = float(value)
     index = pd.MultiIndex.from_tuples(list(out), names=["sku", "workload"])
     return pd.Series(list(out.values()), index=index, dtype=float, name="cap")
@@ -738,8 +738,10 @@ def _unique(items: Iterable[str]) -> list[str]:
 def _porting(scenario: Scenario, skus: pd.DataFrame, cap: pd.Series) -> pd.Series:
     ported = set(scenario.ported or [])
     serving_vendors: dict[str, set[str]] = {}
-    for sku, w in cap.index:
-        serving_vendors.setdefault(w, set()).add(skus.at[sku, "vendor"])
+    if scenario.porting:
+        vendor_of = skus["vendor"].to_dict()
+        for sku, w in cap.index:
+            serving_vendors.setdefault(w, set()).add(vendor_of[sku])
     out = {}
     for vendor, per_workload in (scenario.porting or {}).items():
         if vendor in ported:
