@@ -11,7 +11,9 @@ reports per tree: wall and CPU seconds of the process (min and median; CPU is us
 of the child), the phases of ``Plan.timings`` (load, prepare, build, solve, extract: medians)
 and the solver's own seconds. It also times ``python -c "import chipmix.planner"`` the same
 way. The two trees' plan JSON must be equal once the timing fields are removed (checked
-every run). Load averages at the start and end of each case are printed with the table.
+every run). ``--prepare-sizes 400x30x25 500x40x50`` also times ``prepare()`` alone (wall and
+CPU inside a fresh process, after loading the scenario) on those generated sizes, whose
+solves take minutes. Load averages at the start and end of each case are printed with the table.
 
 Python source is compiled to bytecode once per tree before timing (a cache folder per tree,
 as an installed package has ``.pyc`` files); ``--no-bytecode`` times with no cache (every
@@ -82,6 +84,42 @@ def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     return wall, _children_cpu() - cpu, proc.stdout
 
 
+PREPARE = """
+import json, sys, time
+import chipmix
+from chipmix.model.data import prepare
+scenario = chipmix.load_scenario(sys.argv[1])
+wall, cpu = time.perf_counter(), time.process_time()
+data = prepare(scenario)
+print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                  "skus": len(data.skus), "cap": len(data.cap)}))
+"""
+
+
+def prepare_rows(sizes: list[str], trees: dict[str, Path], caches: dict[str, Path | None],
+                 repeats: int, tmp: Path) -> None:
+    """``prepare()`` alone on generated instances, both trees alternately (printed)."""
+    print("| size | tree | prepare wall s (min / median) | prepare CPU s (min / median) | "
+          "load (start → end) |")
+    print("|---|---|---|---|---|")
+    for size in sizes:
+        k, w, t = (int(x) for x in size.split("x"))
+        path = generate(k, w, t, 1, tmp / size, porting=False, share=0.0)
+        start = load()
+        got: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in trees}
+        for _ in range(repeats):
+            for name, src in trees.items():
+                _, _, out = timed([sys.executable, "-c", PREPARE, str(path)],
+                                  env_for(src, caches[name]), tmp)
+                data = json.loads(out)
+                got[name]["wall"].append(data["wall"])
+                got[name]["cpu"].append(data["cpu"])
+        end = load()
+        for name, g in got.items():
+            print(f"| {size} | {name} | {stats(g['wall'])} | {stats(g['cpu'])} | "
+                  f"{start} → {end} |", flush=True)
+
+
 def comparable(text: str) -> dict:
     """The plan JSON without the figures that are timings."""
     data = json.loads(text)
@@ -100,6 +138,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-bytecode", action="store_true")
     parser.add_argument("--cases", nargs="+", default=["default", "10k-lp", "10k-milp"])
+    parser.add_argument("--prepare-sizes", nargs="*", default=[])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -114,6 +153,8 @@ def main() -> None:
         for name, src in trees.items():  # compile once, untimed
             subprocess.run([python, "-c", "import chipmix.planner, chipmix.cli"],
                            env=env_for(src, caches[name]), cwd=tmp, check=True)
+        if args.prepare_sizes:
+            prepare_rows(args.prepare_sizes, trees, caches, args.repeats, tmp)
         rows = []
         imports: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in trees}
         for _ in range(args.repeats):
