@@ -28,8 +28,15 @@ from test_hedge_properties import SETTINGS, build, instances
 import chipmix
 from chipmix.hedging import evaluate
 from chipmix.hedging.core import scenarios_from_uncertainty
-from chipmix.hedging.evaluate import EvalContext, make_parts, prepare_all, solve_extensive
+from chipmix.hedging.evaluate import (
+    EvalContext,
+    make_parts,
+    prepare_all,
+    relaxed_recourse,
+    solve_extensive,
+)
 from chipmix.hedging.extensive import build_extensive
+from chipmix.hedging.lshaped import TOLERANCE_SHARE, applies, relaxed_bound
 from chipmix.model.cumulative import chains
 from chipmix.solve import solve
 
@@ -116,3 +123,25 @@ def test_stacked_purchases_chain_per_scenario(tmp_path):
     chained = solve(ext.model, scenario.solver.with_overrides(gap=0.0))
     assert chained.extra.get("cumulative") is True
     assert chained.objective == pytest.approx(plain.objective, rel=1e-9)
+
+
+@SETTINGS
+@given(instances())
+def test_the_l_shaped_bound_is_the_relaxation_s(instance):
+    """Where it applies (two-stage, risk-neutral), the L-shaped method's bounds bracket the
+    relaxed-recourse MIP's optimum, within the share of the gap it stops at."""
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = build(instance, Path(folder))
+        ext, _ = extensive_of(scenario)
+        options = scenario.solver.with_overrides(name="highs", gap=GAP, time_limit=600)
+        if not applies(ext, options):
+            return
+        out = relaxed_bound(ext, options)
+        assert out is not None
+        relaxed = solve(relaxed_recourse(ext), options.with_overrides(gap=1e-9))
+        optimum = relaxed.objective
+        scale = TOL * max(1.0, abs(optimum))
+        assert out.lower <= optimum + scale
+        assert out.upper >= optimum - scale
+        if out.converged:
+            assert out.upper - out.lower <= TOLERANCE_SHARE * GAP * abs(out.upper) + scale

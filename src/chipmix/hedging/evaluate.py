@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from chipmix.hedging.extensive import Fixed, Part, build_extensive, risk_objective
+from chipmix.hedging.lshaped import relaxed_bound
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.model.build import build
 from chipmix.model.data import make_timeline, prepare
@@ -214,14 +215,20 @@ def solve_extensive(ext, ctx: EvalContext, options, *, workers: int = 1, dask: A
         return solve(ext.model, options), {"method": "single scenario"}
     started = time.perf_counter()
     info: dict[str, Any] = {"method": "extensive form"}
-    relaxed = solve(relaxed_recourse(ext), options)
-    info["relaxation_seconds"] = round(time.perf_counter() - started, 4)
-    if not relaxed.status.has_plan:
-        if relaxed.status == Status.INFEASIBLE:
-            return relaxed, {**info, "method": "relaxation (infeasible)"}
-        return solve(ext.model, options), info
-    bound = float(relaxed.bound if relaxed.bound is not None else relaxed.plan_objective())
-    fixed = first_stage(ext, relaxed.plan_x())
+    lshaped = relaxed_bound(ext, options)
+    if lshaped is not None:
+        bound, fixed = lshaped.lower, lshaped.fixed
+        info.update(relaxation="L-shaped", relaxation_rounds=lshaped.rounds)
+        info["relaxation_seconds"] = round(time.perf_counter() - started, 4)
+    else:
+        relaxed = solve(relaxed_recourse(ext), options)
+        info["relaxation_seconds"] = round(time.perf_counter() - started, 4)
+        if not relaxed.status.has_plan:
+            if relaxed.status == Status.INFEASIBLE:
+                return relaxed, {**info, "method": "relaxation (infeasible)"}
+            return solve(ext.model, options), info
+        bound = float(relaxed.bound if relaxed.bound is not None else relaxed.plan_objective())
+        fixed = first_stage(ext, relaxed.plan_x())
     groups = [list(range(len(tree)))] if ext.weight > 0 else tree.components(tree.first_reveal)
     # the members' own models travel with the item (a task needs its scenarios only)
     shipped = ctx if executor is None and workers == 1 and not dask else \
@@ -249,7 +256,7 @@ def solve_extensive(ext, ctx: EvalContext, options, *, workers: int = 1, dask: A
             " (within the gap)" if within else
             f" (not proven within the gap: {len(tree)} scenarios, beyond the "
             f"{WHOLE_FORM_SCENARIOS} the whole extensive form is solved for)")
-        return SolveResult(Status.OPTIMAL if within else Status.FEASIBLE, relaxed.solver,
+        return SolveResult(Status.OPTIMAL if within else Status.FEASIBLE, options.name,
                            x=start, objective=upper, bound=bound, gap=gap,
                            seconds=time.perf_counter() - started,
                            message=f"Optimal within the gap ({gap:.2g})" if within else
