@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+import chipmix.limits as limits
 from chipmix.errors import InputError
 from chipmix.hedging.evaluate import WORKER_INPUTS, make_parts, map_tasks, prepare_all
 from chipmix.hedging.extensive import Fixed, build_extensive
@@ -139,6 +140,7 @@ def sampled_scenarios(scenario, *, draws: int, seed: int = 0,
     """``draws`` scenarios from the scenario's ``risks:`` block (module docstring)."""
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise InputError(field="--draws", value=draws, expected="a whole number >= 1")
+    limits.check("draws", draws, what=f"{draws:,} draws", field="--draws")
     risks = scenario.risks
     if risks.empty:
         raise InputError("no risks: block to draw scenarios from", file=scenario.source,
@@ -235,7 +237,9 @@ def out_of_sample(scenario, sampled: Sampled, result, options, *,
     n = sampled.draws
     m = int(test_draws) if test_draws is not None else max(100, TEST_FACTOR * n)
     if m < 1:
-        raise InputError(field="--test-draws", value=test_draws, expected="a whole number >= 1")
+        raise InputError(field="test_draws", value=test_draws, expected="a whole number >= 1 "
+                         "(chipmix hedge --draws N:M)")
+    limits.check("draws", m, what=f"{m:,} out-of-sample draws", field="--draws")
     labels = list(result.periods)
     head = set(range(sampled.reveal))
     policies = {"hedge": policy_of(result.results[0].plan, head, labels)}
