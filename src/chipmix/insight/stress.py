@@ -87,7 +87,18 @@ class StressSetup:
     token: str | None = None
 
 
-def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
+def default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
+    """The workloads table with a shortfall penalty for every hard-demand workload.
+
+    ``risks.shortfall_penalty`` (per workload or ``default``), else the dearest price per
+    metric unit of any SKU that can serve the workload (module docstring); also returns one
+    note per workload priced so. Used by the stress test and the sampled hedge.
+
+    Raises
+    ------
+    InputError
+        A hard-demand workload with neither a given penalty nor a priced SKU to derive one.
+    """
     workloads = data.workloads.copy()
     notes = []
     given = dict(risks.shortfall_penalty)
@@ -156,7 +167,7 @@ def prepare_stress(scenario: Scenario, plan, *, seed: int = 0,
                 f"the scenario allows at most {ub.get((sku, t, start), 0.0):g} (was the plan "
                 "made for this scenario?)")
     ported = [(r["vendor"], r["workload"]) for r in plan_data.get("ported") or []]
-    workloads, notes = _default_penalties(data, risks)
+    workloads, notes = default_penalties(data, risks)
     data = dataclasses.replace(data, workloads=workloads)
     options = (solver_options or scenario.solver).with_overrides(name="highs", relax=False)
     setup = StressSetup(data=data, risks=risks, fixed=fixed, ported=ported, options=options,
@@ -174,7 +185,7 @@ def _risk_notes(data, risks) -> list[str]:
         if not np.isfinite(data.supply[sku].to_numpy(dtype=float)).any():
             notes.append(f"risks.supply.{sku}: supply is unlimited, a factor has no effect")
     for sku in risks.ban_earlier:
-        if _ban_period(data, sku) is None:
+        if ban_period(data, sku) is None:
             notes.append(f"risks.ban_earlier.{sku}: no ban within the horizon, nothing to move")
     return notes
 
@@ -182,7 +193,7 @@ def _risk_notes(data, risks) -> list[str]:
 # -- shocks ------------------------------------------------------------------------------------
 
 
-def _ban_period(data, sku: str) -> int | None:
+def ban_period(data, sku: str) -> int | None:
     """First period of the final run of periods where ``sku`` cannot be bought.
 
     That is, where not even a whole server can be bought after a period where it could;
@@ -256,15 +267,15 @@ def sample_shocks(data, risks, rng: np.random.Generator) -> list[Shock]:
     for sku in sorted(risks.revoke):
         risk = risks.revoke[sku]
         happens = rng.random() < risk.probability
-        first = _period_index(labels, risk.start)
-        last = _period_index(labels, risk.end) if risk.end is not None else first
+        first = period_index(labels, risk.start)
+        last = period_index(labels, risk.end) if risk.end is not None else first
         t0 = int(rng.integers(first, last + 1))
         if happens and t0 < len(labels):
             shocks.append(Shock(sku, t0, 0.0, f"{sku} revoked from {labels[t0]}"))
     for sku in sorted(risks.ban_earlier):
         risk = risks.ban_earlier[sku]
         happens = rng.random() < risk.probability
-        ban = _ban_period(data, sku)
+        ban = ban_period(data, sku)
         if happens and ban is not None:
             t0 = max(0, ban - int(risk.by_periods))
             shocks.append(Shock(sku, t0, 0.0,
@@ -278,7 +289,7 @@ def sample_supply(data, risks, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     return apply_shocks(data.supply, shocks), [s.text for s in shocks]
 
 
-def _period_index(labels: list[str], period) -> int:
+def period_index(labels: list[str], period) -> int:
     """Index of ``period`` in the horizon (before it: 0; after it: len)."""
     text = str(period)
     if text in labels:
@@ -515,7 +526,7 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int | None 
 
 
 __all__ = [
-    "STATS", "Shock", "StressResult", "StressSetup", "apply_shocks", "prepare_stress",
-    "read_plan", "replay", "run_draw", "sample_shocks", "sample_supply", "shock_period",
-    "stress", "tail_stats",
+    "STATS", "Shock", "StressResult", "StressSetup", "apply_shocks", "ban_period",
+    "default_penalties", "period_index", "prepare_stress", "read_plan", "replay", "run_draw",
+    "sample_shocks", "sample_supply", "shock_period", "stress", "tail_stats",
 ]
