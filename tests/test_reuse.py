@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import assert_verified, make_scenario, planner_sku, train
+from helpers import assert_verified, three_sku_scenario
 
 import chipmix
 from chipmix.inputs.overrides import apply_overrides
@@ -28,18 +28,9 @@ from chipmix.studies.common import load_base, make_job
 from chipmix.studies.execute import run_variants
 from chipmix.studies.sweep import grid, parse_vary, results_frame
 
-HORIZON = {"start": "2024Q1", "end": "2024Q4"}
-
 
 def small(tmp_path, **keys):
-    skus = [planner_sku("acme-a", supply_per_quarter=12, price_usd=1000),
-            planner_sku("bolt-b", supply_per_quarter=20, price_usd=1400, server_size=2),
-            planner_sku("dragon-d", origin="CN", supply_per_quarter=8, price_usd=1800,
-                        bf16_dense_tflops=2000)]
-    workloads = [train({"2024Q1": 10, "2024Q2": 24, "2024Q4": 30}, shortfall_penalty=4000)]
-    return make_scenario(tmp_path, skus, workloads, horizon=HORIZON, discount_rate=0.08,
-                         policy={"domestic_share": {"2024Q2": 0.3}, "energy_price": 0.1},
-                         porting={"Dragon": 5000}, **keys)
+    return three_sku_scenario(tmp_path, **keys)
 
 
 VARY = ["policy.domestic_share=0:0.6:0.2", "supply.acme-a=0,6,12"]

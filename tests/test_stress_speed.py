@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import make_scenario, planner_sku, train
+from helpers import three_sku_scenario
 
 import chipmix
 import chipmix.insight.stress as module
@@ -21,7 +21,6 @@ from chipmix.inputs.scenario import load_scenario
 from chipmix.pipeline.run import Run
 from chipmix.resources import examples_dir
 
-HORIZON = {"start": "2024Q1", "end": "2024Q4"}
 RISKS = {
     "supply": {"acme-a": {"dist": "uniform", "low": 0.3, "high": 1.0, "from": "2024Q2",
                           "probability": 0.8},
@@ -32,14 +31,7 @@ RISKS = {
 
 
 def small(tmp_path):
-    skus = [planner_sku("acme-a", supply_per_quarter=12, price_usd=1000),
-            planner_sku("bolt-b", supply_per_quarter=20, price_usd=1400, server_size=2),
-            planner_sku("dragon-d", origin="CN", supply_per_quarter=8, price_usd=1800,
-                        bf16_dense_tflops=2000)]
-    workloads = [train({"2024Q1": 10, "2024Q2": 24, "2024Q4": 30}, shortfall_penalty=4000)]
-    return make_scenario(tmp_path, skus, workloads, horizon=HORIZON, discount_rate=0.08,
-                         policy={"domestic_share": {"2024Q2": 0.3}, "energy_price": 0.1},
-                         porting={"Dragon": 5000}, risks=RISKS)
+    return three_sku_scenario(tmp_path, risks=RISKS)
 
 
 def recorded_replans(monkeypatch, scenario, draws, gap=None):
