@@ -89,6 +89,9 @@ class StressSetup:
     baseline: dict[str, Any] | None = None
     #: one per stress run: workers keep its HiGHS models across draws (pipeline.reuse)
     token: str | None = None
+    #: carry decisions that still fit and keep a memo of re-plans (False: solve every
+    #: re-plan, as before issue 17's stress work; benchmarks/stress_bench.py --baseline)
+    shortcuts: bool = True
 
 
 def default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
@@ -375,11 +378,11 @@ def _replan(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     """
     values = supply.to_numpy(dtype=float)
     key = _replan_key(values, t_shock, fixed, paid, previous)
-    memo = _memo(setup.token)
+    memo = _memo(setup.token) if setup.shortcuts else None
     if memo is not None and key in memo:
         REPLAN_COUNTS["memo"] += 1
         return dataclasses.replace(memo[key], source="memo")
-    if previous is not None and still_fits(setup.data, previous, supply):
+    if previous is not None and setup.shortcuts and still_fits(setup.data, previous, supply):
         out = dataclasses.replace(previous, supply=values, key=key, source="carried")
     else:
         run = Run.from_data(dataclasses.replace(setup.data, supply=supply), setup.options)
@@ -523,7 +526,7 @@ def _run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for t_k in stages or [T]:
         known = [s for j, s in enumerate(shocks) if learnt[j] <= t_k]
-        if previous is None and stages:
+        if previous is None and stages and setup.shortcuts:
             previous = _replan(setup, data.supply, t_k, fixed, ported, None)
         previous = _replan(setup, apply_shocks(data.supply, known), t_k, fixed, ported,
                            previous)
