@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     axes = parse_vary(job.data, [f"policy.domestic_share={SHARES}",
                                  f"supply.nvidia-h20={H20}"])
-    variants = grid(axes)[: args.variants]
+    full = grid(axes)  # lazy: indexed by position, not sliced
+    variants = [full[i] for i in range(min(args.variants, len(full)))]
     periods = [str(p) for p in scenario.periods]
     info = machine()
     print(json.dumps(info), file=sys.stderr)
