@@ -172,3 +172,20 @@ def test_hedge_report_file(tmp_path, capsys):
     code, out, err = run(capsys, "hedge", path, "--report", tmp_path / "hedge.pdf")
     assert code == 2 and "a .json (hedge JSON) or .html (report) file name" in " ".join(err.split())
     assert not (tmp_path / "hedge.pdf").exists()
+
+
+def test_draws_n_colon_m_sets_the_out_of_sample_size(tmp_path, capsys):
+    """``--draws N:M``: N draws in the hedge, M fresh draws out of sample; bad forms exit 2."""
+    data = two_stage_data(tmp_path)
+    del data["uncertainty"]
+    data["risks"] = {"revoke": {"ca": {"probability": 0.5, "from": "2024Q2"}}}
+    path = write(tmp_path, data, "risky.yaml")
+    code, out, err = run(capsys, "hedge", path, "--draws", "6:7", "--seed", "3", "--json")
+    assert code == 0, err
+    sampled = json.loads(out)["sampled"]
+    assert sampled["draws"] == 6 and sampled["test_draws"] == 7
+    for bad in ("6:0", "x", "6:", ":7", "0", "6:7:8"):
+        code, _, err = run(capsys, "hedge", path, "--draws", bad)
+        assert code == 2 and "--draws" in err, (bad, err)
+    code, _, err = run(capsys, "--limit", "draws=5", "hedge", path, "--draws", "4:6")
+    assert code == 2 and "draws" in err, err

@@ -178,3 +178,47 @@ def test_study_reports_load_clean_in_the_browser(study_reports, name, tmp_path):
     pdf = tmp_path / f"{name}.pdf"
     run = chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", path.as_uri())
     assert run.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_hedge_report_with_long_scenario_names_stays_on_the_page(tmp_path):
+    """Scenario names of several events (``e1=o1,e2=o2,...``, no space to break at) neither
+    widen the scenarios table nor run off the chart: the chart and later tables number the
+    scenarios (S1, S2, ...; the whole name is the tooltip), the table lists each outcome on a
+    line of its own, and an x label too long for the chart is shortened with its tooltip."""
+    from chipmix.present import svg
+    from chipmix.present.study_report import hedge_report
+
+    d = chipmix.hedge(two_stage_hedge_scenario(tmp_path), gap=0.0).to_dict()
+    names = [",".join(f"licence-event-{k}=outcome-{i}-{k}" for k in range(3))
+             for i in range(len(d["scenarios"]))]
+    for s, name in zip(d["scenarios"], names, strict=True):
+        s["name"] = name
+        s["outcomes"] = dict(part.split("=") for part in name.split(","))
+    path = tmp_path / "hedge.html"
+    path.write_text(hedge_report(d), encoding="utf-8")
+    run = chromium("--dump-dom", path.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    cells = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
+    longest = max((w for c in cells for w in c.split()), key=len)
+    assert len(longest) <= 40, longest  # every cell can wrap
+    for name in names:  # each long name is still on the page, as a tooltip
+        assert f'title="{name}"' in dom
+    chart = re.search(r'<svg id="chart-hedge".*?</svg>', dom, re.S).group(0)
+    ticks = re.findall(r'<text x="[\d.]+" y="[\d.]+" text-anchor="middle" fill="#444444">'
+                       r"(?:<title>.*?</title>)?([^<]*)</text>", chart)  # the x axis
+    assert ticks == [f"S{i + 1}" for i in range(len(names))]
+    # a chart of the long names themselves: shortened labels, the whole name as tooltip,
+    # and a rotated label never starts left of the picture
+    wide = svg.chart("c", names * 4, [svg.Series("cost", [1.0] * len(names) * 4, "#4c72b0")],
+                     title="t", y_label="y")
+    shown = re.findall(r"<title>([^<]*)</title>([^<]*)</text>", wide)
+    assert shown and all(full in names and len(label) <= svg.MAX_LABEL
+                         and label.endswith("…") for full, label in shown)
+    first = re.search(r'translate\(([\d.]+) [\d.]+\) rotate\(-40\)', wide)
+    assert first is not None
+    assert float(first.group(1)) >= svg.MAX_LABEL * svg.CHAR_W * svg.COS_LABEL
+    png = tmp_path / "hedge.png"
+    run = chromium(f"--screenshot={png}", "--window-size=1100,1600", "--hide-scrollbars",
+                   path.as_uri())
+    assert run.returncode == 0 and png.read_bytes().startswith(b"\x89PNG")

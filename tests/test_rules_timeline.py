@@ -10,6 +10,7 @@ import pytest
 from test_rules_support import chip, fixture_frame, frame
 
 from chipmix.errors import InputError
+from chipmix.inputs.catalog import load_catalogs
 from chipmix.periods import Period, period_range
 from chipmix.rules import Status, Timeline, bundled_rulesets, load_rulesets, parse_ruleset
 
@@ -461,3 +462,25 @@ def test_segments_tile_every_period_for_100_skus_by_48_months():
             for start, _, decision in segments:
                 assert tl.decide(sku, start).status == decision.status
     assert len(tl.skus) == 100
+
+
+def _cells_equal(a, b):
+    """Same type and value (NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    return a is b or a == b or (isinstance(a, float) and a != a and b != b)
+
+
+@pytest.mark.parametrize("catalogs", [["nvidia"], ["china"], ["nvidia", "china"]])
+def test_rows_are_the_frame_s_cells(catalogs):
+    """The rows the conditions read: each SKU's cells exactly as ``frame.loc[sku]`` has them
+    (numpy scalars stay numpy scalars), built from column arrays, not one .loc per SKU."""
+    frame = load_catalogs(catalogs).frame
+    timeline = Timeline(load_rulesets(), frame, home="CN", buyer="soe")
+    for sku in frame.index:
+        expected = {str(k): v for k, v in timeline.frame.loc[sku].items()}
+        expected.update(sku=sku, buyer="soe")
+        row = timeline._row(sku)
+        assert list(row) == list(expected)
+        wrong = [c for c in row if not _cells_equal(row[c], expected[c])]
+        assert not wrong, (sku, [(c, row[c], expected[c]) for c in wrong])

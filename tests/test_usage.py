@@ -11,6 +11,7 @@ than any card (1,000 USD).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,80 @@ def test_each_cause(sets, expected):
 def test_no_budget_binds_when_nothing_can_be_bought():
     data, plan = run("policy.power_mw=1", "supply.acme-a=0", "supply.dragon-d=0")
     assert all("budget" not in b for b in usage_table(data, plan)["binding"])
+
+
+
+# --- the per-row definition the vectorised causes must equal ---
+
+
+def _reference_buyable(data, t):
+    price, supply = data.price.iloc[t], data.supply.iloc[t]
+    return [k for k in data.skus.index
+            if math.isfinite(float(price.get(k, math.nan))) and float(supply.get(k, 0.0)) > 0]
+
+
+def _reference_bought_up(data, bought, sku, periods):
+    server = float(data.skus.at[sku, "server"])
+    for tau in periods:
+        supply = float(data.supply.iloc[tau][sku])
+        if not math.isfinite(supply):
+            return False
+        limit = math.floor(supply / server + 1e-9) * server
+        if float(bought.get((sku, data.labels[tau]), 0.0)) < limit - 1e-6:
+            return False
+    return True
+
+
+def _reference_causes(data, plan, usage):
+    """The module doc's rules, one shortfall row and one SKU at a time (no arrays)."""
+    labels = list(data.labels)
+    binding = [b if isinstance(b, list) else [c for c in str(b).split("; ") if c]
+               for b in usage["binding"]]
+    purchases = plan.purchases.assign(period=plan.purchases["period"].astype(str),
+                                      sku=plan.purchases["sku"].astype(str))
+    bought = purchases.groupby(["sku", "period"])["units"].sum()
+    shares = {str(r["period"]): r for r in plan.shares.to_dict("records")}
+    required = data.period_table["share"].to_numpy(dtype=float)
+    out = {}
+    for row in plan.delivered[plan.delivered["shortfall"] > 1e-9].itertuples(index=False):
+        period = str(row.period)
+        t = labels.index(period)
+        causes = ["power cap"] if "power cap" in binding[t] else []
+        before = [labels[tau] for tau in range(t + 1) if "budget" in binding[tau]]
+        if before:
+            causes.append("budget" if before[-1] == period
+                          else f"budget ({', '.join(before[-3:])})")
+        serving = [k for (k, w), c in data.cap.items() if w == row.workload and c > 0]
+        buyable = {k: [tau for tau in range(t + 1 - int(data.skus.at[k, "lead"]))
+                       if k in _reference_buyable(data, tau)] for k in serving}
+        buyable = {k: ts for k, ts in buyable.items() if ts}
+        if not buyable:
+            causes.append("no buyable SKU")
+        elif all(_reference_bought_up(data, bought, k, ts) for k, ts in buyable.items()):
+            causes.append("supply (" + ", ".join(sorted(buyable)) + ")")
+        s = shares.get(period)
+        if s and s["vendors"] and required[t] > 0 and s["domestic"] <= required[t] + 1e-6:
+            causes.append("domestic share")
+        if s and s["vendors"] and data.vendor_cap is not None and \
+                max(s["vendors"].values()) >= data.vendor_cap - 1e-6:
+            causes.append("vendor cap")
+        out[(period, row.workload)] = causes or ["cheaper to rent"]
+    return out
+
+
+@pytest.mark.parametrize("sets", [
+    [], ["supply.acme-a=3", "supply.dragon-d=3"], ["supply.acme-a=0", "supply.dragon-d=0"],
+    ["policy.budget=5000"], ["policy.budget=12000", "supply.acme-a=4"],
+    ["policy.domestic_share=0.5", "supply.dragon-d=4"],
+    ["policy.vendor_cap=0.5", "supply.dragon-d=4"],
+    ["workloads[0].shortfall_penalty=500"], ["supply.acme-a=5", "policy.budget=9000"],
+])
+def test_causes_equal_the_per_row_definition(sets):
+    data, plan = run(*(["policy.power_mw=1", *sets] if sets else []))
+    usage = usage_table(data, plan)
+    causes = shortfall_binding(data, plan, usage)
+    assert causes, "every variant has a shortfall to explain"
+    assert causes == _reference_causes(data, plan, usage)
 
 
 # --- wired into the plan: Plan.usage, the plan JSON, the terminal, the report, the chart ---

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, TypeVar
 
 Kind = Literal["Q", "M"]
@@ -47,17 +48,19 @@ class Period:
         """Calendar months in one period (3 for a quarter, 1 for a month)."""
         return 3 if self.kind == "Q" else 1
 
-    @property
+    # start, end and days are read in every inner loop of prepare: computed once per period
+    # (kept in the instance's __dict__; equality, hashing and order use the fields only)
+    @cached_property
     def start(self) -> dt.date:
         first_month = (self.index - 1) * 3 + 1 if self.kind == "Q" else self.index
         return dt.date(self.year, first_month, 1)
 
-    @property
+    @cached_property
     def end(self) -> dt.date:
         """First day after the period (exclusive end)."""
         return self.shift(1).start
 
-    @property
+    @cached_property
     def days(self) -> int:
         return (self.end - self.start).days
 

@@ -40,9 +40,11 @@ def hedge_command(
     sets: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario key (repeatable), e.g. "
                       "--set uncertainty.events[h20].known_from=2025Q1.")] = None,
-    draws: Annotated[int | None, typer.Option(
-        "--draws", help="Sample this many scenarios from the risks: block instead of the "
-                        "uncertainty: block (two-stage).")] = None,
+    draws: Annotated[str | None, typer.Option(
+        "--draws", metavar="N[:M]",
+        help="Sample N scenarios from the risks: block instead of the uncertainty: block "
+             "(two-stage), and evaluate the hedge on M fresh draws out of sample (default "
+             "4 x N, at least 100), e.g. --draws 32:200.")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="Draw i uses numpy default_rng with the seed sequence (seed, i).")] = 0,
     reveal: Annotated[str | None, typer.Option(
@@ -67,8 +69,9 @@ def hedge_command(
     planned at once; purchases are equal across scenarios that cannot be told apart yet.
     Reports what to buy now, each scenario's plan, expected cost, CVaR, the value of perfect
     information (EVPI) and of hedging against the base plan (docs/hedging.md).
-    With --draws the fresh draws of the out-of-sample evaluation number 4 x --draws (at
-    least 100). Exit 0 with a plan, 1 without (or a --verify violation), 2 for bad input.
+    With --draws N the fresh draws of the out-of-sample evaluation number 4 x N (at least
+    100), or M with --draws N:M. Exit 0 with a plan, 1 without (or a --verify violation), 2
+    for bad input.
     """
     from chipmix.cli.report_cmd import write_report
     from chipmix.errors import InputError
@@ -82,9 +85,11 @@ def hedge_command(
             raise InputError("unsupported output format", file=path,
                              value=path.suffix or "(none)",
                              expected="a .json (hedge JSON) or .html (report) file name")
+    n_draws, test_draws = parse_draws(draws)
     loaded = load_scenario(scenario, sets=sets or None)
     result = hedge(loaded, solver=solver, weight=weight, alpha=alpha, time_limit=time_limit,
-                   gap=gap, workers=workers, dask=dask, draws=draws, seed=seed, reveal=reveal)
+                   gap=gap, workers=workers, dask=dask, draws=n_draws, seed=seed,
+                   reveal=reveal, test_draws=test_draws)
     bad = _verify(result) if verify and result.ok else []
     files = outputs or []
     _emit(result.to_json(), [p for p in files if p.suffix.lower() == ".json"], as_json,
@@ -97,6 +102,28 @@ def hedge_command(
         err.print(f"verify: every scenario's plan passes ({len(result.results)} checked)")
     if not result.ok or bad:
         raise typer.Exit(1)
+
+
+def parse_draws(text: str | None) -> tuple[int | None, int | None]:
+    """``--draws N[:M]`` as (N, M); M None: the default out-of-sample size.
+
+    (One option for both: ``hedge_command`` is at ruff's argument limit.)
+    """
+    from chipmix.errors import InputError
+
+    if text is None:
+        return None, None
+    head, sep, tail = str(text).strip().partition(":")
+    try:
+        n = int(head)
+        m = int(tail) if sep else None
+    except ValueError:
+        n = m = -1
+    if n < 1 or (m is not None and m < 1):
+        raise InputError(field="--draws", value=text,
+                         expected="N or N:M, whole numbers >= 1 (N draws in the hedge, M "
+                                  "fresh draws out of sample), e.g. 32 or 32:200")
+    return n, m
 
 
 def _emit(text: str, paths: Sequence[Path], as_json: bool, show: Callable[[], None]) -> None:

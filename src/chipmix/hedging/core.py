@@ -31,6 +31,7 @@ from chipmix.errors import InputError, require
 from chipmix.hedging.evaluate import (
     EvalContext,
     make_parts,
+    map_tasks,
     prepare_all,
     recourse_task,
     solve_extensive,
@@ -48,7 +49,7 @@ from chipmix.hedging.sampled import out_of_sample, sampled_scenarios
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.uncertainty import outcome_data
-from chipmix.pipeline.executor import run_map
+from chipmix.pipeline.executor import Executor
 from chipmix.pipeline.run import Run
 from chipmix.planner import extract
 from chipmix.planner import plan as make_plan
@@ -290,13 +291,17 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
         base = scenario
     datas = prepare_all(derived)
     timings["prepare"] = time.perf_counter() - t
-    out = solve_tree(base, tree, derived, datas, options, weight=weight, alpha=alpha,
-                     workers=workers, dask=dask, timings=timings, evaluate=evaluate)
-    if sampled is not None and out.ok and evaluate:
-        t = time.perf_counter()
-        out.sampled = out_of_sample(scenario, sampled, out, options, test_draws=test_draws,
-                                    workers=workers, dask=dask)
-        timings["out_of_sample"] = time.perf_counter() - t
+    # one executor for every batch of the hedge: a pool starts (or a cluster connects) once
+    with Executor(workers, dask) as ex:
+        out = solve_tree(base, tree, derived, datas, options, weight=weight, alpha=alpha,
+                         workers=workers, dask=dask, timings=timings, evaluate=evaluate,
+                         executor=ex)
+        if sampled is not None and out.ok and evaluate:
+            t = time.perf_counter()
+            out.sampled = out_of_sample(scenario, sampled, out, options,
+                                        test_draws=test_draws, workers=workers, dask=dask,
+                                        executor=ex)
+            timings["out_of_sample"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
     return out
 
@@ -311,8 +316,14 @@ def _check_risk(weight: float, alpha: float) -> None:
 
 def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence[Any],
                options, *, weight: float, alpha: float, workers: int = 1, dask: Any = None,
-               timings: dict[str, float] | None = None, evaluate: bool = True) -> Hedge:
-    """Solve the extensive form of ``tree`` and run the evaluations (module docstring)."""
+               timings: dict[str, float] | None = None, evaluate: bool = True,
+               executor: Executor | None = None) -> Hedge:
+    """Solve the extensive form of ``tree`` and run the evaluations (module docstring).
+
+    ``executor`` (kept open by the caller) runs every batch; else each batch gets its own
+    on ``workers`` / ``dask``.
+    """
+    run = {"executor": executor, "workers": workers, "dask": dask}
     timings = timings if timings is not None else {}
     t = time.perf_counter()
     parts = make_parts(datas, keep_idle=len(tree) > 1)
@@ -324,7 +335,7 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
         if (workers and workers > 1) or dask else options
     ctx = EvalContext(list(datas), tree, task_options, weight, alpha)
     t = time.perf_counter()
-    result, method = solve_extensive(ext, ctx, options, workers=workers, dask=dask)
+    result, method = solve_extensive(ext, ctx, options, **run)
     timings["solve"] = time.perf_counter() - t
     for key in [k for k in method if k.endswith("_seconds")]:  # wall clock: not in the JSON
         timings["solve_" + key.removesuffix("_seconds")] = method.pop(key)
@@ -339,7 +350,7 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
                 message=result.message)
     t = time.perf_counter()
     if evaluate or not result.status.has_plan:
-        ws = run_map(wait_and_see_task, ctx, range(len(tree)), workers=workers, dask=dask)
+        ws = map_tasks(wait_and_see_task, ctx, range(len(tree)), **run)
     else:
         ws = [("not evaluated", math.nan)] * len(tree)
     timings["wait_and_see"] = time.perf_counter() - t
@@ -370,13 +381,13 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
         return out
     out.wait_and_see = expected([r.wait_and_see for r in out.results], tree.probabilities)
     t = time.perf_counter()
-    out.deterministic = _deterministic(base, tree, ctx, options, out, workers, dask)
+    out.deterministic = _deterministic(base, tree, ctx, options, out, run)
     timings["deterministic"] = time.perf_counter() - t
     return out
 
 
 def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hedge,
-                   workers: int, dask: Any) -> dict[str, Any]:
+                   run: dict[str, Any]) -> dict[str, Any]:
     """Evaluate the base scenario's own plan in every scenario of the tree.
 
     Its here-and-now purchases and porting are fixed, the rest is re-planned in every
@@ -407,7 +418,7 @@ def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hed
         groups = [list(range(len(tree)))]
     else:
         groups = tree.components(tree.first_reveal)
-    rows = run_map(recourse_task, ctx, [(g, fixed) for g in groups], workers=workers, dask=dask)
+    rows = map_tasks(recourse_task, ctx, [(g, fixed) for g in groups], **run)
     costs = np.full(len(tree), math.nan)
     for row in rows:
         costs[row["members"]] = row["costs"]

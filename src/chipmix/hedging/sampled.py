@@ -29,14 +29,15 @@ from typing import Any
 
 import numpy as np
 
+import chipmix.limits as limits
 from chipmix.errors import InputError
-from chipmix.hedging.evaluate import WORKER_INPUTS, make_parts, prepare_all
+from chipmix.hedging.evaluate import WORKER_INPUTS, make_parts, map_tasks, prepare_all
 from chipmix.hedging.extensive import Fixed, build_extensive
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.insight.stress import ban_period, default_penalties, period_index, sample_shocks
 from chipmix.numbers import json_number
 from chipmix.periods import Period, step_values
-from chipmix.pipeline.executor import run_map
+from chipmix.pipeline.executor import Executor
 from chipmix.solve import solve
 
 #: Out-of-sample draws per in-sample draw when ``test_draws`` is not given (at least 100).
@@ -74,11 +75,14 @@ def base_supply(scenario, frame, sku: str) -> list[float]:
             for g, p in zip(given, periods, strict=True)]
 
 
-def shocked(base, shocks, name: str):
-    """``base`` with each shock applied to its supply assumption (a new Scenario)."""
+def shocked(base, shocks, name: str, frame=None):
+    """``base`` with each shock applied to its supply assumption (a new Scenario).
+
+    ``frame``: the base's catalog frame, if already loaded (else it is loaded here).
+    """
     if not shocks:
         return base.model_copy(update={"name": name})
-    frame = base.load_catalog().frame
+    frame = base.load_catalog().frame if frame is None else frame
     periods: list[Period] = base.periods
     supply = dict(base.supply)
     for sku in sorted({s.sku for s in shocks}):
@@ -136,6 +140,7 @@ def sampled_scenarios(scenario, *, draws: int, seed: int = 0,
     """``draws`` scenarios from the scenario's ``risks:`` block (module docstring)."""
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise InputError(field="--draws", value=draws, expected="a whole number >= 1")
+    limits.check("draws", draws, what=f"{draws:,} draws", field="--draws")
     risks = scenario.risks
     if risks.empty:
         raise InputError("no risks: block to draw scenarios from", file=scenario.source,
@@ -170,7 +175,8 @@ def sampled_scenarios(scenario, *, draws: int, seed: int = 0,
     probs = [len(groups[k]) / draws for k in keys]
     tree = ScenarioTree.two_stage(names, probs, labels, t_reveal,
                                   [{"draws": ",".join(str(i) for i in groups[k])} for k in keys])
-    scenarios = [shocked(base, by_key[k], f"{scenario.name} [{n}]")
+    frame = base.load_catalog().frame
+    scenarios = [shocked(base, by_key[k], f"{scenario.name} [{n}]", frame)
                  for k, n in zip(keys, names, strict=True)]
     if t_reveal == 0:
         notes.append("the draws are known from the first period: nothing is decided before "
@@ -197,7 +203,8 @@ class TestContext:
 def test_task(ctx: TestContext, i: int) -> dict[str, Any]:
     """Fresh draw ``i`` re-planned from the reveal on under each fixed policy: its costs."""
     shocks = sample_shocks(ctx.data, ctx.risks, np.random.default_rng([ctx.seed, int(i)]))
-    scenario = shocked(ctx.base, shocks, f"{ctx.base.name} [draw-{i}]")
+    scenario = shocked(ctx.base, shocks, f"{ctx.base.name} [draw-{i}]",
+                       WORKER_INPUTS.catalog(ctx.base).frame)
     data = WORKER_INPUTS.prepare(scenario)
     (part,) = make_parts([data], keep_idle=True)
     tree = ScenarioTree.two_stage([f"draw-{i}"], [1.0], data.labels, len(data.labels))
@@ -225,12 +232,14 @@ def policy_of(plan, periods: set[int], labels: list[str]) -> Fixed:
 
 def out_of_sample(scenario, sampled: Sampled, result, options, *,
                   test_draws: int | None = None, workers: int = 1,
-                  dask: Any = None) -> dict[str, Any]:
+                  dask: Any = None, executor: Executor | None = None) -> dict[str, Any]:
     """The hedge's here-and-now decisions (and the base plan's) on fresh draws."""
     n = sampled.draws
     m = int(test_draws) if test_draws is not None else max(100, TEST_FACTOR * n)
     if m < 1:
-        raise InputError(field="--test-draws", value=test_draws, expected="a whole number >= 1")
+        raise InputError(field="test_draws", value=test_draws, expected="a whole number >= 1 "
+                         "(chipmix hedge --draws N:M)")
+    limits.check("draws", m, what=f"{m:,} out-of-sample draws", field="--draws")
     labels = list(result.periods)
     head = set(range(sampled.reveal))
     policies = {"hedge": policy_of(result.results[0].plan, head, labels)}
@@ -239,7 +248,8 @@ def out_of_sample(scenario, sampled: Sampled, result, options, *,
         policies["deterministic"] = policy_of(det, head, labels)
     ctx = TestContext(sampled.base, sampled.data, scenario.risks, sampled.seed, options,
                       policies)
-    rows = run_map(test_task, ctx, range(n, n + m), workers=workers, dask=dask)
+    rows = map_tasks(test_task, ctx, range(n, n + m), executor=executor, workers=workers,
+                     dask=dask)
     out: dict[str, Any] = {
         "draws": n, "seed": sampled.seed, "reveal": labels[sampled.reveal]
         if sampled.reveal < len(labels) else None,

@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,42 @@ for _tag in ("binary", "set", "omap", "pairs"):
 SafeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
 SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", SafeLoader.construct_yaml_timestamp)
 SafeLoader.add_constructor("tag:yaml.org,2002:int", SafeLoader.construct_yaml_int)
+
+#: libyaml's C scanner and parser, when PyYAML was built with it (None otherwise).
+_CParser: Any = None
+with contextlib.suppress(ImportError):  # a PyYAML built without libyaml
+    import yaml.cyaml
+
+    _CParser = yaml.cyaml.CParser
+#: :class:`SafeLoader` on libyaml's events (None without libyaml).
+_LibyamlLoader: Any = None
+
+if _CParser is not None:
+    class _Libyaml(_CParser, SafeLoader):
+        """:class:`SafeLoader` on libyaml's events: the same composer, checks, constructors.
+
+        Only libyaml's scanner and parser replace PyYAML's (several times faster); composing
+        (alias and depth caps), key checks, resolving and constructing stay the Python code
+        of :class:`SafeLoader`. Used for the bundled rule sets only, whose data
+        tests/test_yamlio.py proves equal to the pure-Python loader's; an error falls back to
+        that loader, which reports it with its own marks.
+        """
+
+        # libyaml composes in C too: take the (checking) Python composer instead
+        get_single_node = yaml.composer.Composer.get_single_node
+        compose_document = yaml.composer.Composer.compose_document
+        check_node = yaml.composer.Composer.check_node
+        get_node = yaml.composer.Composer.get_node
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self.alias_uses = 0
+            self.depth = 0
+
+    _LibyamlLoader = _Libyaml
 
 
 class _BadScalar(Exception):
@@ -255,28 +292,54 @@ def read_text(path: str | Path, *, what: str = "text") -> str:
     return decode_text(read_input(path, what=what), path, what=what)
 
 
-def load_yaml(path: str | Path) -> object:
+def load_yaml(path: str | Path, *, libyaml: bool = False) -> object:
     """Load one YAML document from ``path`` safely (see the module docstring).
 
     Returns the plain data (dict, list, str, int, float, bool, date, None). Raises
-    InputError naming the file for every problem the user can fix.
+    InputError naming the file for every problem the user can fix. ``libyaml``: as
+    :func:`loads`.
     """
     if not isinstance(path, (str, Path)):
         raise ArgumentError("chipmix.inputs.yamlio.load_yaml", "path", path, "a file path")
     path = Path(path)
     text = read_text(path, what="YAML")
-    return loads(text, file=path, empty="file is empty")
+    return loads(text, file=path, empty="file is empty", libyaml=libyaml)
+
+
+_FAILED = object()
+
+
+def _libyaml_load(text: str) -> object:
+    """``text``'s data through :data:`_LibyamlLoader`, or ``_FAILED`` on any problem."""
+    loader = _LibyamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return _FAILED
+        _expanded_size(node)
+        _check_keys(loader, node)
+        return loader.construct_document(node)
+    except Exception:  # noqa: BLE001 - the pure-Python loader reports it, with its own marks
+        return _FAILED
+    finally:
+        loader.dispose()
 
 
 def loads(text: str, *, file: str | Path | None = None, location: str | None = None,
-          empty: str | None = None) -> object:
+          empty: str | None = None, libyaml: bool = False) -> object:
     """Load one YAML document from text.
 
     One YAML document from ``text`` with every check of :func:`load_yaml` (alias and size
     caps, duplicate keys, refused tags and characters). ``file`` and ``location`` label the
     messages (``--set`` values pass ``file="--set"`` and the key path); ``empty``: the message
-    for an empty document (None: an empty document is ``None``).
+    for an empty document (None: an empty document is ``None``). ``libyaml``: scan and parse
+    with libyaml when PyYAML has it (the bundled rule sets, whose data tests prove equal;
+    every problem is still reported by the pure-Python loader).
     """
+    if libyaml and _LibyamlLoader is not None:
+        data = _libyaml_load(text)
+        if data is not _FAILED:
+            return data
 
     def where(mark: Any, columns: bool = False) -> str | None:
         spot = _line_column(mark) if columns else _line(mark)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chipmix.model.matrix import LinearModel
+from chipmix.model.matrix import Block, LinearModel
 
 #: The column block whose columns are chained per SKU (keys: sku, period; period order).
 CHAINED_BLOCK = "buy"
@@ -62,26 +62,31 @@ class Cumulative:
         return y
 
 
+def chained_blocks(model: LinearModel) -> list[Block]:
+    """The purchase blocks: ``buy``, and each scenario's ``s<i>.buy`` of a stacked model."""
+    return [block for name, block in model.col_blocks.items()
+            if name == CHAINED_BLOCK or name.endswith("." + CHAINED_BLOCK)]
+
+
 def chains(model: LinearModel) -> np.ndarray:
     """Per column, its predecessor among the integer ``buy`` columns of the same SKU (−1: none).
 
     Purchase columns are laid out in period order within a SKU (``model.variables``), so a
-    SKU's chain is its columns in column order.
+    SKU's chain is its columns in column order. Each block of :func:`chained_blocks` chains
+    on its own (a stacked scenario's purchases never chain into another's).
     """
     prev = np.full(model.num_cols, -1, dtype=np.int64)
-    block = model.col_blocks.get(CHAINED_BLOCK)
-    if block is None or not len(block):
-        return prev
     integer = model.arrays()["integer"]
-    last: dict[object, int] = {}
-    for offset, key in enumerate(block.keys):
-        col = block.start + offset
-        if not integer[col]:
-            continue
-        sku = key[0]
-        if sku in last:
-            prev[col] = last[sku]
-        last[sku] = col
+    for block in chained_blocks(model):
+        last: dict[object, int] = {}
+        for offset, key in enumerate(block.keys):
+            col = block.start + offset
+            if not integer[col]:
+                continue
+            sku = key[0]
+            if sku in last:
+                prev[col] = last[sku]
+            last[sku] = col
     return prev
 
 
@@ -122,8 +127,10 @@ def _add_differences(out: LinearModel, model: LinearModel, cols: np.ndarray, pre
 
     An equality where ``lower == upper`` (a fixed purchase), else a row per finite side.
     """
-    block = model.col_blocks[CHAINED_BLOCK]
-    names = np.asarray(block.labels(), dtype=object)[cols - block.start]
+    names = np.empty(len(cols), dtype=object)
+    for block in chained_blocks(model):
+        inside = (cols >= block.start) & (cols < block.start + len(block))
+        names[inside] = np.asarray(block.labels(), dtype=object)[cols[inside] - block.start]
     fixed = lower == upper
     for side, keep, lo, up in (
             ("fixed", fixed, lower, upper),
@@ -138,4 +145,4 @@ def _add_differences(out: LinearModel, model: LinearModel, cols: np.ndarray, pre
                      np.concatenate([np.ones(n), -np.ones(n)]), lower=lo[keep], upper=up[keep])
 
 
-__all__ = ["CHAINED_BLOCK", "Cumulative", "chains", "cumulative"]
+__all__ = ["CHAINED_BLOCK", "Cumulative", "chained_blocks", "chains", "cumulative"]

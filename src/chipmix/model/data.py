@@ -388,6 +388,7 @@ def _capability(scenario: Scenario, frame: pd.DataFrame, workloads: pd.DataFrame
     """cap[k,w] for eligible pairs: measured figures win, else catalog figure × efficiency."""
     measured = {(p.sku, p.workload): float(p.value) for p in (scenario.performance or [])}
     out: dict[tuple[str, str], float] = {}
+    names = list(frame.index)
     for w, wrow in workloads.iterrows():
         columns, divisor, takes_eff = METRICS[wrow["metric"]]
         figure = pd.Series(np.nan, index=frame.index)
@@ -399,10 +400,10 @@ def _capability(scenario: Scenario, frame: pd.DataFrame, workloads: pd.DataFrame
                 "efficiency_training" if wrow["kind"] == "training" else "efficiency_inference"
             )
             figure = figure * frame[eff_col].astype(float)
-        eligible = _eligible(frame, wrow)
-        for sku in frame.index:
-            value = measured.get((sku, w), figure[sku])
-            if eligible[sku] and not pd.isna(value) and value > 0:
+        eligible = _eligible(frame, wrow).to_numpy(dtype=bool)
+        for sku, catalog_value, ok in zip(names, figure.to_numpy(), eligible, strict=True):
+            value = measured.get((sku, w), catalog_value)
+            if ok and value == value and value > 0:  # not NaN, positive
                 out[(sku, w)] = float(value)
     index = pd.MultiIndex.from_tuples(list(out), names=["sku", "workload"])
     return pd.Series(list(out.values()), index=index, dtype=float, name="cap")
@@ -529,6 +530,8 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
     """
     # the rules' decisions over the whole horizon at once, then cut per period
     segments = timeline.segments(facts.sku, periods[0].start, periods[-1].end) if periods else []
+    # each segment's status and reasons as text, once (a segment spans many periods)
+    texts = [(str(d.status), [str(r) for r in d.reasons]) for _, _, d in segments]
     catalog_q = row["supply_per_quarter"]
     catalog_base = math.inf if pd.isna(catalog_q) else float(catalog_q)
     base = _steps(scenario.supply.get(facts.sku), periods, None)
@@ -542,16 +545,16 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
         list_price = _list_price(price_points[t], row, decline, years[t])
         while seg_i < len(segments) and segments[seg_i][1] <= bounds[t][0]:
             seg_i += 1
-        cut = _rules_cut(period, bounds[t], segments, seg_i, b, scale, facts)
-        mine = [
-            {"sku": facts.sku, "t": t, "tranche": j, "start": start, "end": end,
-             "supply": (end - start).days / period.days * rate, "fee": fee,
-             "price": list_price * (1.0 + fee)}
-            for j, (start, end, fee, rate) in enumerate(cut.runs)
-        ]
+        cut = _rules_cut(period, bounds[t], segments, seg_i, b, scale, facts, texts)
         unit_price = list_price * (1.0 + cut.fee)
         supply, why = _cut_supply(t, period, cut, facts, unit_price)
         if supply > 0:
+            mine = [
+                {"sku": facts.sku, "t": t, "tranche": j, "start": start, "end": end,
+                 "supply": (end - start).days / period.days * rate, "fee": fee,
+                 "price": list_price * (1.0 + fee)}
+                for j, (start, end, fee, rate) in enumerate(cut.runs)
+            ]
             tranches.extend(mine)
             if len(mine) > 1:
                 why.append(_tranche_text(mine))
@@ -571,8 +574,8 @@ def _sku_supply(scenario: Scenario, facts: _SkuFacts, row: dict[str, Any], perio
 
 def _rules_cut(period: Period, days: tuple[dt.date, dt.date],
                segments: list[tuple[dt.date, dt.date, Any]], seg_i: int,
-               base: float, scale: float,
-               facts: _SkuFacts) -> _PeriodCut:
+               base: float, scale: float, facts: _SkuFacts,
+               texts: list[tuple[str, list[str]]]) -> _PeriodCut:
     """The purchasable runs of equal terms of ``period``.
 
     The rule segments overlapping ``days`` (from ``segments[seg_i]`` on), as purchasable runs of
@@ -583,7 +586,7 @@ def _rules_cut(period: Period, days: tuple[dt.date, dt.date],
     policy allowing it (and licences being issued). Its terms are its fee (rule fee + licence
     fee) and its rate ``min(base, rule cap, licence cap)`` (caps per quarter × ``scale``).
     Touching purchasable segments with equal terms form one run; days before the release are
-    not purchasable.
+    not purchasable. ``texts[j]``: segment ``j``'s status and reasons as text.
     """
     cut = _PeriodCut()
     first, stop = days
@@ -591,10 +594,10 @@ def _rules_cut(period: Period, days: tuple[dt.date, dt.date],
     while j < len(segments) and segments[j][0] < stop:
         seg_start, seg_end, decision = segments[j]
         seg_start, seg_end = max(seg_start, first), min(seg_end, stop)
+        status, reasons = texts[j]
         j += 1
-        status = str(decision.status)
         cut.statuses.append(status)
-        cut.reasons.extend(str(reason) for reason in decision.reasons)
+        cut.reasons.extend(reasons)
         released = facts.released
         if released is not None and seg_start < released:
             if seg_end <= released:
@@ -717,13 +720,14 @@ def purchase_tranches(data: PlanningData) -> pd.DataFrame:
 
 
 _ORDER = ["allowed", "notify", "license", "denied"]
+_RANK = {status: i for i, status in enumerate(_ORDER)}
 
 
 def _most_restrictive(statuses: list[str]) -> str:
-    known = [s for s in statuses if s in _ORDER]
+    known = [s for s in statuses if s in _RANK]
     if not known:
         return "allowed"
-    return max(known, key=_ORDER.index)
+    return max(known, key=_RANK.__getitem__)
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -738,8 +742,10 @@ def _unique(items: Iterable[str]) -> list[str]:
 def _porting(scenario: Scenario, skus: pd.DataFrame, cap: pd.Series) -> pd.Series:
     ported = set(scenario.ported or [])
     serving_vendors: dict[str, set[str]] = {}
-    for sku, w in cap.index:
-        serving_vendors.setdefault(w, set()).add(skus.at[sku, "vendor"])
+    if scenario.porting:
+        vendor_of = skus["vendor"].to_dict()
+        for sku, w in cap.index:
+            serving_vendors.setdefault(w, set()).add(vendor_of[sku])
     out = {}
     for vendor, per_workload in (scenario.porting or {}).items():
         if vendor in ported:

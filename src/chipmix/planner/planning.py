@@ -12,11 +12,8 @@ from pathlib import Path
 from chipmix.errors import require
 from chipmix.inputs.scenario import Scenario
 from chipmix.pipeline.run import Run
-from chipmix.planner.diagnose import diagnose as diagnose_run
 from chipmix.planner.extract import extract
 from chipmix.planner.result import Plan
-from chipmix.planner.sensitivity import compute_sensitivity
-from chipmix.solve.files import write_model_files
 
 
 def plan(
@@ -94,6 +91,7 @@ def plan(
     timings = {"load": time.perf_counter() - started}
     run.build()
     if write_lp or write_mps:
+        from chipmix.solve.files import write_model_files  # lazy: most plans write no files
         model = run.model.relaxed() if run.options.relax else run.model
         write_model_files(model, lp=write_lp, mps=write_mps)
     run.solve()
@@ -105,10 +103,12 @@ def plan(
         out.solver["presolve"] = info
     timings["extract"] = time.perf_counter() - t
     if diagnose and not out.ok:
+        from chipmix.planner.diagnose import diagnose as diagnose_run  # lazy: only without a plan
         t = time.perf_counter()
         out.diagnosis = diagnose_run(run)
         timings["diagnose"] = time.perf_counter() - t
     if sensitivity and out.ok:
+        from chipmix.planner.sensitivity import compute_sensitivity  # lazy: only when asked
         t = time.perf_counter()
         out.sensitivity = compute_sensitivity(run, steps=steps, workers=workers)
         timings["sensitivity"] = time.perf_counter() - t

@@ -28,10 +28,6 @@ import pandas as pd
 SHARE_TOL = 1e-6
 
 
-def _finite(value: Any) -> bool:
-    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def usage_table(data: Any, plan: Any) -> pd.DataFrame:
     """Power and budget use per period against the caps.
 
@@ -57,21 +53,28 @@ def usage_table(data: Any, plan: Any) -> pd.DataFrame:
                   plan.purchases["spend"].to_numpy(dtype=float))
     cap = pt["power_mw"].to_numpy(dtype=float)
     budget = pt["budget"].to_numpy(dtype=float)
-    binding = [_binding_caps(data, t, power[t], capex[t]) for t in range(len(labels))]
+    buyable = buyable_matrix(data)
+    binding = [_binding_caps(data, t, power[t], capex[t], buyable) for t in range(len(labels))]
     return pd.DataFrame({
         "period": labels, "power_mw": power, "power_cap_mw": cap, "capex": capex,
         "budget": budget, "binding": binding})
 
 
-def _buyable(data: Any, t: int) -> list[str]:
-    """SKUs with a price and supply in period ``t``."""
-    price = data.price.iloc[t]
-    supply = data.supply.iloc[t]
-    return [k for k in data.skus.index
-            if _finite(float(price.get(k, math.nan))) and float(supply.get(k, 0.0)) > 0]
+def buyable_matrix(data: Any) -> np.ndarray:
+    """T × K booleans (SKUs in ``data.skus`` order): a price and supply in the period.
+
+    A SKU missing from ``data.price`` has no price; missing from ``data.supply``, no supply.
+    """
+    skus = data.skus.index
+    price = data.price.reindex(columns=skus).to_numpy(dtype=float)
+    supply = data.supply.reindex(columns=skus).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(price) & (supply > 0)
 
 
-def _binding_caps(data: Any, t: int, power_mw: float, capex: float) -> list[str]:
+def _binding_caps(data: Any, t: int, power_mw: float, capex: float,
+                  buyable: np.ndarray | None = None) -> list[str]:
+    """The caps that bind in period ``t`` (``buyable``: :func:`buyable_matrix`, if made)."""
     out = []
     pt = data.period_table
     cap = float(pt["power_mw"].iloc[t])
@@ -84,9 +87,10 @@ def _binding_caps(data: Any, t: int, power_mw: float, capex: float) -> list[str]
             out.append("power cap")
     budget = float(pt["budget"].iloc[t])
     if math.isfinite(budget):
-        price = data.price.iloc[t]
-        servers = [float(price[k]) * float(data.skus.at[k, "server"]) for k in _buyable(data, t)]
-        cheapest = min(servers, default=math.inf)
+        can = (buyable_matrix(data) if buyable is None else buyable)[t]
+        price = data.price.reindex(columns=data.skus.index).to_numpy(dtype=float)[t]
+        server = data.skus["server"].to_numpy(dtype=float)
+        cheapest = float((price[can] * server[can]).min()) if can.any() else math.inf
         if math.isfinite(cheapest) and budget - capex < cheapest - 1e-6:
             out.append("budget")
     return out
@@ -99,58 +103,80 @@ def shortfall_binding(data: Any, plan: Any, usage: pd.DataFrame | None = None
     ``usage`` is :func:`usage_table`'s frame (its ``binding`` as lists or ``; `` text).
     """
     usage = usage_table(data, plan) if usage is None else usage
-    usage = usage.assign(binding=[b if isinstance(b, list) else [c for c in str(b).split("; ")
-                                                                 if c]
-                                  for b in usage["binding"]])
+    binding = [b if isinstance(b, list) else [c for c in str(b).split("; ") if c]
+               for b in usage["binding"]]
     labels = list(data.labels)
     t_of = {p: t for t, p in enumerate(labels)}
-    bought = (plan.purchases.groupby(["sku", "period"])["units"].sum() if len(plan.purchases)
-              else pd.Series(dtype=float))
-    shares = {r["period"]: r for r in plan.shares.to_dict("records")}
-    required = data.period_table["share"].to_numpy(dtype=float)
-    out: dict[tuple[str, str], list[str]] = {}
     delivered = plan.delivered
     short = delivered[delivered["shortfall"] > 1e-9] if len(delivered) else delivered
+    if not len(short):
+        return {}
+    buyable = buyable_matrix(data)  # T × K
+    up = _bought_up_matrix(data, plan)  # T × K
+    skus = data.skus.index
+    k_of = {k: i for i, k in enumerate(skus)}
+    lead = data.skus["lead"].to_numpy(dtype=np.int64)
+    serving: dict[str, list[int]] = {}
+    for (k, w), c in data.cap.items():
+        if c > 0:
+            serving.setdefault(w, []).append(k_of[k])
+    shares = {str(r["period"]): r for r in plan.shares.to_dict("records")}
+    required = data.period_table["share"].to_numpy(dtype=float)
+    out: dict[tuple[str, str], list[str]] = {}
     for row in short.itertuples(index=False):
-        t = t_of[row.period]
-        causes = ["power cap"] if "power cap" in usage["binding"].iloc[t] else []
-        budget_before = [labels[tau] for tau in range(t + 1)
-                         if "budget" in usage["binding"].iloc[tau]]
+        period = str(row.period)
+        t = t_of[period]
+        causes = ["power cap"] if "power cap" in binding[t] else []
+        budget_before = [labels[tau] for tau in range(t + 1) if "budget" in binding[tau]]
         if budget_before:
-            causes.append("budget" if budget_before[-1] == row.period
+            causes.append("budget" if budget_before[-1] == period
                           else f"budget ({', '.join(budget_before[-3:])})")
-        serving = [k for (k, w), c in data.cap.items() if w == row.workload and c > 0]
         # a card bought in tau serves from tau + lead: only earlier purchases could help
-        buyable = {k: [tau for tau in range(t + 1 - int(data.skus.at[k, "lead"]))
-                       if k in _buyable(data, tau)] for k in serving}
-        buyable = {k: ts for k, ts in buyable.items() if ts}
-        if not buyable:
+        # (the SKUs buyable in some such tau, and whether each bought up all of them)
+        buyable_up: dict[str, bool] = {}
+        for k_i in serving.get(row.workload, []):
+            window = slice(0, max(t + 1 - int(lead[k_i]), 0))
+            can = buyable[window, k_i]
+            if can.any():
+                buyable_up[str(skus[k_i])] = bool(up[window, k_i][can].all())
+        if not buyable_up:
             causes.append("no buyable SKU")
-        elif all(_bought_up(data, bought, k, ts) for k, ts in buyable.items()):
-            causes.append("supply (" + ", ".join(sorted(buyable)) + ")")
-        s = shares.get(row.period)
+        elif all(buyable_up.values()):
+            causes.append("supply (" + ", ".join(sorted(buyable_up)) + ")")
+        s = shares.get(period)
         if s and s["vendors"] and required[t] > 0 and s["domestic"] <= required[t] + SHARE_TOL:
             causes.append("domestic share")
         cap = data.vendor_cap
         if s and s["vendors"] and cap is not None and \
                 max(s["vendors"].values()) >= cap - SHARE_TOL:
             causes.append("vendor cap")
-        out[(row.period, row.workload)] = causes or ["cheaper to rent"]
+        out[(period, row.workload)] = causes or ["cheaper to rent"]
     return out
 
 
-def _bought_up(data: Any, bought: pd.Series, sku: str, periods: list[int]) -> bool:
-    """Every buyable period's supply of ``sku`` is bought (to the last whole server)."""
-    server = float(data.skus.at[sku, "server"])
-    for tau in periods:
-        supply = float(data.supply.iloc[tau][sku])
-        if not math.isfinite(supply):
-            return False
-        limit = math.floor(supply / server + 1e-9) * server
-        got = float(bought.get((sku, data.labels[tau]), 0.0))
-        if got < limit - 1e-6:
-            return False
-    return True
+def _bought_up_matrix(data: Any, plan: Any) -> np.ndarray:
+    """T × K: the period's supply of the SKU is bought (to the last whole server).
+
+    False where the supply is unlimited (nothing can be bought up).
+    """
+    skus = data.skus.index
+    supply = data.supply.reindex(columns=skus).to_numpy(dtype=float)
+    got = np.zeros_like(supply)
+    purchases = plan.purchases
+    if len(purchases):
+        bought = pd.DataFrame({"sku": purchases["sku"].astype(str).to_numpy(),
+                               "period": purchases["period"].astype(str).to_numpy(),
+                               "units": purchases["units"].to_numpy()})
+        bought = bought.groupby(["sku", "period"])["units"].sum()
+        k_of = {k: i for i, k in enumerate(skus)}
+        t_of = {p: t for t, p in enumerate(data.labels)}
+        for (k, p), units in bought.items():
+            if k in k_of and p in t_of:
+                got[t_of[p], k_of[k]] = float(units)
+    server = data.skus["server"].to_numpy(dtype=float)[None, :]
+    with np.errstate(invalid="ignore"):
+        limit = np.floor(supply / server + 1e-9) * server
+        return np.isfinite(supply) & ~(got < limit - 1e-6)
 
 
 __all__ = ["shortfall_binding", "usage_table"]

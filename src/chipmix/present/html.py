@@ -54,6 +54,7 @@ td.short { color: var(--bad); font-weight: 600; }
 td.dim { color: var(--muted); }
 td[data-key="window"], td[data-key="period"] { white-space: nowrap; }
 td[data-key="top_skus"], td[data-key="why"] { min-width: 24ch; }
+td[data-key="outcomes"] { min-width: 24ch; overflow-wrap: anywhere; }
 tr.total td { font-weight: 600; border-top: 1px solid var(--ink); }
 .note { color: var(--muted); font-size: 12px; }
 .bad { color: var(--bad); }

@@ -7,7 +7,7 @@ no script, every figure in a ``data-value`` attribute.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -344,10 +344,35 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
                          f"{number(risk.get('weight', 0.0), 2)}, alpha {alpha:g}")
 
 
+#: Scenario names longer than this are shown by their number (S1, S2, ...) in the chart and
+#: the later tables; the scenarios table spells each out.
+SHORT_NAMES = 14
+
+
+def _scenario_ids(scenarios: list[Mapping[str, Any]]) -> dict[str, str]:
+    """Each scenario's label in the chart and tables: its name, or S1, S2, ... when long."""
+    names = [str(s["name"]) for s in scenarios]
+    if max((len(n) for n in names), default=0) <= SHORT_NAMES:
+        return {n: n for n in names}
+    return {n: f"S{i + 1}" for i, n in enumerate(names)}
+
+
+def _tagged(ids: Mapping[str, str]) -> Callable[[Any], str]:
+    """A cell of a scenario's label with its whole name as the tooltip (markup)."""
+    def cell(name: Any) -> str:
+        label = ids.get(str(name), str(name))
+        if label == str(name):
+            return escape(label)
+        return f'<span title="{escape(str(name), quote=True)}">{escape(label)}</span>'
+    return cell
+
+
 def _hedge_scenarios(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
     """Each scenario's cost against hindsight and the base plan: a chart and a table."""
     money_col = (lambda v: money_exact(v, cur))  # noqa: E731
-    labels = [s["name"] for s in scenarios]
+    ids = _scenario_ids(scenarios)
+    labels = [ids[str(s["name"])] for s in scenarios]
+    abbreviated = any(ids[k] != k for k in ids)
     divisor, label = money_scale([s.get("cost") for s in scenarios]
                                  + [s.get("deterministic") for s in scenarios], cur)
 
@@ -358,34 +383,45 @@ def _hedge_scenarios(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
         svg.Series("hedge", scaled("cost"), "#4c72b0"),
         svg.Series("with hindsight", scaled("wait_and_see"), "#55a868", kind="dot"),
         svg.Series("base plan, re-planned", scaled("deterministic"), svg.SHORT, kind="dot"),
-    ], title="Cost in each scenario", y_label=f"{label} (discounted)")
+    ], title="Cost in each scenario" + (" (S1, S2, ...: the table below)" if abbreviated
+                                        else ""), y_label=f"{label} (discounted)")
     rows = []
     for s in scenarios:
-        row = {**s, "outcomes": ", ".join(f"{k} = {v}" for k, v in (s.get("outcomes") or {})
-                                          .items())}
+        row = {**s, "outcomes": [f"{k} = {v}" for k, v in (s.get("outcomes") or {}).items()]}
         if s.get("cost") is not None and s.get("wait_and_see") is not None:
             row["regret"] = s["cost"] - s["wait_and_see"]
         if s.get("cost") is not None and s.get("deterministic") is not None:
             row["vs_base"] = s["cost"] - s["deterministic"]
         rows.append(row)
+    columns = [Col("name", "#", _tagged(ids), html=True) if abbreviated
+               else Col("name", "scenario"), Col("outcomes", "outcomes", _lines, html=True)]
     return section("scenarios", "Scenarios", figure(chart), table(
-        "scenarios", [Col("name", "scenario"), Col("outcomes", "outcomes"),
+        "scenarios", [*columns,
                       Col("probability", "probability (%)", lambda v: percent(v, 1), num=True),
                       Col("cost", f"hedge cost ({cur.code})", money_col, num=True),
                       Col("wait_and_see", f"with hindsight ({cur.code})", money_col, num=True),
                       Col("regret", f"regret ({cur.code})", money_col, num=True),
                       Col("deterministic", f"base plan ({cur.code})", money_col, num=True),
                       Col("vs_base", f"hedge − base ({cur.code})", money_col, num=True)],
-        rows, caption="Discounted costs; regret = hedge − hindsight"))
+        rows, caption="Discounted costs; regret = hedge − hindsight"
+                      + ("; S1, S2, ... number the scenarios (each one's name is its "
+                         "outcomes)" if abbreviated else "")))
+
+
+def _lines(values: Any) -> str:
+    """One escaped line per item (markup): long outcome lists wrap instead of widening."""
+    return "<br>".join(escape(str(v)) for v in (values or []))
 
 
 def _hedge_recourse(scenarios: list[Mapping[str, Any]], now: list[Mapping[str, Any]],
                     cur: Currency) -> str:
     """What each scenario buys once its outcomes are known, and its shortfalls."""
     money_col = (lambda v: money_exact(v, cur))  # noqa: E731
+    tagged = _tagged(_scenario_ids(scenarios))
     later = [{"scenario": s["name"], **p} for s in scenarios for p in s.get("purchases") or []
              if not any(p["period"] == n["period"] and p["sku"] == n["sku"] for n in now)]
-    parts = [table("recourse", [Col("scenario", "scenario"), Col("period", "period"),
+    parts = [table("recourse", [Col("scenario", "scenario", tagged, html=True),
+                                Col("period", "period"),
                                 Col("sku", "SKU"), Col("units", "units (cards)", number,
                                                        num=True),
                                 Col("spend", f"spend ({cur.code})", money_col, num=True)],
@@ -394,10 +430,10 @@ def _hedge_recourse(scenarios: list[Mapping[str, Any]], now: list[Mapping[str, A
     short = [{"scenario": s["name"], **r} for s in scenarios for r in s.get("shortfall") or []]
     if short:
         keys = list(dict.fromkeys(k for r in short for k in r))
-        parts.append(table("hedge-shortfall", [Col(k, k, (lambda v: number(v)) if
-                                                   isinstance(short[0].get(k), float) else str,
-                                                   num=isinstance(short[0].get(k), float))
-                                               for k in keys], short,
+        parts.append(table("hedge-shortfall", [
+            Col(k, k, tagged, html=True) if k == "scenario" else
+            Col(k, k, (lambda v: number(v)) if isinstance(short[0].get(k), float) else str,
+                num=isinstance(short[0].get(k), float)) for k in keys], short,
                            caption="Shortfalls per scenario"))
     return section("recourse", "Later purchases and shortfalls", *parts)
 

@@ -57,6 +57,19 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     return [round(i * step, 12) for i in range(n + 1)]
 
 
+#: Category labels longer than this are shortened (with "…"; the whole label is the tooltip).
+MAX_LABEL = 28
+#: Width of one label character at the charts' 13 px font (an estimate, generous), and how
+#: much of a rotated label's length lies to the left of its anchor (cos 40°).
+CHAR_W = 7.4
+COS_LABEL = math.cos(math.radians(40))
+
+
+def short_label(text: str, limit: int = MAX_LABEL) -> str:
+    """``text``, or its first ``limit − 1`` characters and "…" when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def chart(
     chart_id: str,
     categories: Sequence[str],
@@ -74,10 +87,16 @@ def chart(
     n = max(1, len(categories))
     rows = _legend_rows([(i, s) for i, s in enumerate(series) if s.legend], width - 80)
     legend_h = 20 * len(rows) + (6 if rows else 0)
-    rotate = n > 12 or max((len(c) for c in categories), default=0) * 8 > (width - 90) / n
-    label_h = (max((len(c) for c in categories), default=4) * 6.2 + 16) if rotate else 24
+    shown = [short_label(c) for c in categories]
+    rotate = n > 12 or max((len(c) for c in shown), default=0) * 8 > (width - 90) / n
+    label_h = (max((len(c) for c in shown), default=4) * 6.2 + 16) if rotate else 24
     top_pad = 38 + legend_h
     left, right, bottom = 78, 16, label_h + (18 if x_label else 0) + 8
+    if rotate:  # a label rotated to the left of its slot must not leave the picture
+        slot = (width - left - right) / n
+        reach = max((len(c) * CHAR_W * COS_LABEL - slot * (i + 0.5)
+                     for i, c in enumerate(shown)), default=0.0)
+        left = max(left, math.ceil(reach) + 12)
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     total_height: float = height
     if plot_h < 80:
@@ -267,12 +286,15 @@ def _x_axis(frame: _Frame, categories: Sequence[str], rotate: bool, x_label: str
             continue
         cx = left + frame.slot * (i + 0.5)
         yy = bottom + 14
+        shown = short_label(cat)
+        # a shortened label keeps the whole one as its tooltip
+        tip = f"<title>{escape(cat)}</title>" if shown != cat else ""
         if rotate:
             out.append(f'<text transform="translate({cx:.1f} {yy - 4}) rotate(-40)" '
-                       f'text-anchor="end" fill="#444444">{escape(cat)}</text>')
+                       f'text-anchor="end" fill="#444444">{tip}{escape(shown)}</text>')
         else:
             out.append(f'<text x="{cx:.1f}" y="{yy}" text-anchor="middle" '
-                       f'fill="#444444">{escape(cat)}</text>')
+                       f'fill="#444444">{tip}{escape(shown)}</text>')
     if x_label:
         out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
                    f'fill="#444444">{escape(x_label)}</text>')
@@ -297,4 +319,4 @@ def _legend_rows(items: Sequence[tuple[int, Series]],
     return rows
 
 
-__all__ = ["CAP", "PALETTE", "SHORT", "Series", "chart", "nice_ticks"]
+__all__ = ["CAP", "MAX_LABEL", "PALETTE", "SHORT", "Series", "chart", "nice_ticks", "short_label"]

@@ -329,7 +329,13 @@ class Timeline:
                     value=sku,
                     hint=unknown_name_hint(str(sku), map(str, self.frame.index)),
                 )
-            row = {str(k): v for k, v in self.frame.loc[sku].items()}
+            columns = self.__dict__.get("_columns")
+            if columns is None:  # every column as an array once (not one .loc per SKU)
+                columns = self._columns = [(str(c), self.frame[c].to_numpy())
+                                           for c in self.frame.columns]
+            i = self.frame.index.get_loc(sku)
+            # the same cells as ``frame.loc[sku]`` (numpy scalars, objects)
+            row = {name: values[i] for name, values in columns}
             row["sku"] = sku
             row["buyer"] = self.buyer
             self._rows[sku] = row

@@ -14,7 +14,6 @@ from chipmix.inputs.solver import SOLVERS, SolverOptions, Status
 from chipmix.model.cumulative import cumulative
 from chipmix.model.matrix import LinearModel
 from chipmix.solve.highs import solve_highs
-from chipmix.solve.pulp_adapter import solve_pulp
 from chipmix.solve.result import SolveResult
 from chipmix.solve.session import HighsSession, active_session, reusing
 from chipmix.solve.stdout import quiet_stdout, stdout_to_stderr
@@ -131,4 +130,6 @@ def _dispatch(model: LinearModel, options: SolverOptions,
         if session is not None and start is None:
             return session.solve(model, options)
         return solve_highs(model, options, start=start)
+    from chipmix.solve.pulp_adapter import solve_pulp  # lazy: PuLP's solvers only
+
     return solve_pulp(model, options)
