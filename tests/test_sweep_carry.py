@@ -175,3 +175,13 @@ def test_a_chunk_is_solved_loosest_first(tmp_path):
     mixed = [(0, {"supply.acme-a": 3}), (1, {"policy.domestic_share.2024Q2": 0.1}),
              (2, {"supply.acme-a": 9, "policy.domestic_share.2024Q2": 0.5})]
     assert execute._loosest_first(job, mixed) == mixed  # neither end contains the other
+
+
+def test_a_bad_variant_at_a_chunk_end_leaves_the_order(tmp_path):
+    job = make_job(three_sku_scenario(tmp_path))
+    chunk = [(0, {"supply.acme-a": 3}), (1, {"supply.acme-a": 6}),
+             (2, {"supply.acme-a": "lots"})]
+    assert execute._loosest_first(job, chunk) == chunk
+    outcomes = execute._solve_chunk(job, chunk)
+    assert [o.index for o in outcomes] == [0, 1, 2]
+    assert outcomes[2].row["status"] == "error" and outcomes[0].row["status"] == "optimal"
