@@ -3,6 +3,7 @@
     PYTHONPATH=src python benchmarks/sweep_bench.py                  # 200 variants, 1 and 2 workers
     PYTHONPATH=src python benchmarks/sweep_bench.py --workers 1 2 4 --dask
     PYTHONPATH=src python benchmarks/sweep_bench.py --variants 40 --json out.json
+    PYTHONPATH=src python benchmarks/sweep_bench.py --variants 80 --repeats 3 --baseline
 
 The grid is ``policy.domestic_share`` (0 to 0.95 in steps of 0.05: 20 values) x
 ``supply.nvidia-h20`` (0 to 9,000 cards per quarter in steps of 1,000: 10 values) on
@@ -13,6 +14,12 @@ returned the same table (except timings) and prints, per executor: wall time, th
 machine's load average before and after and, as a yardstick for the efficiency, how many
 cores' worth of CPU a pool of that size gets at all just before its run (the numbers mean
 little on a busy machine).
+
+``--repeats N`` runs every configuration N times (min and median reported); ``--baseline``
+also runs each one the way before issue 17 (no reuse, no carried plans: ``--no-reuse``)
+interleaved with the new runs, so both see the same load; the tables of the two agree in
+status and within the gap in objective (carried plans are other optima within the gap),
+which the script checks. CPU seconds include the pool workers' (reaped at the end of a run).
 """
 
 from __future__ import annotations
@@ -114,8 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     parser.add_argument("--no-reuse", action="store_true",
                         help="solve every variant from scratch (no HiGHS model or input reuse "
-                             "in the workers: the behaviour before issue 17)")
+                             "in the workers, no carried plans: the behaviour before issue 17)")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run every configuration with --no-reuse, interleaved")
     args = parser.parse_args(argv)
+
+    import dataclasses
+    import resource
 
     from chipmix.pipeline.executor import Executor
     from chipmix.resources import default_scenario_path
@@ -124,73 +137,102 @@ def main(argv: list[str] | None = None) -> int:
     from chipmix.studies.sweep import grid, parse_vary, results_frame
 
     scenario = load_base(default_scenario_path())
-    job = make_job(scenario)
-    if args.no_reuse:
-        import dataclasses
+    new_job = make_job(scenario)
+    old_job = dataclasses.replace(new_job, token=None, carry=False)
+    job = old_job if args.no_reuse else new_job
+    modes = [("baseline", old_job), ("new", new_job)] if args.baseline else \
+        [("baseline" if args.no_reuse else "new", job)]
 
-        job = dataclasses.replace(job, token=None)
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     axes = parse_vary(job.data, [f"policy.domestic_share={SHARES}",
                                  f"supply.nvidia-h20={H20}"])
-    variants = grid(axes)[: args.variants]
+    full = grid(axes)  # lazy: indexed by position, not sliced
+    variants = [full[i] for i in range(min(args.variants, len(full)))]
     periods = [str(p) for p in scenario.periods]
     info = machine()
     print(json.dumps(info), file=sys.stderr)
-    results, reference = [], None
+    results: list[dict] = []
+    reference: dict[str, object] = {}
 
-    def record(label: str, workers: int, runner_factory) -> None:
-        nonlocal reference
+    def record(label: str, workers: int, runner_factory, mode: str, the_job) -> None:
         capacity = round(cpu_capacity(workers), 2) if workers > 1 else 1.0
-        before = load()
+        before, cpu0 = load(), cpu()
         started = time.perf_counter()
         with runner_factory() as executor:
-            outcomes, run = run_batch(executor, job, variants)
+            outcomes, run = run_batch(executor, the_job, variants)
         wall = time.perf_counter() - started  # includes starting the pool
         frame = results_frame(outcomes, variants, axes, periods)
-        if reference is None:
-            reference = frame
-        same = frame.equals(reference)
+        reference.setdefault(mode, frame)
+        same = frame.equals(reference[mode])
         if not same:
-            print(f"{label}: differs from the first run: {describe_difference(frame, reference)}",
-                  file=sys.stderr)
+            print(f"{label}: differs from the first run: "
+                  f"{describe_difference(frame, reference[mode])}", file=sys.stderr)
         statuses = frame["status"].value_counts().to_dict()
-        row = {"executor": label, "workers": workers, "variants": len(variants),
-               "seconds": round(wall, 2), "throughput": round(len(variants) / wall, 3),
+        row = {"executor": label, "mode": mode, "workers": workers, "variants": len(variants),
+               "seconds": round(wall, 2), "cpu_seconds": round(cpu() - cpu0, 2),
+               "throughput": round(len(variants) / wall, 3),
                "mean_solve_s": round(sum(run.per_variant) / len(variants), 3),
                "identical": bool(same), "statuses": statuses, "cpu_capacity": capacity,
-               "reuse": not args.no_reuse,
                "load_before": before, "load_after": load()}
         results.append(row)
         print(json.dumps(row), file=sys.stderr)
 
-    for workers in args.workers:
-        record("in-process" if workers == 1 else "process-pool", workers,
-               lambda w=workers: Executor(workers=w))
-    if args.dask:
-        from dask.distributed import Client, LocalCluster
+    for _ in range(args.repeats):
+        for workers in args.workers:
+            for mode, the_job in modes:
+                record("in-process" if workers == 1 else "process-pool", workers,
+                       lambda w=workers: Executor(workers=w), mode, the_job)
+        if args.dask:
+            from dask.distributed import Client, LocalCluster
 
-        n = max(args.workers)
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            record("dask-localcluster", n, lambda: Executor(dask=client))
+            n = max(args.workers)
+            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                for mode, the_job in modes:
+                    record("dask-localcluster", n, lambda: Executor(dask=client), mode,
+                           the_job)
+    return report(results, reference, scenario, info, variants, args)
 
-    base = next((r for r in results if r["workers"] == 1), results[0])
-    print(f"\n{len(variants)} variants of {scenario.name} ({info['date']}, {info['cpu']}, "
-          f"{info['cores']} cores, Python {info['python']}, HiGHS {info['highspy']})")
-    print(f"{'executor':<20}{'workers':>8}{'wall s':>9}{'var/s':>8}{'speed-up':>10}"
-          f"{'efficiency':>12}{'cores':>7}{'solve s':>9}  identical  load before -> after")
+
+def report(results, reference, scenario, info, variants, args) -> int:
+    """Print min and median per configuration; check the modes agree; write --json."""
+    import statistics
+
+    groups: dict[tuple, list[dict]] = {}
     for r in results:
-        speedup = base["seconds"] / r["seconds"]
-        r["speedup"] = round(speedup, 3)
-        r["efficiency"] = round(speedup / r["workers"], 3)
-        print(f"{r['executor']:<20}{r['workers']:>8}{r['seconds']:>9.1f}{r['throughput']:>8.2f}"
-              f"{speedup:>10.2f}{r['efficiency']:>12.0%}{r['cpu_capacity']:>7.2f}"
-              f"{r['mean_solve_s']:>9.2f}  {'yes' if r['identical'] else 'NO':<9}  "
-              f"{r['load_before']} -> {r['load_after']}")
+        groups.setdefault((r["executor"], r["workers"], r["mode"]), []).append(r)
+    base = min((g for k, g in groups.items() if k[1] == 1), default=next(iter(groups.values())),
+               key=lambda g: g[0]["mode"] != "new")
+    base_s = min(r["seconds"] for r in base)
+    print(f"\n{len(variants)} variants of {scenario.name} ({info['date']}, {info['cpu']}, "
+          f"{info['cores']} cores, Python {info['python']}, HiGHS {info['highspy']}), "
+          f"{args.repeats} repeat(s)")
+    print(f"{'executor':<20}{'mode':<10}{'workers':>8}{'wall min':>9}{'median':>8}{'var/s':>7}"
+          f"{'CPU s min':>10}{'vs base':>8}{'cores':>7}  same table  load before -> after")
+    for (label, workers, mode), group in groups.items():
+        walls = [r["seconds"] for r in group]
+        best = min(walls)
+        print(f"{label:<20}{mode:<10}{workers:>8}{best:>9.1f}{statistics.median(walls):>8.1f}"
+              f"{len(variants) / best:>7.2f}{min(r['cpu_seconds'] for r in group):>10.1f}"
+              f"{base_s / best:>8.2f}{group[0]['cpu_capacity']:>7.2f}  "
+              f"{'yes' if all(r['identical'] for r in group) else 'NO':<10}  "
+              f"{group[0]['load_before']} -> {group[-1]['load_after']}")
     print("cores: how many cores' worth of plain-Python CPU that many processes got just "
-          "before the run")
+          "before the run; vs base: speed-up over the 1-worker new run (min over repeats)")
+    agree = True
+    if "baseline" in reference and "new" in reference:
+        old, new = reference["baseline"], reference["new"]
+        agree = list(old["status"]) == list(new["status"])
+        rel = ((new["objective"] - old["objective"]).abs()
+               / old["objective"].abs().clip(lower=1.0)).max()
+        print(f"new vs baseline: statuses {'equal' if agree else 'DIFFER'}, largest relative "
+              f"objective difference {rel:.2e}")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
-    return 0 if all(r["identical"] for r in results) else 1
+    return 0 if agree and all(r["identical"] for r in results) else 1
 
 
 if __name__ == "__main__":

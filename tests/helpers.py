@@ -123,6 +123,20 @@ def make_scenario(folder: Path, skus: Iterable[Mapping[str, Any]], workloads: li
     return Scenario.from_dict(data, base_dir=folder)
 
 
+def three_sku_scenario(folder: Path, **keys: Any):
+    """acme-a, bolt-b (2-card servers) and the domestic dragon-d over 2024, a 30 % domestic
+    share from 2024Q2, porting to Dragon 5000 USD, 8 % discount (reuse and stress tests)."""
+    skus = [planner_sku("acme-a", supply_per_quarter=12, price_usd=1000),
+            planner_sku("bolt-b", supply_per_quarter=20, price_usd=1400, server_size=2),
+            planner_sku("dragon-d", origin="CN", supply_per_quarter=8, price_usd=1800,
+                        bf16_dense_tflops=2000)]
+    workloads = [train({"2024Q1": 10, "2024Q2": 24, "2024Q4": 30}, shortfall_penalty=4000)]
+    return make_scenario(folder, skus, workloads, horizon={"start": "2024Q1", "end": "2024Q4"},
+                         discount_rate=0.08,
+                         policy={"domestic_share": {"2024Q2": 0.3}, "energy_price": 0.1},
+                         porting={"Dragon": 5000}, **keys)
+
+
 def two_stage_hedge_scenario(folder: Path):
     """tests/test_hedge.py's hand-solved two-stage case: a ban on ca in 2024Q2, even odds.
 

@@ -34,7 +34,7 @@ from chipmix.errors import InputError
 from chipmix.hedging.evaluate import WORKER_INPUTS, make_parts, map_tasks, prepare_all
 from chipmix.hedging.extensive import Fixed, build_extensive
 from chipmix.hedging.tree import ScenarioTree
-from chipmix.insight.stress import _ban_period, _default_penalties, _period_index, sample_shocks
+from chipmix.insight.stress import ban_period, default_penalties, period_index, sample_shocks
 from chipmix.numbers import json_number
 from chipmix.periods import Period, step_values
 from chipmix.pipeline.executor import Executor
@@ -101,7 +101,7 @@ def shocked(base, shocks, name: str, frame=None):
 
 def priced_base(scenario, data, risks) -> tuple[Any, list[str]]:
     """``scenario`` with a shortfall price on every hard-demand workload (stress's rule)."""
-    workloads, notes = _default_penalties(data, risks)
+    workloads, notes = default_penalties(data, risks)
     if not notes:
         return scenario, []
     new = [w if w.shortfall_penalty is not None else
@@ -117,19 +117,19 @@ def first_strike(data, risks) -> int | None:
     candidates = []
     supply = data.supply
     for sku, risk in risks.supply.items():
-        start = _period_index(labels, risk.start) if risk.start is not None else 0
+        start = period_index(labels, risk.start) if risk.start is not None else 0
         col = supply[sku].to_numpy(dtype=float)
         hit = [t for t in range(start, T) if math.isfinite(col[t]) and col[t] > 0]
         if hit and risk.probability > 0 and risk.bounds() != (1.0, 1.0):
             candidates.append(hit[0])
     for sku, risk in risks.revoke.items():
-        start = _period_index(labels, risk.start)
+        start = period_index(labels, risk.start)
         col = supply[sku].to_numpy(dtype=float)
         hit = [t for t in range(start, T) if col[t] > 0]
         if hit and risk.probability > 0:
             candidates.append(hit[0])
     for sku, risk in risks.ban_earlier.items():
-        ban = _ban_period(data, sku)
+        ban = ban_period(data, sku)
         if ban is not None and risk.probability > 0:
             candidates.append(max(0, ban - int(risk.by_periods)))
     return min(candidates) if candidates else None

@@ -27,8 +27,10 @@ executor (:mod:`chipmix.pipeline.executor`) ran them, and in whatever order.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,12 +44,14 @@ from chipmix.inputs.risks import check_risks
 from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.solver import SolverOptions, Status
 from chipmix.io import read_json
+from chipmix.model.data import purchase_tranches
 from chipmix.numbers import json_number, rounded
 from chipmix.periods import parse_period
 from chipmix.pipeline.executor import run_map
 from chipmix.pipeline.reuse import worker_reuse
 from chipmix.pipeline.run import Run
 from chipmix.processes import check_workers, parse_dask_address
+from chipmix.solve import SolveResult
 
 #: tail statistics reported for every figure
 STATS = ("mean", "p90", "p99", "cvar95", "worst")
@@ -85,9 +89,23 @@ class StressSetup:
     baseline: dict[str, Any] | None = None
     #: one per stress run: workers keep its HiGHS models across draws (pipeline.reuse)
     token: str | None = None
+    #: carry decisions that still fit and keep a memo of re-plans (False: solve every
+    #: re-plan, as before issue 17's stress work; benchmarks/stress_bench.py --baseline)
+    shortcuts: bool = True
 
 
-def _default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
+def default_penalties(data, risks) -> tuple[pd.DataFrame, list[str]]:
+    """The workloads table with a shortfall penalty for every hard-demand workload.
+
+    ``risks.shortfall_penalty`` (per workload or ``default``), else the dearest price per
+    metric unit of any SKU that can serve the workload (module docstring); also returns one
+    note per workload priced so. Used by the stress test and the sampled hedge.
+
+    Raises
+    ------
+    InputError
+        A hard-demand workload with neither a given penalty nor a priced SKU to derive one.
+    """
     workloads = data.workloads.copy()
     notes = []
     given = dict(risks.shortfall_penalty)
@@ -156,7 +174,7 @@ def prepare_stress(scenario: Scenario, plan, *, seed: int = 0,
                 f"the scenario allows at most {ub.get((sku, t, start), 0.0):g} (was the plan "
                 "made for this scenario?)")
     ported = [(r["vendor"], r["workload"]) for r in plan_data.get("ported") or []]
-    workloads, notes = _default_penalties(data, risks)
+    workloads, notes = default_penalties(data, risks)
     data = dataclasses.replace(data, workloads=workloads)
     options = (solver_options or scenario.solver).with_overrides(name="highs", relax=False)
     setup = StressSetup(data=data, risks=risks, fixed=fixed, ported=ported, options=options,
@@ -174,7 +192,7 @@ def _risk_notes(data, risks) -> list[str]:
         if not np.isfinite(data.supply[sku].to_numpy(dtype=float)).any():
             notes.append(f"risks.supply.{sku}: supply is unlimited, a factor has no effect")
     for sku in risks.ban_earlier:
-        if _ban_period(data, sku) is None:
+        if ban_period(data, sku) is None:
             notes.append(f"risks.ban_earlier.{sku}: no ban within the horizon, nothing to move")
     return notes
 
@@ -182,7 +200,7 @@ def _risk_notes(data, risks) -> list[str]:
 # -- shocks ------------------------------------------------------------------------------------
 
 
-def _ban_period(data, sku: str) -> int | None:
+def ban_period(data, sku: str) -> int | None:
     """First period of the final run of periods where ``sku`` cannot be bought.
 
     That is, where not even a whole server can be bought after a period where it could;
@@ -256,15 +274,15 @@ def sample_shocks(data, risks, rng: np.random.Generator) -> list[Shock]:
     for sku in sorted(risks.revoke):
         risk = risks.revoke[sku]
         happens = rng.random() < risk.probability
-        first = _period_index(labels, risk.start)
-        last = _period_index(labels, risk.end) if risk.end is not None else first
+        first = period_index(labels, risk.start)
+        last = period_index(labels, risk.end) if risk.end is not None else first
         t0 = int(rng.integers(first, last + 1))
         if happens and t0 < len(labels):
             shocks.append(Shock(sku, t0, 0.0, f"{sku} revoked from {labels[t0]}"))
     for sku in sorted(risks.ban_earlier):
         risk = risks.ban_earlier[sku]
         happens = rng.random() < risk.probability
-        ban = _ban_period(data, sku)
+        ban = ban_period(data, sku)
         if happens and ban is not None:
             t0 = max(0, ban - int(risk.by_periods))
             shocks.append(Shock(sku, t0, 0.0,
@@ -278,7 +296,7 @@ def sample_supply(data, risks, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     return apply_shocks(data.supply, shocks), [s.text for s in shocks]
 
 
-def _period_index(labels: list[str], period) -> int:
+def period_index(labels: list[str], period) -> int:
     """Index of ``period`` in the horizon (before it: 0; after it: len)."""
     text = str(period)
     if text in labels:
@@ -301,6 +319,35 @@ def shock_period(data, supply: pd.DataFrame) -> int:
 # -- one draw ------------------------------------------------------------------------------------
 
 
+@dataclass
+class Replan:
+    """One re-plan of a draw: its figures, the decisions carried on, and where they came from.
+
+    Attributes
+    ----------
+    row : the draw's figures (status, cost, capex, shortfall_cost, shortfall per workload).
+    bought : servers bought per (sku, t, tranche start); ported : (vendor, workload) paid for.
+    supply : the supply table it was made with (values, the baseline's layout).
+    key : what identifies the re-plan in this worker's memo (:func:`_replan`).
+    source : ``solved``, ``carried`` (an earlier re-plan's decisions, still optimal within
+        the gap: :func:`still_fits`) or ``memo`` (the same re-plan done before in this worker).
+    """
+
+    row: dict[str, Any]
+    bought: dict[tuple[str, int, str], float]
+    ported: set[tuple[str, str]]
+    supply: np.ndarray
+    key: str = ""
+    source: str = "solved"
+
+
+#: this worker's re-plans of the current stress run (``StressSetup.token``): a memo of a
+#: deterministic function, so a hit is exactly what solving again would give
+_MEMO: dict[str, Any] = {"token": None, "replans": {}}
+#: how the re-plans of this process were made (``solved``, ``carried``, ``memo``): benchmarks
+REPLAN_COUNTS: Counter[str] = Counter()
+
+
 def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
            fixed: dict[tuple[str, int, str], float] | None = None,
            ported: set[tuple[str, str]] | None = None) -> tuple[dict[str, Any], dict, set]:
@@ -313,8 +360,62 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     """
     fixed = setup.fixed if fixed is None else fixed
     paid = set(setup.ported) if ported is None else ported
-    run = Run.from_data(dataclasses.replace(setup.data, supply=supply), setup.options).build()
-    data, model, index = run.data, run.model, run.index
+    out = _replan(setup, supply, t_shock, fixed, paid, None)
+    return out.row, out.bought, out.ported
+
+
+def _replan(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
+            fixed: dict[tuple[str, int, str], float], paid: set[tuple[str, str]],
+            previous: Replan | None) -> Replan:
+    """The re-plan at ``t_shock`` (see :func:`replay`), as cheaply as it can be had exactly.
+
+    ``previous``: a re-plan whose problem contains this one (the same fixings up to its own
+    shock period and porting, at least this supply everywhere): when its decisions still
+    fit this supply they are still optimal within the gap and nothing is built or solved
+    (:func:`still_fits`). Within a stress run (``setup.token``) each worker keeps its
+    re-plans: the same inputs (supply, shock period, fixings, porting and the ``previous``
+    re-plan) give the very same result.
+    """
+    values = supply.to_numpy(dtype=float)
+    key = _replan_key(values, t_shock, fixed, paid, previous)
+    memo = _memo(setup.token) if setup.shortcuts else None
+    if memo is not None and key in memo:
+        REPLAN_COUNTS["memo"] += 1
+        return dataclasses.replace(memo[key], source="memo")
+    if previous is not None and setup.shortcuts and still_fits(setup.data, previous, supply):
+        out = dataclasses.replace(previous, supply=values, key=key, source="carried")
+    else:
+        run = Run.from_data(dataclasses.replace(setup.data, supply=supply), setup.options)
+        run.build()
+        model = _fixed_model(run.model, run.index, t_shock, fixed, paid)
+        out = _figures(run.data, run.index, run.solve_model(model), paid)
+        out.supply, out.key = values, key
+    REPLAN_COUNTS[out.source] += 1
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
+def _memo(token: str | None) -> dict[str, Replan] | None:
+    if token is None:
+        return None
+    if _MEMO["token"] != token:
+        _MEMO.update(token=token, replans={})
+    replans: dict[str, Replan] = _MEMO["replans"]
+    return replans
+
+
+def _replan_key(values: np.ndarray, t_shock: int, fixed: dict, paid: set,
+                previous: Replan | None) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(values).tobytes())
+    digest.update(repr((int(t_shock), sorted(fixed.items()), sorted(paid),
+                        previous.key if previous is not None else "")).encode())
+    return digest.hexdigest()
+
+
+def _fixed_model(model, index, t_shock: int, fixed: dict, paid: set):
+    """``model`` with the purchases before ``t_shock`` fixed and the paid porting kept."""
     a = model.arrays()
     lower, upper = a["col_lower"].copy(), a["col_upper"].copy()
     buy = index.buy
@@ -326,14 +427,49 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     for v, w, col in zip(port["vendor"], port["workload"], port["col"], strict=True):
         if (v, w) in paid:
             lower[col] = 1.0
-    result = run.solve_model(model.with_arrays(col_lower=lower, col_upper=upper))
+    return model.with_arrays(col_lower=lower, col_upper=upper)
+
+
+def still_fits(data, previous: Replan, supply: pd.DataFrame) -> bool:
+    """Whether ``previous``'s decisions are this re-plan's, exactly (within the gap).
+
+    The caller passes a ``previous`` re-plan whose problem differs from this one only by
+    more fixings (this re-plan fixes purchases up to its shock period at ``previous``'s
+    decisions, keeps its porting) and by the supply. Supply enters the model only through
+    the purchase bounds ``n[k,t,j] ≤ floor(supply[k,t,j]/server[k])`` (tightened by budget,
+    pool and need, which no shock changes; a column whose bound is 0 is left out). So when
+    ``supply`` is nowhere above ``previous``'s, this problem is contained in that one, and
+    when every purchase of ``previous`` fits its tranche's new bound, ``previous``'s solution
+    is feasible here — hence optimal within the gap it was proven to: the same cost, and
+    ``previous``'s bound is a bound here (a smaller problem costs at least as much).
+    ``tests/test_stress_speed.py`` checks this against the built model's bounds and rows.
+    """
+    values = supply.to_numpy(dtype=float)
+    if previous.row.get("status") not in Status.with_plan() \
+            or previous.supply.shape != values.shape \
+            or not bool(np.all(values <= previous.supply)):
+        return False
+    if not previous.bought:
+        return True
+    tranches = purchase_tranches(dataclasses.replace(data, supply=supply))
+    server = data.skus["server"].to_numpy(dtype=float)[tranches["k_i"].to_numpy()]
+    room = dict(zip(zip(tranches["sku"], tranches["t"].astype(int),
+                        [d.isoformat() for d in tranches["start"]], strict=True),
+                    np.floor(tranches["supply"].to_numpy(dtype=float) / server), strict=True))
+    return all(servers <= room.get(key, 0.0) for key, servers in previous.bought.items())
+
+
+def _figures(data, index, result: SolveResult, paid: set[tuple[str, str]]) -> Replan:
+    """The draw's figures of a re-plan's result, and the decisions to carry on."""
     workloads = list(data.workloads.index)
     row: dict[str, Any] = {"status": result.status.value}
+    empty = np.zeros(0)
     if not result.status.has_plan:
         row.update(cost=math.nan, capex=math.nan, shortfall_cost=math.nan,
                    **{f"shortfall:{w}": math.nan for w in workloads})
-        return row, fixed, paid
+        return Replan(row, {}, paid, empty)
     x = result.plan_x()
+    buy, port = index.buy, index.port
     disc = data.period_table["discount"].to_numpy()
     short = index.short
     s_val = x[short["col"].to_numpy(dtype=np.int64)] if len(short) else np.zeros(0)
@@ -352,7 +488,7 @@ def replay(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     z = np.round(x[port["col"].to_numpy(dtype=np.int64)]) if len(port) else np.zeros(0)
     now_ported = paid | {(v, w) for v, w, zz in zip(port["vendor"], port["workload"], z,
                                                      strict=True) if zz >= 1}
-    return row, bought, now_ported
+    return Replan(row, bought, now_ported, empty)
 
 
 def run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
@@ -368,6 +504,11 @@ def _run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
     order, the plan so far is re-planned: purchases before it stay as decided, later ones are
     re-optimised knowing only the shocks learnt by then. The last re-plan knows every shock;
     its cost is the draw's.
+
+    Each re-plan first tries the decisions of the one before (for the first: the plan
+    re-planned at that period with the baseline supply, the same for every draw): when the
+    shocks only took supply away and those decisions still fit, they are still optimal
+    within the gap and nothing is solved (:func:`still_fits`).
     """
     rng = np.random.default_rng([setup.seed, int(i)])
     data = setup.data
@@ -381,10 +522,15 @@ def _run_draw(setup: StressSetup, i: int) -> dict[str, Any]:
     if not stages and setup.baseline is not None:
         return {**head, **{k: v for k, v in setup.baseline.items() if k != "notes"}}
     fixed, ported = setup.fixed, set(setup.ported)
+    previous: Replan | None = None
     row: dict[str, Any] = {}
     for t_k in stages or [T]:
         known = [s for j, s in enumerate(shocks) if learnt[j] <= t_k]
-        row, fixed, ported = replay(setup, apply_shocks(data.supply, known), t_k, fixed, ported)
+        if previous is None and stages and setup.shortcuts:
+            previous = _replan(setup, data.supply, t_k, fixed, ported, None)
+        previous = _replan(setup, apply_shocks(data.supply, known), t_k, fixed, ported,
+                           previous)
+        row, fixed, ported = previous.row, previous.bought, previous.ported
         if row["status"] not in Status.with_plan():
             break
     return {**head, **row}
@@ -515,7 +661,7 @@ def stress(scenario, plan, draws: int = 500, seed: int = 0, workers: int | None 
 
 
 __all__ = [
-    "STATS", "Shock", "StressResult", "StressSetup", "apply_shocks", "prepare_stress",
-    "read_plan", "replay", "run_draw", "sample_shocks", "sample_supply", "shock_period",
-    "stress", "tail_stats",
+    "REPLAN_COUNTS", "STATS", "Replan", "Shock", "StressResult", "StressSetup", "apply_shocks", "ban_period",
+    "default_penalties", "period_index", "prepare_stress", "read_plan", "replay", "run_draw",
+    "sample_shocks", "sample_supply", "shock_period", "still_fits", "stress", "tail_stats",
 ]

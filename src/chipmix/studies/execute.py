@@ -30,10 +30,13 @@ from chipmix.errors import ChipmixError, SolverError
 from chipmix.inputs.overrides import apply_overrides
 from chipmix.inputs.scenario import Scenario
 from chipmix.io import using_files
+from chipmix.model.matrix import LinearModel
 from chipmix.numbers import table_number
 from chipmix.pipeline.executor import Executor, Progress
 from chipmix.pipeline.reuse import worker_reuse
+from chipmix.pipeline.run import Run
 from chipmix.planner import plan as make_plan
+from chipmix.solve.session import contains, shape_key
 from chipmix.studies.summary import plan_summary, problem_text, sku_table
 
 
@@ -53,6 +56,9 @@ class Job:
     label: str = "variant"
     #: one per study: workers reuse inputs and HiGHS models within it (pipeline.reuse)
     token: str | None = None
+    #: a variant may take the plan of an earlier variant of its chunk when that is exact
+    #: within the gap (:func:`chipmix.solve.session.carried`; False: solve every variant)
+    carry: bool = True
     files: dict[str, bytes] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
 
@@ -137,13 +143,38 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]
 # The caller side
 
 
+#: Most variants per task. A worker solves a chunk in order, one HiGHS session for it, and a
+#: variant may take the plan of an earlier one of its chunk (``Job.carry``).
+CHUNK = 10
+#: Fewest chunks a batch is cut into (a frontier's few probes stay one per task).
+MIN_CHUNKS = 8
+
+
+def chunks_of(count: int) -> list[range]:
+    """The chunks of a batch of ``count`` variants: a function of ``count`` alone.
+
+    Not of the executor or the number of workers, so what a variant may carry — and so
+    every result — is the same however the batch runs.
+    """
+    size = max(1, min(CHUNK, count // MIN_CHUNKS))
+    return [range(i, min(i + size, count)) for i in range(0, count, size)]
+
+
 def run_batch(executor: Executor, job: Job, variants: Sequence[Mapping[str, Any]],
               progress: Progress | None = None) -> tuple[list[Outcome], RunInfo]:
-    """Solve every variant of ``job`` on ``executor``; outcomes in variant order."""
+    """Solve every variant of ``job`` on ``executor``, a chunk per task; outcomes in order."""
     started = time.perf_counter()
     tasks = [(index, dict(overrides)) for index, overrides in enumerate(variants)]
-    outcomes = executor.map(_solve_task, job, tasks, progress=progress, chunksize=1,
-                            on_error=_worker_failed)
+    chunks = [[tasks[i] for i in chunk] for chunk in chunks_of(len(tasks))]
+    size = len(chunks[0]) if chunks else 1
+
+    def tick(finished: int, total: int) -> None:  # chunks finished -> variants finished
+        if progress is not None:
+            progress(min(len(tasks), finished * size), len(tasks))
+
+    results = executor.map(_solve_chunk, job, chunks, progress=tick, chunksize=1,
+                           on_error=_chunk_failed)
+    outcomes = [outcome for chunk in results for outcome in chunk]
     info = RunInfo(executor=executor.kind, workers=executor.workers,
                    seconds=time.perf_counter() - started, variants=len(tasks),
                    per_variant=[o.seconds for o in outcomes])
@@ -163,11 +194,58 @@ def run_variants(
         return run_batch(executor, job, variants, progress)
 
 
-def _solve_task(job: Job, task: tuple[int, dict[str, Any]]) -> Outcome:
-    index, overrides = task
-    return solve_variant(job, index, overrides)
+def _solve_chunk(job: Job, chunk: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
+    """The variants of one chunk in one HiGHS session, carrying plans if asked.
+
+    With ``job.carry`` the chunk is solved loosest first when its first and last variants
+    show the direction (:func:`_loosest_first`): a tighter variant may then take the plan
+    of a looser one solved before it. Outcomes come back in chunk order either way.
+    """
+    if not job.carry:
+        return [solve_variant(job, index, overrides) for index, overrides in chunk]
+    with worker_reuse(job.token) as session:
+        session.forget_incumbents()
+        session.carry = True
+        try:
+            outcomes = [solve_variant(job, index, overrides)
+                        for index, overrides in _loosest_first(job, chunk)]
+        finally:
+            session.carry = False
+            session.forget_incumbents()
+    return sorted(outcomes, key=lambda outcome: outcome.index)
 
 
-def _worker_failed(task: tuple[int, dict[str, Any]], exc: BaseException) -> Outcome:
+def _loosest_first(job: Job, chunk: list[tuple[int, dict[str, Any]]]
+                   ) -> list[tuple[int, dict[str, Any]]]:
+    """``chunk`` reversed when its last variant's model contains its first one's.
+
+    A sweep's fast axis runs one way (supply up: looser; a share up: tighter); the models of
+    the chunk's two ends say which (:func:`chipmix.solve.session.contains`), so the solve
+    order — and what may be carried — depends on the chunk alone.
+    """
+    if len(chunk) < 3:
+        return chunk
+    try:
+        first, last = (_model_of(job, chunk[0][1]), _model_of(job, chunk[-1][1]))
+    except Exception:  # noqa: BLE001 - only an ordering: each variant reports its own error
+        return chunk
+    if shape_key(first) == shape_key(last) and contains(first, last.arrays(),
+                                                         last.objective_offset):
+        return chunk[::-1]
+    return chunk
+
+
+def _model_of(job: Job, overrides: Mapping[str, Any]) -> LinearModel:
+    """The model of one variant of ``job``, as its plan builds it (no solve)."""
+    data = apply_overrides(job.data, overrides, schema=Scenario, label=job.label) \
+        if overrides else job.data
+    scenario = Scenario.from_dict(data, base_dir=job.base_dir, source_name=job.label)
+    with limits.using(job.limits), using_files(job.files):
+        return Run.for_scenario(scenario, solver=job.solver, relax=job.relax).build().model
+
+
+def _chunk_failed(chunk: list[tuple[int, dict[str, Any]]], exc: BaseException
+                  ) -> list[Outcome]:
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    return Outcome(task[0], {"status": "error", "message": f"worker failed: {last}"})
+    return [Outcome(index, {"status": "error", "message": f"worker failed: {last}"})
+            for index, _ in chunk]
