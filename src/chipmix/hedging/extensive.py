@@ -173,13 +173,19 @@ def _tie_purchases(buys: pd.DataFrame, t: int, group: list[int], lower: np.ndarr
 
 def _pin(buys: pd.DataFrame, ports: pd.DataFrame, fixed: Fixed, lower: np.ndarray,
          upper: np.ndarray) -> list[str]:
-    """Pin the fixed decisions; a purchase beyond a scenario's own limits is cut to them."""
+    """Pin the fixed decisions; a purchase beyond a scenario's hard limits is cut to them.
+
+    The cap is the column's hard limit (supply, rules), not the servers the scenario needs:
+    a here-and-now purchase is shared by every scenario, so one that needs fewer servers
+    than another still buys them (the need bound only tightens a scenario's own optimum).
+    """
     notes = []
     pinned = buys[buys["t"].isin(sorted(fixed.periods))]
-    for sku, t, start, gcol, s in zip(pinned["sku"], pinned["t"], pinned["from"],
-                                      pinned["gcol"], pinned["s"], strict=True):
+    for sku, t, start, gcol, s, hard in zip(pinned["sku"], pinned["t"], pinned["from"],
+                                            pinned["gcol"], pinned["s"], pinned["ub_hard"],
+                                            strict=True):
         want = float(fixed.servers.get((sku, int(t), start), 0.0))
-        value = min(want, float(upper[gcol]))
+        value = min(want, float(hard))
         if value < want:
             notes.append(f"scenario {int(s)}: {sku} in period {int(t)} capped at "
                          f"{value:g} of {want:g} servers")
