@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -37,15 +38,24 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "examples" / "rush-before-ban-risks.yaml"
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the worker pools)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), \
+        resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
-            direct_limit: float, gap: float | None) -> dict:
+            direct_limit: float, gap: float | None, share: bool = True) -> dict:
     import chipmix
     from chipmix.hedging.evaluate import EvalContext, make_parts, prepare_all, solve_extensive
     from chipmix.hedging.extensive import build_extensive
     from chipmix.hedging.sampled import sampled_scenarios
     from chipmix.solve import solve
 
-    row: dict = {"draws": n, "seed": seed, "workers": workers, "load_before": os.getloadavg()}
+    row: dict = {"draws": n, "seed": seed, "workers": workers, "share": share,
+                 "load_before": os.getloadavg()}
+    cpu = _cpu()
     scenario = chipmix.load_scenario(SCENARIO)
     options = scenario.solver.with_overrides(name="highs", gap=gap)
     t = time.perf_counter()
@@ -63,13 +73,16 @@ def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
     task_options = options.with_overrides(threads=1) if workers > 1 else options
     ctx = EvalContext(list(datas), sampled.tree, task_options, 0.0, 0.9)
     t = time.perf_counter()
-    result, info = solve_extensive(ext, ctx, options, workers=workers)
+    solve_cpu = _cpu()
+    result, info = solve_extensive(ext, ctx, options, workers=workers, share=share)
     row["solve"] = time.perf_counter() - t
+    row["solve_cpu"] = _cpu() - solve_cpu
     row.update(status=result.status.value, objective=result.objective, gap=result.gap,
                method=info.get("method"), relaxation=info.get("relaxation", "whole MIP"),
                rounds=info.get("relaxation_rounds"), lower_bound=info.get("lower_bound"),
                upper_bound=info.get("upper_bound"),
-               **{k: v for k, v in info.items() if k.endswith("_seconds")})
+               **{k: v for k, v in info.items() if k.endswith("_seconds")
+                  or k.startswith("recourse_")})
     if direct:
         t = time.perf_counter()
         whole = solve(ext.model, options.with_overrides(time_limit=direct_limit))
@@ -80,8 +93,24 @@ def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
         t = time.perf_counter()
         chipmix.hedge(scenario, draws=n, seed=seed, workers=workers, gap=gap, test_draws=1)
         row["hedge_total"] = time.perf_counter() - t
+    row["cpu"] = _cpu() - cpu
     row["load_after"] = os.getloadavg()
     return row
+
+
+def summary(row: dict) -> str:
+    """One line of what benchmarks/README.md's Hedges table needs."""
+    rec = (f"recourse {row.get('recourse_seconds', 0):.1f} s "
+           f"({row.get('recourse_solved', row['scenarios'])} MIPs solved, "
+           f"{row.get('recourse_carried', 0)} carried, {row.get('recourse_waves', 1)} waves)")
+    gap = row["gap"] * 100 if row.get("gap") is not None else float("nan")
+    return (f"# {row['draws']} draws, share={'on' if row['share'] else 'off'}: "
+            f"{row['scenarios']} scenarios; prepare {row['prepare']:.1f} s, build "
+            f"{row['build']:.1f} s, solve {row['solve']:.1f} s wall / {row['solve_cpu']:.1f} "
+            f"CPU s (L-shaped {row.get('relaxation_seconds', 0):.1f} s, {row['rounds']} "
+            f"rounds; {rec}); total CPU {row['cpu']:.1f} s; {row['status']}, "
+            f"{gap:.3f} % certified, objective {row['objective']:,.0f}; load "
+            f"{row['load_before'][0]:.1f} -> {row['load_after'][0]:.1f}")
 
 
 def main() -> None:
@@ -97,20 +126,30 @@ def main() -> None:
     parser.add_argument("--direct-limit", type=float, default=300.0)
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the whole chipmix.hedge() run (evaluations included)")
+    parser.add_argument("--no-share", action="store_true",
+                        help="solve every recourse MIP (no plan carried between contained "
+                             "scenarios)")
+    parser.add_argument("--both", action="store_true",
+                        help="each repeat with sharing on and off, side by side")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
+    shares = [True, False] if args.both else [not args.no_share]
     for n in args.sizes:
-        runs = []
+        runs: dict[bool, list[dict]] = {share: [] for share in shares}
         for _ in range(args.repeat):
-            row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
-                          args.direct_limit, args.gap)
-            print(json.dumps(row, default=str), flush=True)
-            runs.append(row)
-            rows.append(row)
-        solves = [r["solve"] for r in runs]
-        print(f"# {n} draws: solve min {min(solves):.1f} s, median "
-              f"{statistics.median(solves):.1f} s", flush=True)
+            for share in shares:
+                row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
+                              args.direct_limit, args.gap, share)
+                print(json.dumps(row, default=str), flush=True)
+                print(summary(row), flush=True)
+                runs[share].append(row)
+                rows.append(row)
+        for share, done in runs.items():
+            solves, cpus = [r["solve"] for r in done], [r["solve_cpu"] for r in done]
+            print(f"# {n} draws, share={'on' if share else 'off'}: solve min "
+                  f"{min(solves):.1f} s, median {statistics.median(solves):.1f} s wall; CPU "
+                  f"min {min(cpus):.1f} s, median {statistics.median(cpus):.1f} s", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
 
