@@ -392,14 +392,15 @@ def _fleet(d, info) -> str:
         table_rows.append(row)
     columns = [Col("period", "period")]
     for v in vendors:
-        columns += [Col(f"{v}.in_use", f"{v} in use (cards)", _count, num=True),
-                    Col(f"{v}.idle", f"{v} idle (cards)", _count, num=True)]
-    columns.append(Col("installed", "installed (cards)", _count, num=True))
+        columns += [Col(f"{v}.in_use", "in use", _count, num=True, group=v),
+                    Col(f"{v}.idle", "idle", _count, num=True, group=v)]
+    columns.append(Col("installed", "installed", _count, num=True))
     return section("fleet", "Fleet by vendor",
                    figure(chart, "Idle cards are installed but serve no workload in that "
                                  "period (bought ahead of a ban, or kept after demand moved)."),
                    table("fleet", columns, table_rows,
-                         caption="Cards in service per period; — = none of that vendor"))
+                         caption="Cards in service per period, by vendor (cards); — = none "
+                                 "of that vendor"))
 
 
 def _count(v: Any) -> str:
