@@ -149,6 +149,15 @@ def test_assumptions_and_sensitivity(case):
     assert set(re.findall(r'class="source" data-sku="([^"]+)"', html)) == {"acme-a", "dragon-d"}
     assert "sensitivity-demand" in t
     assert len(t["sensitivity-demand"]) == len(data["sensitivity"]["demand"])
+    # a figure that does not exist (an open range, a step not re-solved) reads "—", a flag
+    # yes / no: never Python's None / False
+    texts = [cell[0] for key, rows in t.items() if key.startswith("sensitivity-")
+             for row in rows for cell in row.values()]
+    assert texts and not {"None", "False", "True"} & set(texts)
+    from chipmix.present.plan_report import _sens_fmt
+
+    assert [_sens_fmt("range_high")(None), _sens_fmt("bought")(False),
+            _sens_fmt("step_usd")(72711.36)] == ["—", "no", "72,711.36"]
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -296,7 +305,8 @@ def test_hedge_report_of_the_hand_solved_two_stage_case(tmp_path):
 def test_hedge_report_costs_read_in_one_unit_with_the_exact_amount_as_tooltip():
     """The bundled two-stage example's hedge (its JSON): the scenarios table shows every cost
     in M USD (``35.83``, the terminal's ``$35.8 M``), each cell's tooltip the amount to the
-    dollar and its data-value the JSON's figure; no figure of the JSON's scenarios is lost."""
+    dollar and its data-value the JSON's figure; no figure of the JSON's scenarios is lost
+    (their costs by category and porting have a table of their own)."""
     import html as html_lib
 
     from chipmix.present.study_report import hedge_report
@@ -321,3 +331,9 @@ def test_hedge_report_costs_read_in_one_unit_with_the_exact_amount_as_tooltip():
             assert f'title="{money_exact(value)}"' in page
         assert row["probability"][1] == pytest.approx(s["probability"])
     assert money(d["expected_cost"]) in page  # the headline, as the terminal prints it
+    # each scenario's cost by category (the JSON's discounted_cost), adding up to its cost
+    for row, s in zip(tables(page)["hedge-costs"], d["scenarios"], strict=True):
+        parts = {k: v[1] for k, v in row.items() if k not in ("name", "ported")}
+        assert parts == pytest.approx(s["discounted_cost"])
+        assert sum(parts.values()) == pytest.approx(s["cost"])
+        assert row["ported"][0] == "chat-inference → Huawei"

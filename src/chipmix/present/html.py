@@ -54,7 +54,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }  /* a figure never breaks; its header wraps at spaces */
 td.short { color: var(--bad); font-weight: 600; }
 td.dim { color: var(--muted); }
-td[data-key="window"], td[data-key="period"] { white-space: nowrap; }
+td[data-key="window"], td[data-key="period"], td[data-key="from"], td[data-key="until"] {
+  white-space: nowrap; }
 td[data-key="top_skus"], td[data-key="why"] { min-width: 24ch; }
 td[data-key="outcomes"] { min-width: 24ch; overflow-wrap: anywhere; }
 tr.total td { font-weight: 600; border-top: 1px solid var(--ink); }

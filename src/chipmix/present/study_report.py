@@ -6,6 +6,7 @@ no script, every figure in a ``data-value`` attribute.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
@@ -266,20 +267,22 @@ def frontier_report(result, *, currency: Currency = USD) -> str:
     for r in rows:
         r["mark"] = " = ".join(m for m, key in (("max without shortfall", "is_max_met"),
                                                 ("max", "is_max")) if r.get(key))
+    money_col = money_columns([v for r in rows for k in ("objective", "premium", "shortfall")
+                               if (v := r.get(k)) is not None], cur)
     columns = [Col("required_share", "required share (%)", lambda v: percent(v, 1), num=True),
                Col("mark", "highest"),
                Col("status", "status"),
-               Col("objective", f"cost ({cur.code}, discounted)",
-                   lambda v: money_exact(v, cur), num=True),
-               Col("premium", f"premium ({cur.code})", lambda v: money_exact(v, cur), num=True)]
+               money_col("objective", "cost", "discounted"),
+               money_col("premium", "premium")]
     if any("shortfall" in r for r in rows):
-        columns.append(Col("shortfall", f"shortfall rent ({cur.code}, nominal)",
-                           lambda v: money_exact(v, cur), num=True,
-                           cls=lambda r: "short" if (r.get("shortfall") or 0) > 0 else ""))
+        columns.append(dataclasses.replace(
+            money_col("shortfall", "shortfall rent", "nominal"),
+            cls=lambda r: "short" if (r.get("shortfall") or 0) > 0 else ""))
     columns.append(Col("top_skus", "top SKUs (units)"))
     body = [section("headline", "Headline", para(lead + ".", "lead")),
             section("curve", "Cost against required domestic share", figure(chart),
-                    table("frontier", columns, rows))]
+                    table("frontier", columns, rows,
+                          caption="A figure's tooltip gives it to the unit"))]
     return page(f"chipmix frontier: {result.scenario}", body)
 
 
@@ -355,6 +358,7 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
                 + (f" ({', '.join(f'{e} from {p}' for e, p in reveals.items())})"
                    if reveals else ""))))
     body.append(_hedge_scenarios(scenarios, cur))
+    body.append(_hedge_costs(scenarios, cur))
     body.append(_hedge_recourse(scenarios, now, cur))
     notes = [*(d.get("notes") or []), *((base or {}).get("notes") or [])]
     if notes:
@@ -448,6 +452,23 @@ def money_columns(values: Sequence[float | None], cur: Currency
                    lambda v: money_in(v, divisor, decimals), num=True,
                    title=lambda v: money_exact(v, cur))
     return make
+
+
+def _hedge_costs(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
+    """Each scenario's discounted cost by category, and the vendors it ports workloads to."""
+    categories = list(dict.fromkeys(k for s in scenarios for k in s.get("discounted_cost") or {}))
+    if not categories:
+        return ""
+    tagged = _tagged(_scenario_ids(scenarios))
+    rows = [{"name": s["name"], **(s.get("discounted_cost") or {}),
+             "ported": [f"{p['workload']} → {p['vendor']}" for p in s.get("ported") or []]}
+            for s in scenarios]
+    cost_col = money_columns([r.get(c) for r in rows for c in categories], cur)
+    return section("scenario-costs", "Cost by category in each scenario", table(
+        "hedge-costs", [Col("name", "scenario", tagged, html=True),
+                        *(cost_col(c, c) for c in categories),
+                        Col("ported", "ported (workload → vendor)", _lines, html=True)],
+        rows, caption="Discounted; the categories add up to the scenario's hedge cost"))
 
 
 def _lines(values: Any) -> str:
