@@ -247,6 +247,9 @@ LAYOUT_PROBE = """<script>(function () {
                      container: box.clientWidth, scroll: box.hasAttribute("data-scroll"),
                      caption: t.caption ? t.caption.textContent : ""});
   });
+  var badge = document.getElementById("status");  // its text must show on its colour
+  out.badge = badge ? [getComputedStyle(badge).color, getComputedStyle(badge).backgroundColor]
+                    : null;
   var pre = document.createElement("pre");
   pre.id = "layout-probe";
   pre.textContent = JSON.stringify(out);
@@ -322,8 +325,9 @@ def every_report(report, study_reports, tmp_path_factory):
 def test_every_report_fits_the_page_without_scrolling_sideways(every_report, name, width,
                                                                tmp_path):
     """No horizontal scroll bar at 1200 px or 800 px: the page is no wider than the window,
-    no table is wider than its container (unless in an announced scrolling box), and the
-    page logs nothing to the console."""
+    no table is wider than its container (unless in an announced scrolling box), the page
+    logs nothing to the console, and the status badge's text is not in its own colour (an
+    'infeasible' badge was red on red)."""
     measured = layout(every_report[name], width, tmp_path)
     assert measured["innerWidth"] == width
     assert measured["console"] == []
@@ -332,3 +336,4 @@ def test_every_report_fits_the_page_without_scrolling_sideways(every_report, nam
     assert [t for t in wide if not t["scroll"]] == [], wide
     assert all("scroll sideways" in t["caption"] for t in wide), wide
     assert measured["tables"] or name == "plan-infeasible"
+    assert measured["badge"] is None or measured["badge"][0] != measured["badge"][1]

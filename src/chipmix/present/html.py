@@ -35,7 +35,7 @@ p, li { max-width: 80ch; }
 .sub { color: var(--muted); margin: 0 0 16px; }
 .status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
           font-weight: 600; color: white; background: var(--good); vertical-align: middle; }
-.status.bad { background: var(--bad); }
+.status.bad { background: var(--bad); color: white; }  /* not .bad's red text */
 .status.warn { background: #a05a00; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; }
 .card { border: 1px solid var(--rule); border-radius: 6px; padding: 8px 12px; min-width: 150px;
