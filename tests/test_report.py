@@ -149,6 +149,15 @@ def test_assumptions_and_sensitivity(case):
     assert set(re.findall(r'class="source" data-sku="([^"]+)"', html)) == {"acme-a", "dragon-d"}
     assert "sensitivity-demand" in t
     assert len(t["sensitivity-demand"]) == len(data["sensitivity"]["demand"])
+    # a figure that does not exist (an open range, a step not re-solved) reads "—", a flag
+    # yes / no: never Python's None / False
+    texts = [cell[0] for key, rows in t.items() if key.startswith("sensitivity-")
+             for row in rows for cell in row.values()]
+    assert texts and not {"None", "False", "True"} & set(texts)
+    from chipmix.present.plan_report import _sens_fmt
+
+    assert [_sens_fmt("range_high")(None), _sens_fmt("bought")(False),
+            _sens_fmt("step_usd")(72711.36)] == ["—", "no", "72,711.36"]
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -219,7 +228,7 @@ SMALL = DATA / "planner_small.yaml"
 
 def _numbers(html: str, table_id: str) -> dict[tuple[str, str], object]:
     rows = tables(html)[table_id]
-    key = "metric" if table_id == "compare" else "variant"
+    key = "metric" if table_id.startswith("compare") else "variant"
     return {(r[key][0], k): v[1] for r in rows for k, v in r.items() if k != key}
 
 
@@ -230,7 +239,8 @@ def test_compare_report_figures_equal_the_frame():
     frame = chipmix.compare([CASE, SMALL])
     html = compare_report(frame)
     assert parse(html).scripts == 0
-    cells = _numbers(html, "compare")
+    cells = {**_numbers(html, "compare"), **_numbers(html, "compare-deltas")}
+    assert not any(" vs " in column for _, column in _numbers(html, "compare"))
     for record in to_records(frame):
         for column, value in record.items():
             if column in ("metric", "unit"):
@@ -290,3 +300,40 @@ def test_hedge_report_of_the_hand_solved_two_stage_case(tmp_path):
     assert rows["ban=yes"]["vs_base"][1] == pytest.approx(-5000)
     cards = parse(html).cards
     assert cards["evpi"] == money(1000) and cards["hedging"] == money(1500)
+
+
+def test_hedge_report_costs_read_in_one_unit_with_the_exact_amount_as_tooltip():
+    """The bundled two-stage example's hedge (its JSON): the scenarios table shows every cost
+    in M USD (``35.83``, the terminal's ``$35.8 M``), each cell's tooltip the amount to the
+    dollar and its data-value the JSON's figure; no figure of the JSON's scenarios is lost
+    (their costs by category and porting have a table of their own)."""
+    import html as html_lib
+
+    from chipmix.present.study_report import hedge_report
+
+    d = json.loads((CASE.parent / "hedge_h20_2024.json").read_text(encoding="utf-8"))
+    page = hedge_report(d)
+    rows = tables(page)["scenarios"]
+    assert len(rows) == len(d["scenarios"])
+    heads = [html_lib.unescape(re.sub("<[^>]+>", "", h))
+             for h in re.findall(r"<th[^>]*>(.*?)</th>", page.split('<table id="scenarios"')[1])[:8]]
+    assert heads[3:] == [f"{h} (M\u00a0USD)" for h in ("hedge cost", "with hindsight", "regret",
+                                                     "base plan", "hedge − base")]
+    for row, s in zip(rows, d["scenarios"], strict=True):
+        figures = {"cost": s["cost"], "wait_and_see": s["wait_and_see"],
+                   "deterministic": s["deterministic"],
+                   "regret": s["cost"] - s["wait_and_see"],
+                   "vs_base": s["cost"] - s["deterministic"]}
+        for key, value in figures.items():
+            text, exact = row[key]
+            assert exact == pytest.approx(value)
+            assert float(text) == pytest.approx(value / 1e6, abs=0.005)
+            assert f'title="{money_exact(value)}"' in page
+        assert row["probability"][1] == pytest.approx(s["probability"])
+    assert money(d["expected_cost"]) in page  # the headline, as the terminal prints it
+    # each scenario's cost by category (the JSON's discounted_cost), adding up to its cost
+    for row, s in zip(tables(page)["hedge-costs"], d["scenarios"], strict=True):
+        parts = {k: v[1] for k, v in row.items() if k not in ("name", "ported")}
+        assert parts == pytest.approx(s["discounted_cost"])
+        assert sum(parts.values()) == pytest.approx(s["cost"])
+        assert row["ported"][0] == "chat-inference → Huawei"

@@ -5,6 +5,9 @@ page loads with no console message and no network request; the numbers in the re
 equal the plan JSON), ``--print-to-pdf`` (a PDF of a few A4 pages) and ``--screenshot`` (a
 PNG with the charts drawn in colour). The reports of compare, sweep, frontier and hedge load
 clean the same way, show a figure of their study in the rendered DOM and print to PDF.
+Every kind of report (the plan's, of every bundled example, with and without its scenario,
+with sensitivities, without a plan; compare, sweep, frontier, hedge) fits a 1200 px and an
+800 px window without a horizontal scroll bar (a layout probe added to a copy of the page).
 
 Without a ``chromium`` on the PATH these tests skip, unless ``CHIPMIX_BROWSER_TESTS=require``
 (``.ci/run`` sets it after installing chromium): then a missing browser fails.
@@ -222,3 +225,115 @@ def test_hedge_report_with_long_scenario_names_stays_on_the_page(tmp_path):
     run = chromium(f"--screenshot={png}", "--window-size=1100,1600", "--hide-scrollbars",
                    path.as_uri())
     assert run.returncode == 0 and png.read_bytes().startswith(b"\x89PNG")
+
+
+# -- the layout: every report fits the page at a desktop and a narrow width ------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "plans"
+EXAMPLES = sorted(p.stem for p in GOLDEN.glob("*.json"))  # = the bundled examples
+#: The two widths a report must fit without a horizontal scroll bar (CSS px).
+WIDTHS = (1200, 800)
+
+#: Measures the laid-out page from inside (the report has no script of its own; this one is
+#: added to a copy): the document's width against the window's, and each table's against
+#: its container's (every table sits in a ``div.wide``, which would scroll it silently —
+#: only one marked ``data-scroll``, announced in its caption, may).
+LAYOUT_PROBE = """<script>(function () {
+  var root = document.documentElement;
+  var out = {scrollWidth: root.scrollWidth, innerWidth: window.innerWidth, tables: []};
+  document.querySelectorAll("table").forEach(function (t) {
+    var box = t.parentElement;
+    out.tables.push({id: t.id, width: Math.ceil(t.getBoundingClientRect().width),
+                     container: box.clientWidth, scroll: box.hasAttribute("data-scroll"),
+                     caption: t.caption ? t.caption.textContent : ""});
+  });
+  var badge = document.getElementById("status");  // its text must show on its colour
+  out.badge = badge ? [getComputedStyle(badge).color, getComputedStyle(badge).backgroundColor]
+                    : null;
+  var pre = document.createElement("pre");
+  pre.id = "layout-probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();</script>"""
+
+
+def layout(path: Path, width: int, folder: Path) -> dict:
+    """The page at ``path`` laid out in a ``width`` px window: the probe's figures, and the
+    console lines Chromium logged while loading it (``console``)."""
+    import html as html_lib
+
+    probe = folder / f"{path.stem}-{width}-probe.html"
+    probe.write_text(path.read_text(encoding="utf-8").replace("</body>", LAYOUT_PROBE
+                                                              + "</body>"), encoding="utf-8")
+    run = chromium(f"--window-size={width},2000", "--hide-scrollbars", "--dump-dom",
+                   probe.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', run.stdout, re.S)
+    assert found is not None, run.stdout[-2000:]
+    measured = json.loads(html_lib.unescape(found.group(1)))
+    measured["console"] = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
+    return measured
+
+
+@pytest.fixture(scope="module")
+def every_report(report, study_reports, tmp_path_factory):
+    """Every kind of HTML report chipmix writes, as files: the plan report (with and without
+    its scenario, with sensitivities, of every bundled example, without a plan) and the reports
+    of compare (five and eight scenarios), sweep (one and two keys), frontier and hedge (the bundled two-stage example's
+    hedge JSON, and names too long for a cell)."""
+    from chipmix.present.study_report import compare_report, hedge_report, sweep_report
+    from chipmix.resources import examples_dir
+
+    folder = tmp_path_factory.mktemp("layout")
+    pages = {"plan": report[0], **{k: v[0] for k, v in study_reports.items()}}
+
+    def write(name: str, text: str) -> None:
+        pages[name] = folder / f"{name}.html"
+        pages[name].write_text(text, encoding="utf-8")
+
+    scenario = chipmix.load_scenario(CASE)
+    write("plan-explained", plan_report(chipmix.plan(scenario, sensitivity=True),
+                                        scenario_context(scenario)))
+    write("plan-json-only", plan_report(json.loads(chipmix.plan(scenario).to_json())))
+    for example in EXAMPLES:  # every bundled example's plan: its golden JSON
+        data = json.loads((GOLDEN / f"{example}.json").read_text(encoding="utf-8"))
+        loaded = chipmix.load_scenario(examples_dir() / f"{example}.yaml")
+        write(f"plan-{example}", plan_report(data, scenario_context(loaded)))
+    infeasible = chipmix.load_scenario(CASE.parent / "planner_infeasible.yaml")
+    write("plan-infeasible", plan_report(chipmix.plan(infeasible),
+                                         scenario_context(infeasible)))
+    labels = ["rush-before-ban", "rush-before-ban-risks", "h200-duty-2026",
+              "state-funded-dc", "h20-licence-fee-2025"]
+    write("compare-five", compare_report(chipmix.compare([CASE] * 5, labels=labels)))
+    write("compare-eight", compare_report(chipmix.compare(
+        [CASE] * 8, labels=[*labels, "h20-2024q4=no-licence", "planner-small", "base"])))
+    grid = {"policy.domestic_share": [0.0, 0.5], "policy.vendor_cap": [0.6, 1.0]}
+    sweep = chipmix.sweep(CASE, grid, workers=1)
+    for column in ("objective", "cost.shortfall"):  # figures of the bundled default's size
+        sweep[column] = sweep[column] * 1700.0
+    write("sweep-two-keys", sweep_report(sweep, list(grid)))
+    h20 = json.loads((CASE.parent / "hedge_h20_2024.json").read_text(encoding="utf-8"))
+    write("hedge-h20", hedge_report(h20))
+    return pages
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["plan", "plan-explained", "plan-json-only",
+                                  *(f"plan-{e}" for e in EXAMPLES), "plan-infeasible",
+                                  "compare", "compare-five", "compare-eight", "sweep", "sweep-two-keys",
+                                  "frontier", "hedge", "hedge-h20"])
+def test_every_report_fits_the_page_without_scrolling_sideways(every_report, name, width,
+                                                               tmp_path):
+    """No horizontal scroll bar at 1200 px or 800 px: the page is no wider than the window,
+    no table is wider than its container (unless in an announced scrolling box), the page
+    logs nothing to the console, and the status badge's text is not in its own colour (an
+    'infeasible' badge was red on red)."""
+    measured = layout(every_report[name], width, tmp_path)
+    assert measured["innerWidth"] == width
+    assert measured["console"] == []
+    assert measured["scrollWidth"] <= measured["innerWidth"], measured
+    wide = [t for t in measured["tables"] if t["width"] > t["container"] + 1]
+    assert [t for t in wide if not t["scroll"]] == [], wide
+    assert all("scroll sideways" in t["caption"] for t in wide), wide
+    assert measured["tables"] or name == "plan-infeasible"
+    assert measured["badge"] is None or measured["badge"][0] != measured["badge"][1]

@@ -7,6 +7,7 @@ figure reads the same everywhere:
 ``money(73.5e6)``      ``$73.5 M``                     compact; ``bn`` from 10^9
 ``money(5.3e8, CNY)``  ``CNY 529.2 M``                 another currency: the code first
 ``money_exact(11000)`` ``$11,000``                     whole units, thousands separated
+``money_in(v, 1e6)``   ``35.83``                       ``money_scale``'s unit (M USD)
 ``percent(0.3)``       ``30 %``                        ``decimals=1``: ``30.0 %``
 ``percent(None)``      ``—``                           nothing to measure (empty period)
 ``gap(0.000238)``      ``0.024 %``                     two significant digits
@@ -124,6 +125,17 @@ def money_scale(values: Iterable[float | None], currency: Currency = USD) -> tup
     return 1.0 / currency.per_usd, currency.code
 
 
+def money_in(usd: float | None, divisor: float, decimals: int = 2) -> str:
+    """``usd`` in the unit ``money_scale`` chose (``divisor``): ``35.83`` for M USD; ``—`` if None.
+
+    For a column of figures under one unit (``hedge (M USD)``): narrow, and comparable down
+    the column.
+    """
+    if _missing(usd):
+        return DASH
+    return number(float(usd) / divisor, decimals)
+
+
 def percent(fraction: float | None, decimals: int = 0, *, signed: bool = False,
             points: bool = False) -> str:
     """``0.3`` → ``30 %``; ``points`` for a difference of shares (``+5.0 pt``); ``—`` if None."""
@@ -198,6 +210,7 @@ __all__ = [
     "megawatts",
     "money",
     "money_exact",
+    "money_in",
     "money_scale",
     "number",
     "percent",

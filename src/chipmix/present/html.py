@@ -35,7 +35,7 @@ p, li { max-width: 80ch; }
 .sub { color: var(--muted); margin: 0 0 16px; }
 .status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
           font-weight: 600; color: white; background: var(--good); vertical-align: middle; }
-.status.bad { background: var(--bad); }
+.status.bad { background: var(--bad); color: white; }  /* not .bad's red text */
 .status.warn { background: #a05a00; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; }
 .card { border: 1px solid var(--rule); border-radius: 6px; padding: 8px 12px; min-width: 150px;
@@ -49,10 +49,13 @@ caption { text-align: left; color: var(--muted); font-size: 12px; padding-bottom
           caption-side: top; }
 th, td { padding: 3px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { text-align: left; background: var(--band); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.group { text-align: center; border-bottom: 1px solid var(--muted); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }  /* a figure never breaks; its header wraps at spaces */
 td.short { color: var(--bad); font-weight: 600; }
 td.dim { color: var(--muted); }
-td[data-key="window"], td[data-key="period"] { white-space: nowrap; }
+td[data-key="window"], td[data-key="period"], td[data-key="from"], td[data-key="until"] {
+  white-space: nowrap; }
 td[data-key="top_skus"], td[data-key="why"] { min-width: 24ch; }
 td[data-key="outcomes"] { min-width: 24ch; overflow-wrap: anywhere; }
 tr.total td { font-weight: 600; border-top: 1px solid var(--ink); }
@@ -61,6 +64,9 @@ tr.total td { font-weight: 600; border-top: 1px solid var(--ink); }
 figure { margin: 8px 0 16px; }
 svg.chart { max-width: 100%; height: auto; }
 .wide { overflow-x: auto; }
+table.sticky th:first-child, table.sticky td:first-child { position: sticky; left: 0;
+  background: white; }  /* a table that scrolls sideways keeps its row labels in view */
+table.sticky th:first-child { background: var(--band); }
 a { color: #1a5fb4; word-break: break-all; }
 code { font-size: 12px; background: var(--band); padding: 0 3px; }
 ul.spans { margin: 0; padding-left: 14px; }
@@ -97,7 +103,8 @@ class Col:
     """A table column.
 
     ``key`` in the row dicts, ``header`` (with its unit), ``fmt`` for the text, ``num``
-    right-aligns and writes ``data-value``.
+    right-aligns and writes ``data-value``; ``title`` gives a cell its tooltip (e.g. the exact
+    figure of a compact one).
     """
 
     key: str
@@ -106,6 +113,41 @@ class Col:
     num: bool = False
     cls: Callable[[dict[str, Any]], str] | None = None
     html: bool = False  # ``fmt`` returns markup (already escaped)
+    title: Callable[[Any], str] | None = None
+    group: str = ""  # a heading over consecutive columns (``Huawei`` over in use | idle)
+
+
+def header_text(text: str) -> str:
+    """A column heading as markup: escaped, breakable after each dot and underscore.
+
+    A scenario key (``policy.<wbr>domestic_<wbr>share``) then wraps instead of widening its
+    column.
+    """
+    return escape(text).replace(".", ".<wbr>").replace("_", "_<wbr>")
+
+
+def _header(columns: Sequence[Col]) -> str:
+    """The ``<thead>``: one row, or two when columns are grouped under a shared heading."""
+    def th(c: Col, extra: str = "") -> str:
+        return (f'<th class="num"{extra}>{header_text(c.header)}</th>' if c.num
+                else f"<th{extra}>{header_text(c.header)}</th>")
+
+    if not any(c.group for c in columns):
+        return "<thead><tr>" + "".join(th(c) for c in columns) + "</tr></thead>"
+    top, sub, i = [], [], 0
+    while i < len(columns):
+        c = columns[i]
+        if not c.group:
+            top.append(th(c, ' rowspan="2"'))
+            i += 1
+            continue
+        run = 1
+        while i + run < len(columns) and columns[i + run].group == c.group:
+            run += 1
+        top.append(f'<th class="group" colspan="{run}">{escape(c.group)}</th>')
+        sub += [th(g) for g in columns[i:i + run]]
+        i += run
+    return f"<thead><tr>{''.join(top)}</tr><tr>{''.join(sub)}</tr></thead>"
 
 
 def data_attr(value: Any) -> str:
@@ -125,11 +167,8 @@ def table(table_id: str, columns: Sequence[Col], rows: Iterable[Mapping[str, Any
     out = [f'<div class="wide"><table id="{escape(table_id)}">']
     if caption:
         out.append(f"<caption>{escape(caption)}</caption>")
-    out.append("<thead><tr>")
-    for c in columns:
-        out.append(f'<th class="num">{escape(c.header)}</th>' if c.num
-                   else f"<th>{escape(c.header)}</th>")
-    out.append("</tr></thead><tbody>")
+    out.append(_header(columns))
+    out.append("<tbody>")
 
     def row_html(row: Mapping[str, Any], klass: str = "") -> str:
         cells = [f'<tr class="{klass}">' if klass else "<tr>"]
@@ -141,6 +180,8 @@ def table(table_id: str, columns: Sequence[Col], rows: Iterable[Mapping[str, Any
             text = (c.fmt(v) if c.html else escape(c.fmt(v))) if v is not None or c.num else ""
             data = (f' data-key="{escape(c.key)}" data-value="{data_attr(v)}"' if c.num else
                     f' data-key="{escape(c.key)}"')
+            if c.title is not None and v is not None:
+                data += f' title="{escape(c.title(v), quote=True)}"'
             cells.append(f"<td{cls}{data}>{text}</td>")
         cells.append("</tr>")
         return "".join(cells)
@@ -234,5 +275,5 @@ def status_badge(status: str) -> str:
     return f'<span class="status {klass}" id="status">{escape(status)}</span>'
 
 
-__all__ = ["CSS", "Col", "cards", "data_attr", "figure", "link", "page", "para", "section",
-           "status_badge", "table"]
+__all__ = ["CSS", "Col", "cards", "data_attr", "figure", "header_text", "link", "page", "para",
+           "section", "status_badge", "table"]

@@ -392,14 +392,15 @@ def _fleet(d, info) -> str:
         table_rows.append(row)
     columns = [Col("period", "period")]
     for v in vendors:
-        columns += [Col(f"{v}.in_use", f"{v} in use (cards)", _count, num=True),
-                    Col(f"{v}.idle", f"{v} idle (cards)", _count, num=True)]
-    columns.append(Col("installed", "installed (cards)", _count, num=True))
+        columns += [Col(f"{v}.in_use", "in use", _count, num=True, group=v),
+                    Col(f"{v}.idle", "idle", _count, num=True, group=v)]
+    columns.append(Col("installed", "installed", _count, num=True))
     return section("fleet", "Fleet by vendor",
                    figure(chart, "Idle cards are installed but serve no workload in that "
                                  "period (bought ahead of a ban, or kept after demand moved)."),
                    table("fleet", columns, table_rows,
-                         caption="Cards in service per period; — = none of that vendor"))
+                         caption="Cards in service per period, by vendor (cards); — = none "
+                                 "of that vendor"))
 
 
 def _count(v: Any) -> str:
@@ -757,6 +758,9 @@ def _sensitivity(d) -> str:
         "budget": "One more USD of budget changes the cost by (discounted USD per USD)",
         "power": "One more MW of power changes the cost by (discounted USD per MW)",
         "supply": "One more card of supply changes the cost by (discounted USD per card)",
+        "pools": "One more card in a vendor's supply pool changes the cost by (discounted "
+                 "USD per card)",
+        "share_floors": "One more point of a required share floor costs (discounted USD)",
         "break_even": "Break-even prices: the price at which the plan would change",
     }
     for key, rows in s.items():
@@ -786,7 +790,11 @@ def _sens_fmt(key: str) -> Callable[[Any], str]:
         return lambda v: percent(v, 1, signed=True)
     if key.endswith("price") or key.startswith("usd_per"):
         return lambda v: number(v, 2 if v is not None and abs(float(v)) < 10 else 0)
-    return lambda v: str(v) if not isinstance(v, float) else number(v)
+    def text(v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return number(v) if isinstance(v, float) or v is None else str(v)  # None: —
+    return text
 
 
 def _assumptions(ctx, d) -> str:

@@ -6,6 +6,7 @@ no script, every figure in a ``data-value`` attribute.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
@@ -19,6 +20,7 @@ from chipmix.present.formatting import (
     Currency,
     money,
     money_exact,
+    money_in,
     money_scale,
     number,
     percent,
@@ -28,6 +30,7 @@ from chipmix.present.html import (
     cards,
     data_attr,
     figure,
+    header_text,
     page,
     para,
     section,
@@ -116,19 +119,37 @@ def compare_report(frame, *, currency: Currency = USD, title: str = "chipmix com
     if "status" not in frame.index:  # chipmix.compare keeps the statuses in attrs
         every = _statuses(frame, [c for c in frame.columns if c != "unit"])
         rows.insert(0, {"metric": "status", "unit": "", **every})
-    columns = [Col("metric", "metric"), Col("unit", "unit")]
-    for c in frame.columns[1:]:
-        delta = " vs " in c
-        columns.append(Col(c, ("Δ " + c.split(" vs ")[0]) if delta else c, num=True))
-    body.append(section("table", "All figures",
-                        _compare_table(rows, columns, cur)))
+    # the figures, then their differences from the reference: two tables of at most one
+    # column per scenario each, so five scenarios fit a narrow page
+    figures = [c for c in frame.columns[1:] if " vs " not in c]
+    deltas = [c for c in frame.columns[1:] if " vs " in c]
+    head = [Col("metric", "metric"), Col("unit", "unit")]
+    parts = [_compare_table("compare", rows, [*head, *(Col(c, c, num=True) for c in figures)],
+                            cur, caption="Each scenario's figures")]
+    if deltas:
+        parts.append(_compare_table(
+            "compare-deltas", [r for r in rows if r.get("metric") != "status"],
+            [*head, *(Col(c, "Δ " + c.split(" vs ")[0], num=True) for c in deltas)], cur,
+            caption=f"Differences from the reference, {names[0]} (Δ = scenario − "
+                    f"{names[0]})"))
+    body.append(section("table", "All figures", *parts))
     return page(title, body, subtitle=" · ".join(names))
 
 
-def _compare_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Col],
-                   cur: Currency) -> str:
-    out = ['<div class="wide"><table id="compare"><thead><tr>']
-    out += [f'<th class="{"num" if c.num else ""}">{escape(c.header)}</th>' for c in columns]
+#: A comparison of more scenarios than this may not fit a narrow page: its tables scroll
+#: sideways (their caption says so) with the metric column kept in view.
+SCROLL_SCENARIOS = 5
+
+
+def _compare_table(table_id: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[Col],
+                   cur: Currency, *, caption: str) -> str:
+    scrolls = len(columns) - 2 > SCROLL_SCENARIOS
+    if scrolls:
+        caption += " — scroll sideways for every scenario; the metric column stays"
+    out = [f'<div class="wide" data-scroll><table id="{table_id}" class="sticky">' if scrolls
+           else f'<div class="wide"><table id="{table_id}">',
+           f"<caption>{escape(caption)}</caption><thead><tr>"]
+    out += [f'<th class="{"num" if c.num else ""}">{header_text(c.header)}</th>' for c in columns]
     out.append("</tr></thead><tbody>")
     for r in rows:
         unit = str(r.get("unit") or "")
@@ -199,18 +220,19 @@ def sweep_report(frame, axes: Sequence[str], *, scenario: str = "sweep",
     columns = [Col("variant", "#", number, num=True)]
     columns += [Col(a, a, _short, num=_is_num(rows, a)) for a in axes]
     columns += [Col("status", "status"),
-                Col("objective", f"cost ({cur.code}, discounted)",
-                    lambda v: money_exact(v, cur), num=True)]
+                money_columns([r.get("objective") for r in ok], cur)(
+                    "objective", "cost", "discounted")]
     if shares:
         columns.append(Col(shares[-1], f"domestic {shares[-1].split('.', 1)[1]} (%)",
                            lambda v: percent(v, 1), num=True))
     if "cost.shortfall" in frame.columns:
-        columns.append(Col("cost.shortfall", f"shortfall ({cur.code})",
-                           lambda v: money_exact(v, cur), num=True))
+        columns.append(money_columns([r.get("cost.shortfall") for r in ok], cur)(
+            "cost.shortfall", "shortfall"))
     columns.append(Col("top_skus", "top SKUs (units)"))
     if any(r.get("message") for r in rows):
         columns.append(Col("message", "why no plan"))
-    body.append(section("variants", "Variants", table("sweep", columns, rows)))
+    body.append(section("variants", "Variants", table(
+        "sweep", columns, rows, caption="A figure's tooltip gives it to the unit")))
     return page(f"chipmix sweep: {scenario}", body, subtitle=", ".join(axes))
 
 
@@ -245,20 +267,22 @@ def frontier_report(result, *, currency: Currency = USD) -> str:
     for r in rows:
         r["mark"] = " = ".join(m for m, key in (("max without shortfall", "is_max_met"),
                                                 ("max", "is_max")) if r.get(key))
+    money_col = money_columns([v for r in rows for k in ("objective", "premium", "shortfall")
+                               if (v := r.get(k)) is not None], cur)
     columns = [Col("required_share", "required share (%)", lambda v: percent(v, 1), num=True),
                Col("mark", "highest"),
                Col("status", "status"),
-               Col("objective", f"cost ({cur.code}, discounted)",
-                   lambda v: money_exact(v, cur), num=True),
-               Col("premium", f"premium ({cur.code})", lambda v: money_exact(v, cur), num=True)]
+               money_col("objective", "cost", "discounted"),
+               money_col("premium", "premium")]
     if any("shortfall" in r for r in rows):
-        columns.append(Col("shortfall", f"shortfall rent ({cur.code}, nominal)",
-                           lambda v: money_exact(v, cur), num=True,
-                           cls=lambda r: "short" if (r.get("shortfall") or 0) > 0 else ""))
+        columns.append(dataclasses.replace(
+            money_col("shortfall", "shortfall rent", "nominal"),
+            cls=lambda r: "short" if (r.get("shortfall") or 0) > 0 else ""))
     columns.append(Col("top_skus", "top SKUs (units)"))
     body = [section("headline", "Headline", para(lead + ".", "lead")),
             section("curve", "Cost against required domestic share", figure(chart),
-                    table("frontier", columns, rows))]
+                    table("frontier", columns, rows,
+                          caption="A figure's tooltip gives it to the unit"))]
     return page(f"chipmix frontier: {result.scenario}", body)
 
 
@@ -334,6 +358,7 @@ def hedge_report(hedge: Any, *, currency: Currency = USD) -> str:
                 + (f" ({', '.join(f'{e} from {p}' for e, p in reveals.items())})"
                    if reveals else ""))))
     body.append(_hedge_scenarios(scenarios, cur))
+    body.append(_hedge_costs(scenarios, cur))
     body.append(_hedge_recourse(scenarios, now, cur))
     notes = [*(d.get("notes") or []), *((base or {}).get("notes") or [])]
     if notes:
@@ -369,7 +394,6 @@ def _tagged(ids: Mapping[str, str]) -> Callable[[Any], str]:
 
 def _hedge_scenarios(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
     """Each scenario's cost against hindsight and the base plan: a chart and a table."""
-    money_col = (lambda v: money_exact(v, cur))  # noqa: E731
     ids = _scenario_ids(scenarios)
     labels = [ids[str(s["name"])] for s in scenarios]
     abbreviated = any(ids[k] != k for k in ids)
@@ -393,19 +417,58 @@ def _hedge_scenarios(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
         if s.get("cost") is not None and s.get("deterministic") is not None:
             row["vs_base"] = s["cost"] - s["deterministic"]
         rows.append(row)
+    cost_col = money_columns([*(s.get("cost") for s in scenarios),
+                              *(s.get("deterministic") for s in scenarios)], cur)
     columns = [Col("name", "#", _tagged(ids), html=True) if abbreviated
                else Col("name", "scenario"), Col("outcomes", "outcomes", _lines, html=True)]
     return section("scenarios", "Scenarios", figure(chart), table(
         "scenarios", [*columns,
                       Col("probability", "probability (%)", lambda v: percent(v, 1), num=True),
-                      Col("cost", f"hedge cost ({cur.code})", money_col, num=True),
-                      Col("wait_and_see", f"with hindsight ({cur.code})", money_col, num=True),
-                      Col("regret", f"regret ({cur.code})", money_col, num=True),
-                      Col("deterministic", f"base plan ({cur.code})", money_col, num=True),
-                      Col("vs_base", f"hedge − base ({cur.code})", money_col, num=True)],
-        rows, caption="Discounted costs; regret = hedge − hindsight"
+                      cost_col("cost", "hedge cost"),
+                      cost_col("wait_and_see", "with hindsight"),
+                      cost_col("regret", "regret"),
+                      cost_col("deterministic", "base plan"),
+                      cost_col("vs_base", "hedge − base")],
+        rows, caption=f"Discounted costs in {label} (a figure's tooltip gives it to the "
+                      "unit); regret = hedge − hindsight"
                       + ("; S1, S2, ... number the scenarios (each one's name is its "
                          "outcomes)" if abbreviated else "")))
+
+
+def money_columns(values: Sequence[float | None], cur: Currency
+                  ) -> Callable[..., Col]:
+    """Columns of money in one unit fit to ``values`` (``money_scale``: M USD, ...).
+
+    ``make(key, header, note="")`` is a column headed ``header (M USD, note)`` whose cells
+    read ``35.83``: narrow, comparable down and across the columns; the exact amount is the
+    cell's tooltip (and its ``data-value``, as in the JSON).
+    """
+    divisor, label = money_scale(values, cur)
+    decimals = 2 if divisor * cur.per_usd > 1 else 0
+    unit = label.replace(" ", "\u00a0")  # a header wraps before its unit, not inside it
+
+    def make(key: str, header: str, note: str = "") -> Col:
+        return Col(key, f"{header} ({unit}{', ' + note if note else ''})",
+                   lambda v: money_in(v, divisor, decimals), num=True,
+                   title=lambda v: money_exact(v, cur))
+    return make
+
+
+def _hedge_costs(scenarios: list[Mapping[str, Any]], cur: Currency) -> str:
+    """Each scenario's discounted cost by category, and the vendors it ports workloads to."""
+    categories = list(dict.fromkeys(k for s in scenarios for k in s.get("discounted_cost") or {}))
+    if not categories:
+        return ""
+    tagged = _tagged(_scenario_ids(scenarios))
+    rows = [{"name": s["name"], **(s.get("discounted_cost") or {}),
+             "ported": [f"{p['workload']} → {p['vendor']}" for p in s.get("ported") or []]}
+            for s in scenarios]
+    cost_col = money_columns([r.get(c) for r in rows for c in categories], cur)
+    return section("scenario-costs", "Cost by category in each scenario", table(
+        "hedge-costs", [Col("name", "scenario", tagged, html=True),
+                        *(cost_col(c, c) for c in categories),
+                        Col("ported", "ported (workload → vendor)", _lines, html=True)],
+        rows, caption="Discounted; the categories add up to the scenario's hedge cost"))
 
 
 def _lines(values: Any) -> str:
@@ -438,4 +501,5 @@ def _hedge_recourse(scenarios: list[Mapping[str, Any]], now: list[Mapping[str, A
     return section("recourse", "Later purchases and shortfalls", *parts)
 
 
-__all__ = ["compare_report", "frontier_report", "hedge_report", "sweep_report"]
+__all__ = ["compare_report", "frontier_report", "hedge_report", "money_columns",
+           "sweep_report"]
