@@ -4,9 +4,8 @@ Scenarios are draws from ``examples/rush-before-ban-risks.yaml`` (the default wi
 ``risks:`` block; ``chipmix hedge --draws N --seed 1``; identical draws merge, so the tree may
 hold fewer than N scenarios). For each N the script times, in one process:
 
-- ``prepare``: drawing, preparing and building every scenario (on the ``--workers``
-  processes, as ``chipmix hedge`` does; ``--serial-prepare``: in this process, catalog and
-  rule timeline shared);
+- ``prepare``: drawing, preparing and building every scenario (in this process, catalog
+  and rule timeline shared, as ``chipmix hedge`` does);
 - ``build``: stacking the extensive form;
 - ``solve``: chipmix's solve of the extensive form (the relaxed recourse — by the L-shaped
   method for a two-stage tree — then the scenarios' recourse MIPs with the here-and-now
@@ -55,14 +54,12 @@ def _cpu() -> float:
 
 
 def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
-            direct_limit: float, gap: float | None, share: bool = True,
-            parallel_prepare: bool = True) -> dict:
+            direct_limit: float, gap: float | None, share: bool = True) -> dict:
     import chipmix
     from chipmix.hedging.evaluate import (
         EvalContext,
         make_parts,
         prepare_all,
-        prepare_parts,
         solve_extensive,
     )
     from chipmix.hedging.extensive import build_extensive
@@ -71,7 +68,7 @@ def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
     from chipmix.solve import solve
 
     row: dict = {"draws": n, "seed": seed, "workers": workers, "share": share,
-                 "parallel_prepare": parallel_prepare, "load_before": os.getloadavg()}
+                 "load_before": os.getloadavg()}
     cpu = _cpu()
     scenario = chipmix.load_scenario(SCENARIO)
     options = scenario.solver.with_overrides(name="highs", gap=gap)
@@ -79,8 +76,7 @@ def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
     with Executor(workers) as ex:
         t = time.perf_counter()
         sampled = sampled_scenarios(scenario, draws=n, seed=seed)
-        parts = prepare_parts(sampled.scenarios, True, executor=ex) if parallel_prepare \
-            else make_parts(prepare_all(sampled.scenarios), keep_idle=True)
+        parts = make_parts(prepare_all(sampled.scenarios), keep_idle=True)
         row["prepare"] = time.perf_counter() - t  # every scenario prepared and built
         t = time.perf_counter()
         ext = build_extensive(parts, sampled.tree)
@@ -123,11 +119,12 @@ def summary(row: dict) -> str:
     """One line of what benchmarks/README.md's Hedges table needs."""
     rec = (f"recourse {row.get('recourse_seconds', 0):.1f} s "
            f"({row.get('recourse_solved', row['scenarios'])} MIPs solved, "
-           f"{row.get('recourse_carried', 0)} carried, {row.get('recourse_waves', 1)} waves)")
+           f"{row.get('recourse_carried', 0)} carried, {row.get('recourse_waves', 1)} waves, "
+           f"checks {row.get('recourse_checks_seconds', 0):.1f} s; "
+           f"{row.get('recourse_cpu_seconds', 0):.1f} CPU s in the MIPs)")
     gap = row["gap"] * 100 if row.get("gap") is not None else float("nan")
     return (f"# {row['draws']} draws, share={'on' if row['share'] else 'off'}: "
-            f"{row['scenarios']} scenarios; prepare+build {row['prepare']:.1f} s "
-            f"({'workers' if row['parallel_prepare'] else 'in process'}), extensive form "
+            f"{row['scenarios']} scenarios; prepare+build {row['prepare']:.1f} s, extensive form "
             f"{row['build']:.1f} s, solve {row['solve']:.1f} s wall / {row['solve_cpu']:.1f} "
             f"CPU s (L-shaped {row.get('relaxation_seconds', 0):.1f} s, {row['rounds']} "
             f"rounds; {rec}); total CPU {row['cpu']:.1f} s; {row['status']}, "
@@ -151,9 +148,6 @@ def main() -> None:
     parser.add_argument("--no-share", action="store_true",
                         help="solve every recourse MIP (no plan carried between contained "
                              "scenarios)")
-    parser.add_argument("--serial-prepare", action="store_true",
-                        help="prepare and build the scenarios in this process (not on the "
-                             "workers)")
     parser.add_argument("--both", action="store_true",
                         help="each repeat with sharing on and off, side by side")
     parser.add_argument("--json", type=Path, default=None)
@@ -165,7 +159,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for share in shares:
                 row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
-                              args.direct_limit, args.gap, share, not args.serial_prepare)
+                              args.direct_limit, args.gap, share)
                 print(json.dumps(row, default=str), flush=True)
                 print(summary(row), flush=True)
                 runs[share].append(row)

@@ -12,8 +12,7 @@ the gap of the sibling's proven bound. Checked here:
   recourse has the status and, within the gap, the objective and every scenario's cost of
   the hedge without; every plan passes the independent checker;
 - 1 and 2 workers give the same hedge, bit for bit;
-- each scenario's recourse MIP is what the task builds for it (``pinned``), and scenarios
-  prepared and built on the workers are the ones prepared here.
+- each scenario's recourse MIP is what the task builds for it (``pinned``).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from helpers import assert_verified, make_scenario, planner_sku, train
 from hypothesis import given
@@ -33,20 +31,13 @@ import chipmix
 from chipmix.errors import InputError
 from chipmix.hedging import evaluate
 from chipmix.hedging.core import scenarios_from_uncertainty
-from chipmix.hedging.evaluate import (
-    EvalContext,
-    make_parts,
-    prepare_all,
-    prepare_parts,
-    solve_extensive,
-)
+from chipmix.hedging.evaluate import EvalContext, make_parts, prepare_all, solve_extensive
 from chipmix.hedging.extensive import build_extensive, pinned
 from chipmix.hedging.lshaped import relaxed_bound
 from chipmix.hedging.sampled import sampled_scenarios
 from chipmix.hedging.share import Containment, Recourse, recourses_of
 from chipmix.inputs.solver import SolverOptions
 from chipmix.model.matrix import LinearModel
-from chipmix.pipeline.executor import Executor
 
 GAP = 1e-4
 TOL = 1e-6
@@ -179,24 +170,6 @@ def test_each_recourse_mip_is_the_task_s(tmp_path):
         p = ext.tree.probabilities[s]
         assert np.allclose(a["cost"] * p, b["cost"], rtol=1e-15, atol=0)
     assert len(recourses_of(ext, fixed)) == len(ext.tree)
-
-
-def test_scenarios_prepared_on_workers_are_the_ones_prepared_here(tmp_path):
-    """prepare_parts on a 2-process pool (what chipmix.hedge --workers 2 does): the same
-    planning data and models as in this process."""
-    scenario = risky(tmp_path, low=0.05, supply=SCARCE)
-    sampled = sampled_scenarios(scenario, draws=4, seed=1)
-    here = prepare_parts(sampled.scenarios, True)
-    with Executor(2) as ex:
-        there = prepare_parts(sampled.scenarios, True, executor=ex)
-    for a, b in zip(here, there, strict=True):
-        assert a.model.col_names() == b.model.col_names()
-        assert a.model.row_names() == b.model.row_names()
-        for key, value in a.model.arrays().items():
-            assert np.array_equal(value, b.model.arrays()[key]), key
-        assert a.model.objective_offset == b.model.objective_offset
-        pd.testing.assert_frame_equal(a.index.buy, b.index.buy)
-        pd.testing.assert_frame_equal(a.data.supply, b.data.supply)
 
 
 # -- the machinery on hand-made models --------------------------------------------------------

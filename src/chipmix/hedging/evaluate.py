@@ -101,24 +101,6 @@ def make_parts(datas: Sequence[Any], keep_idle: bool) -> list[Part]:
     return parts
 
 
-def part_task(keep_idle: bool, scenario) -> Part:
-    """Prepare and build one scenario in a worker (catalogs and timelines cached there)."""
-    (part,) = make_parts([WORKER_INPUTS.prepare(scenario)], keep_idle=keep_idle)
-    return part
-
-
-def prepare_parts(scenarios: Sequence[Any], keep_idle: bool, *,
-                  executor: Executor | None = None) -> list[Part]:
-    """Every scenario prepared and built: on ``executor``'s workers if it has any, else here.
-
-    The same PlanningData and models either way (each worker loads the catalogs and rule
-    timelines once, as :func:`prepare_all` does here).
-    """
-    if executor is None or executor.kind == "in-process" or len(scenarios) < 2:
-        return make_parts(prepare_all(scenarios), keep_idle=keep_idle)
-    return executor.map(part_task, keep_idle, scenarios)
-
-
 #: Up to this many scenarios, a hedge the two steps do not certify within the gap is handed
 #: to HiGHS whole (from the decomposed hedge); beyond it the two steps' bounds are reported.
 WHOLE_FORM_SCENARIOS = 16
@@ -256,7 +238,7 @@ def _recourse(ext, ctx: EvalContext, fixed: Fixed, share: bool, info: dict[str, 
 
         rows, shared = share_recourse(ext, fixed, ctx.options, solve_batch)
     info.update(recourse_solved=shared.solved, recourse_carried=shared.carried,
-                recourse_waves=shared.waves)
+                recourse_waves=shared.waves, recourse_checks_seconds=round(shared.seconds, 4))
     return rows
 
 
@@ -356,5 +338,4 @@ def _whole(ext, options, incumbent: tuple[np.ndarray, float] | None, bound: floa
 
 
 __all__ = ["WHOLE_FORM_SCENARIOS", "WORKER_INPUTS", "EvalContext", "make_parts", "map_tasks",
-           "part_task", "prepare_all", "prepare_parts", "recourse_task", "solve_extensive",
-           "wait_and_see_task"]
+           "prepare_all", "recourse_task", "solve_extensive", "wait_and_see_task"]

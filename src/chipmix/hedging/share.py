@@ -28,6 +28,7 @@ which differs between merged draws).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,7 @@ class Shared:
 
     source: list[int]
     waves: int = 0
+    seconds: float = 0.0  # spent on the containment and carry checks (wall clock)
 
     @property
     def solved(self) -> int:
@@ -221,7 +223,9 @@ def share_recourse(ext: Extensive, fixed: Fixed, options,
     solver's ``bound`` (of the task's probability-weighted model). Waves: module docstring.
     """
     n = len(ext.tree)
+    started = time.perf_counter()
     within = Containment(recourses_of(ext, fixed))
+    checks = time.perf_counter() - started
     rows: list[dict[str, Any] | None] = [None] * n
     source = [-1] * n
     open_ = list(range(n))
@@ -231,6 +235,7 @@ def share_recourse(ext: Extensive, fixed: Fixed, options,
         batch = within.roots(open_) if waves < MAX_WAVES else list(open_)
         for s, row in zip(batch, solve(batch), strict=True):
             rows[s] = row
+        started = time.perf_counter()
         solved = [r for r in range(n) if rows[r] is not None and source[r] < 0]
         left = []
         for s in open_:
@@ -244,7 +249,8 @@ def share_recourse(ext: Extensive, fixed: Fixed, options,
             else:
                 left.append(s)
         open_ = left
-    return [row for row in rows if row is not None], Shared(source, waves)
+        checks += time.perf_counter() - started
+    return [row for row in rows if row is not None], Shared(source, waves, checks)
 
 
 __all__ = ["MAX_WAVES", "Containment", "Recourse", "Shared", "alignment", "recourses_of",
