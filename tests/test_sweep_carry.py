@@ -199,3 +199,25 @@ def test_a_bad_variant_at_a_chunk_end_leaves_the_order(tmp_path):
     outcomes = execute._solve_chunk(job, chunk)
     assert [o.index for o in outcomes] == [0, 1, 2]
     assert outcomes[2].row["status"] == "error" and outcomes[0].row["status"] == "optimal"
+
+
+@pytest.mark.parametrize("relax", [False, True])
+@pytest.mark.parametrize(("overrides", "status"), [
+    ({}, "optimal"), ({"supply.acme-a": 3}, "optimal"),
+    ({"policy.domestic_share": 0.5}, "optimal"),
+    ({"supply.acme-a": 0, "supply.bolt-b": 0, "supply.dragon-d": 0}, "optimal")])  # all short
+def test_a_variant_row_from_the_summary_extract_is_the_full_plans_row(tmp_path, overrides,
+                                                                      status, relax):
+    # a study extracts only the tables its row reads (extract(run, summary=True)); the row
+    # must be the one the full plan gives: optimal, supply-bound, share-bound, all short
+    # (no plan: tests/test_studies.py)
+    from chipmix.pipeline.run import Run
+    from chipmix.planner.extract import extract
+    from chipmix.studies.summary import plan_summary, sku_table
+
+    scenario = variant(three_sku_scenario(tmp_path), overrides)
+    run = Run.for_scenario(scenario, relax=relax).build().solve()
+    skus, names = sku_table(scenario), list(scenario.workload_names)
+    full, light = extract(run), extract(run, summary=True)
+    assert full.status.value == light.status.value == status
+    assert plan_summary(light, skus, names) == plan_summary(full, skus, names)

@@ -99,18 +99,20 @@ def plan(
 
 
 def plan_run(run: Run, *, diagnose: bool = True, sensitivity: bool = False, steps: bool = True,
-             workers: int = 1, timings: dict[str, float] | None = None) -> Plan:
+             workers: int = 1, timings: dict[str, float] | None = None,
+             summary: bool = False) -> Plan:
     """The :class:`Plan` of ``run``: solved (and built first) if not yet, then extracted.
 
-    What :func:`plan` does after loading; a study that already built a variant's run (to
-    order its chunk, :mod:`chipmix.studies.execute`) plans it without building it again.
-    ``timings``: stages timed before (``load``), kept in ``Plan.timings``.
+    What :func:`plan` does after loading; a study plans its variants' runs with it
+    (:mod:`chipmix.studies.execute`: a run built to order a chunk is not built again).
+    ``timings``: stages timed before (``load``), kept in ``Plan.timings``; ``summary``: only
+    the tables a study's row reads (:func:`chipmix.planner.extract.extract`).
     """
     timings = dict(timings or {})
     run.solve()
     timings.update(run.timings)
     t = time.perf_counter()
-    out = extract(run)
+    out = extract(run, summary=summary)
     info = run.presolved.info() if run.presolved is not None else None
     if info is not None:
         out.solver["presolve"] = info

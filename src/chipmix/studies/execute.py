@@ -34,7 +34,6 @@ from chipmix.numbers import table_number
 from chipmix.pipeline.executor import Executor, Progress
 from chipmix.pipeline.reuse import worker_reuse
 from chipmix.pipeline.run import Run
-from chipmix.planner import plan as make_plan
 from chipmix.planner import plan_run
 from chipmix.solve.session import contains, shape_key
 from chipmix.studies.summary import plan_summary, problem_text, sku_table
@@ -119,27 +118,23 @@ def _variant_scenario(job: Job, label: str, overrides: Mapping[str, Any]) -> Sce
     return Scenario.from_dict(data, base_dir=job.base_dir, source_name=label)
 
 
-def variant_run(job: Job, index: int, overrides: Mapping[str, Any]) -> Run:
+def variant_run(job: Job, index: int, overrides: Mapping[str, Any],
+                threads: int | None = 1) -> Run:
     """The built run of one variant, exactly as :func:`solve_variant` plans it (no solve)."""
     scenario = _variant_scenario(job, f"{job.label} {index}", overrides)
     with limits.using(job.limits), using_files(job.files):
         return Run.for_scenario(scenario, solver=job.solver, time_limit=job.time_limit,
-                                gap=job.gap, threads=1, relax=job.relax).build()
+                                gap=job.gap, threads=threads, relax=job.relax).build()
 
 
 def _solve(job: Job, index: int, overrides: Mapping[str, Any],
            built: Run | None = None) -> dict[str, Any]:
-    label = f"{job.label} {index}"
-    scenario = built.scenario if built is not None else \
-        _variant_scenario(job, label, overrides)
-    options: dict[str, Any] = dict(solver=job.solver, time_limit=job.time_limit, gap=job.gap,
-                                   relax=job.relax, diagnose=job.diagnose)
     global _ONE_THREAD
     plan = None
     if _ONE_THREAD:
         try:
-            plan = make_plan(scenario, threads=1, **options) if built is None else \
-                plan_run(built, diagnose=job.diagnose)
+            run = built if built is not None else variant_run(job, index, overrides)
+            plan = plan_run(run, diagnose=job.diagnose, summary=True)
         except SolverError:
             plan = None
         if plan is None or plan.status.value == "error":
@@ -150,8 +145,9 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any],
             _ONE_THREAD = False
             plan = None
     if plan is None:
-        plan = make_plan(scenario, **options)
-    row = plan_summary(plan, sku_table(scenario), list(job.workloads))
+        run = variant_run(job, index, overrides, threads=None)
+        plan = plan_run(run, diagnose=job.diagnose, summary=True)
+    row = plan_summary(plan, sku_table(run.scenario), list(job.workloads))
     gap = plan.solver.get("gap") if plan.ok else None
     row["gap"] = table_number(float(gap)) if gap is not None else math.nan
     row["message"] = problem_text(plan)
