@@ -4,12 +4,17 @@ Scenarios are draws from ``examples/rush-before-ban-risks.yaml`` (the default wi
 ``risks:`` block; ``chipmix hedge --draws N --seed 1``; identical draws merge, so the tree may
 hold fewer than N scenarios). For each N the script times, in one process:
 
-- ``prepare``: deriving and preparing every scenario (catalog and rule timeline shared);
-- ``build``: building every scenario's model and the stacked extensive form;
+- ``prepare``: drawing, preparing and building every scenario (on the ``--workers``
+  processes, as ``chipmix hedge`` does; ``--serial-prepare``: in this process, catalog and
+  rule timeline shared);
+- ``build``: stacking the extensive form;
 - ``solve``: chipmix's solve of the extensive form (the relaxed recourse — by the L-shaped
-  method for a two-stage tree — then every scenario's recourse MIP with the here-and-now
-  decisions fixed, on ``--workers`` processes; the whole MIP from that start only for trees
-  of at most 16 scenarios when the two do not close the gap) — the figure issue 17 asks about;
+  method for a two-stage tree — then the scenarios' recourse MIPs with the here-and-now
+  decisions fixed, on ``--workers`` processes, a scenario contained in a solved sibling
+  taking its plan — ``--no-share``: every one solved, ``--both``: each run both ways, side
+  by side; the whole MIP from that start only for trees of at most 16 scenarios when the
+  two do not close the gap) — the figure issue 17 asks about, in wall-clock and CPU seconds
+  (this process's and the recourse solves', wherever they ran);
 - optionally ``direct``: the whole extensive-form MIP handed to HiGHS at once (``--direct``,
   capped by ``--direct-limit`` seconds), for comparison;
 - ``evaluations``: wait-and-see and the deterministic plan re-planned in every scenario
@@ -21,7 +26,11 @@ Run by hand, e.g.::
     PYTHONPATH=src python benchmarks/hedge_bench.py --sizes 8 32 --direct --workers 2
 
 Prints one JSON line per run (and ``--json FILE`` writes them all) with the load average
-before and after: the machine is shared, so repeat on a quiet one and report min and median.
+before and after, and a ``#`` line with what benchmarks/README.md's Hedges section reports:
+the machine is shared, so repeat on a quiet one and report min and median.
+
+    PYTHONPATH=src python benchmarks/hedge_bench.py --sizes 32 128 --repeat 2 --workers 2 \
+        --no-evaluate --both
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -37,39 +47,63 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "examples" / "rush-before-ban-risks.yaml"
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the worker pools)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), \
+        resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
-            direct_limit: float, gap: float | None) -> dict:
+            direct_limit: float, gap: float | None, share: bool = True,
+            parallel_prepare: bool = True) -> dict:
     import chipmix
-    from chipmix.hedging.evaluate import EvalContext, make_parts, prepare_all, solve_extensive
+    from chipmix.hedging.evaluate import (
+        EvalContext,
+        make_parts,
+        prepare_all,
+        prepare_parts,
+        solve_extensive,
+    )
     from chipmix.hedging.extensive import build_extensive
     from chipmix.hedging.sampled import sampled_scenarios
+    from chipmix.pipeline.executor import Executor
     from chipmix.solve import solve
 
-    row: dict = {"draws": n, "seed": seed, "workers": workers, "load_before": os.getloadavg()}
+    row: dict = {"draws": n, "seed": seed, "workers": workers, "share": share,
+                 "parallel_prepare": parallel_prepare, "load_before": os.getloadavg()}
+    cpu = _cpu()
     scenario = chipmix.load_scenario(SCENARIO)
     options = scenario.solver.with_overrides(name="highs", gap=gap)
-    t = time.perf_counter()
-    sampled = sampled_scenarios(scenario, draws=n, seed=seed)
-    datas = prepare_all(sampled.scenarios)
-    row["prepare"] = time.perf_counter() - t
-    t = time.perf_counter()
-    parts = make_parts(datas, keep_idle=True)
-    ext = build_extensive(parts, sampled.tree)
-    ext.model.arrays()
-    row["build"] = time.perf_counter() - t
-    row.update(scenarios=len(sampled.tree), variables=ext.model.num_cols,
-               constraints=ext.model.num_rows, integers=ext.model.num_integers)
-    # worker processes share the cores: one solver thread each (as chipmix.hedge does)
-    task_options = options.with_overrides(threads=1) if workers > 1 else options
-    ctx = EvalContext(list(datas), sampled.tree, task_options, 0.0, 0.9)
-    t = time.perf_counter()
-    result, info = solve_extensive(ext, ctx, options, workers=workers)
-    row["solve"] = time.perf_counter() - t
+    # one pool for the whole hedge, as chipmix.hedge does (it starts with the first batch)
+    with Executor(workers) as ex:
+        t = time.perf_counter()
+        sampled = sampled_scenarios(scenario, draws=n, seed=seed)
+        parts = prepare_parts(sampled.scenarios, True, executor=ex) if parallel_prepare \
+            else make_parts(prepare_all(sampled.scenarios), keep_idle=True)
+        row["prepare"] = time.perf_counter() - t  # every scenario prepared and built
+        t = time.perf_counter()
+        ext = build_extensive(parts, sampled.tree)
+        ext.model.arrays()
+        row["build"] = time.perf_counter() - t  # the stacked extensive form
+        row.update(scenarios=len(sampled.tree), variables=ext.model.num_cols,
+                   constraints=ext.model.num_rows, integers=ext.model.num_integers)
+        # worker processes share the cores: one solver thread each (as chipmix.hedge does)
+        task_options = options.with_overrides(threads=1) if workers > 1 else options
+        ctx = EvalContext([p.data for p in parts], sampled.tree, task_options, 0.0, 0.9)
+        t = time.perf_counter()
+        solve_cpu = _cpu()
+        result, info = solve_extensive(ext, ctx, options, executor=ex, share=share)
+        row["solve"] = time.perf_counter() - t
+        # this process's CPU and the recourse solves' wherever they ran
+        row["solve_cpu"] = _cpu() - solve_cpu + (info.get("recourse_cpu_seconds", 0.0)
+                                                 if workers > 1 else 0.0)
     row.update(status=result.status.value, objective=result.objective, gap=result.gap,
                method=info.get("method"), relaxation=info.get("relaxation", "whole MIP"),
                rounds=info.get("relaxation_rounds"), lower_bound=info.get("lower_bound"),
                upper_bound=info.get("upper_bound"),
-               **{k: v for k, v in info.items() if k.endswith("_seconds")})
+               **{k: v for k, v in info.items() if k.endswith("_seconds")
+                  or k.startswith("recourse_")})
     if direct:
         t = time.perf_counter()
         whole = solve(ext.model, options.with_overrides(time_limit=direct_limit))
@@ -80,8 +114,25 @@ def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
         t = time.perf_counter()
         chipmix.hedge(scenario, draws=n, seed=seed, workers=workers, gap=gap, test_draws=1)
         row["hedge_total"] = time.perf_counter() - t
+    row["cpu"] = _cpu() - cpu  # everything, the finished pool's workers included
     row["load_after"] = os.getloadavg()
     return row
+
+
+def summary(row: dict) -> str:
+    """One line of what benchmarks/README.md's Hedges table needs."""
+    rec = (f"recourse {row.get('recourse_seconds', 0):.1f} s "
+           f"({row.get('recourse_solved', row['scenarios'])} MIPs solved, "
+           f"{row.get('recourse_carried', 0)} carried, {row.get('recourse_waves', 1)} waves)")
+    gap = row["gap"] * 100 if row.get("gap") is not None else float("nan")
+    return (f"# {row['draws']} draws, share={'on' if row['share'] else 'off'}: "
+            f"{row['scenarios']} scenarios; prepare+build {row['prepare']:.1f} s "
+            f"({'workers' if row['parallel_prepare'] else 'in process'}), extensive form "
+            f"{row['build']:.1f} s, solve {row['solve']:.1f} s wall / {row['solve_cpu']:.1f} "
+            f"CPU s (L-shaped {row.get('relaxation_seconds', 0):.1f} s, {row['rounds']} "
+            f"rounds; {rec}); total CPU {row['cpu']:.1f} s; {row['status']}, "
+            f"{gap:.3f} % certified, objective {row['objective']:,.0f}; load "
+            f"{row['load_before'][0]:.1f} -> {row['load_after'][0]:.1f}")
 
 
 def main() -> None:
@@ -97,20 +148,33 @@ def main() -> None:
     parser.add_argument("--direct-limit", type=float, default=300.0)
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the whole chipmix.hedge() run (evaluations included)")
+    parser.add_argument("--no-share", action="store_true",
+                        help="solve every recourse MIP (no plan carried between contained "
+                             "scenarios)")
+    parser.add_argument("--serial-prepare", action="store_true",
+                        help="prepare and build the scenarios in this process (not on the "
+                             "workers)")
+    parser.add_argument("--both", action="store_true",
+                        help="each repeat with sharing on and off, side by side")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
+    shares = [True, False] if args.both else [not args.no_share]
     for n in args.sizes:
-        runs = []
+        runs: dict[bool, list[dict]] = {share: [] for share in shares}
         for _ in range(args.repeat):
-            row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
-                          args.direct_limit, args.gap)
-            print(json.dumps(row, default=str), flush=True)
-            runs.append(row)
-            rows.append(row)
-        solves = [r["solve"] for r in runs]
-        print(f"# {n} draws: solve min {min(solves):.1f} s, median "
-              f"{statistics.median(solves):.1f} s", flush=True)
+            for share in shares:
+                row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
+                              args.direct_limit, args.gap, share, not args.serial_prepare)
+                print(json.dumps(row, default=str), flush=True)
+                print(summary(row), flush=True)
+                runs[share].append(row)
+                rows.append(row)
+        for share, done in runs.items():
+            solves, cpus = [r["solve"] for r in done], [r["solve_cpu"] for r in done]
+            print(f"# {n} draws, share={'on' if share else 'off'}: solve min "
+                  f"{min(solves):.1f} s, median {statistics.median(solves):.1f} s wall; CPU "
+                  f"min {min(cpus):.1f} s, median {statistics.median(cpus):.1f} s", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
 

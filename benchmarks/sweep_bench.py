@@ -4,6 +4,7 @@
     PYTHONPATH=src python benchmarks/sweep_bench.py --workers 1 2 4 --dask
     PYTHONPATH=src python benchmarks/sweep_bench.py --variants 40 --json out.json
     PYTHONPATH=src python benchmarks/sweep_bench.py --variants 80 --repeats 3 --baseline
+    PYTHONPATH=src python benchmarks/sweep_bench.py --variants 40 --workers 2 --relax  # LPs
 
 The grid is ``policy.domestic_share`` (0 to 0.95 in steps of 0.05: 20 values) x
 ``supply.nvidia-h20`` (0 to 9,000 cards per quarter in steps of 1,000: 10 values) on
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--baseline", action="store_true",
                         help="also run every configuration with --no-reuse, interleaved")
+    parser.add_argument("--relax", action="store_true",
+                        help="the LP relaxation of every variant (chipmix sweep --relax)")
     args = parser.parse_args(argv)
 
     import dataclasses
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     from chipmix.studies.sweep import grid, parse_vary, results_frame
 
     scenario = load_base(default_scenario_path())
-    new_job = make_job(scenario)
+    new_job = make_job(scenario, relax=True if args.relax else None)
     old_job = dataclasses.replace(new_job, token=None, carry=False)
     job = old_job if args.no_reuse else new_job
     modes = [("baseline", old_job), ("new", new_job)] if args.baseline else \
@@ -207,7 +210,8 @@ def report(results, reference, scenario, info, variants, args) -> int:
     base = min((g for k, g in groups.items() if k[1] == 1), default=next(iter(groups.values())),
                key=lambda g: g[0]["mode"] != "new")
     base_s = min(r["seconds"] for r in base)
-    print(f"\n{len(variants)} variants of {scenario.name} ({info['date']}, {info['cpu']}, "
+    print(f"\n{len(variants)} variants of {scenario.name}{' (LP relaxation)' if args.relax else ''} "
+          f"({info['date']}, {info['cpu']}, "
           f"{info['cores']} cores, Python {info['python']}, HiGHS {info['highspy']}), "
           f"{args.repeats} repeat(s)")
     print(f"{'executor':<20}{'mode':<10}{'workers':>8}{'wall min':>9}{'median':>8}{'var/s':>7}"

@@ -388,3 +388,22 @@ def test_frontier_from_a_later_period(base):
     assert later.start == "2024Q2"
     with pytest.raises(InputError):
         chipmix.frontier(base, workers=1, start="2030Q1")
+
+
+@pytest.mark.parametrize(("share", "status"), [(0.3, "optimal"), (0.8, "infeasible")])
+def test_a_variant_row_from_the_summary_extract_is_the_full_plans_row(base, share, status):
+    # a study extracts only the tables its row reads (extract(run, summary=True)): the row
+    # of a plan and of an infeasible variant are those of the full plan
+    from chipmix.inputs.scenario import load_scenario
+    from chipmix.pipeline.run import Run
+    from chipmix.planner.extract import extract
+    from chipmix.studies.summary import plan_summary, problem_text, sku_table
+
+    path = variant(base, "v", f"policy: {{domestic_share: {share}}}\n")
+    scenario = load_scenario(path)
+    run = Run.for_scenario(scenario).build().solve()
+    full, light = extract(run), extract(run, summary=True)
+    assert full.status.value == light.status.value == status
+    skus = sku_table(scenario)
+    assert plan_summary(light, skus, ["train"]) == plan_summary(full, skus, ["train"])
+    assert problem_text(light) == problem_text(full)

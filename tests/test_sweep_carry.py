@@ -169,19 +169,55 @@ def test_a_carried_result_is_what_a_solve_may_return(tmp_path):
 def test_a_chunk_is_solved_loosest_first(tmp_path):
     job = make_job(three_sku_scenario(tmp_path))
     rising = [(i, {"supply.acme-a": s}) for i, s in enumerate((3, 6, 9))]
-    assert execute._loosest_first(job, rising) == rising[::-1]
+    assert execute._loosest_first(job, rising)[0] == rising[::-1]
     falling = rising[::-1]
-    assert execute._loosest_first(job, falling) == falling
+    assert execute._loosest_first(job, falling)[0] == falling
     mixed = [(0, {"supply.acme-a": 3}), (1, {"policy.domestic_share.2024Q2": 0.1}),
              (2, {"supply.acme-a": 9, "policy.domestic_share.2024Q2": 0.5})]
-    assert execute._loosest_first(job, mixed) == mixed  # neither end contains the other
+    assert execute._loosest_first(job, mixed)[0] == mixed  # neither end contains the other
+
+
+def test_a_chunk_ends_built_run_plans_as_a_fresh_variant(tmp_path):
+    # the two ends are built once, to order the chunk, and planned from that build: the
+    # row must be the one a variant planned from scratch gets (same model, same solve)
+    job = make_job(three_sku_scenario(tmp_path))
+    rising = [(i, {"supply.acme-a": s}) for i, s in enumerate((3, 6, 9))]
+    ordered, built = execute._loosest_first(job, rising)
+    assert sorted(built) == [0, 2]
+    for index, overrides in (rising[0], rising[2]):
+        assert built[index].model.num_cols > 0 and built[index].options.threads == 1
+        handed = execute.solve_variant(job, index, overrides, built[index]).row
+        fresh = execute.solve_variant(job, index, overrides).row
+        assert handed == fresh
 
 
 def test_a_bad_variant_at_a_chunk_end_leaves_the_order(tmp_path):
     job = make_job(three_sku_scenario(tmp_path))
     chunk = [(0, {"supply.acme-a": 3}), (1, {"supply.acme-a": 6}),
              (2, {"supply.acme-a": "lots"})]
-    assert execute._loosest_first(job, chunk) == chunk
+    assert execute._loosest_first(job, chunk) == (chunk, {})
     outcomes = execute._solve_chunk(job, chunk)
     assert [o.index for o in outcomes] == [0, 1, 2]
     assert outcomes[2].row["status"] == "error" and outcomes[0].row["status"] == "optimal"
+
+
+@pytest.mark.parametrize("relax", [False, True])
+@pytest.mark.parametrize(("overrides", "status"), [
+    ({}, "optimal"), ({"supply.acme-a": 3}, "optimal"),
+    ({"policy.domestic_share": 0.5}, "optimal"),
+    ({"supply.acme-a": 0, "supply.bolt-b": 0, "supply.dragon-d": 0}, "optimal")])  # all short
+def test_a_variant_row_from_the_summary_extract_is_the_full_plans_row(tmp_path, overrides,
+                                                                      status, relax):
+    # a study extracts only the tables its row reads (extract(run, summary=True)); the row
+    # must be the one the full plan gives: optimal, supply-bound, share-bound, all short
+    # (no plan: tests/test_studies.py)
+    from chipmix.pipeline.run import Run
+    from chipmix.planner.extract import extract
+    from chipmix.studies.summary import plan_summary, sku_table
+
+    scenario = variant(three_sku_scenario(tmp_path), overrides)
+    run = Run.for_scenario(scenario, relax=relax).build().solve()
+    skus, names = sku_table(scenario), list(scenario.workload_names)
+    full, light = extract(run), extract(run, summary=True)
+    assert full.status.value == light.status.value == status
+    assert plan_summary(light, skus, names) == plan_summary(full, skus, names)

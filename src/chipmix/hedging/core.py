@@ -33,12 +33,14 @@ from chipmix.hedging.evaluate import (
     make_parts,
     map_tasks,
     prepare_all,
+    prepare_parts,
     recourse_task,
     solve_extensive,
     wait_and_see_task,
 )
 from chipmix.hedging.extensive import (
     Fixed,
+    Part,
     build_extensive,
     cvar,
     expected,
@@ -289,13 +291,14 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     else:
         tree, derived = scenarios_from_uncertainty(scenario)
         base = scenario
-    datas = prepare_all(derived)
-    timings["prepare"] = time.perf_counter() - t
     # one executor for every batch of the hedge: a pool starts (or a cluster connects) once
     with Executor(workers, dask) as ex:
-        out = solve_tree(base, tree, derived, datas, options, weight=weight, alpha=alpha,
-                         workers=workers, dask=dask, timings=timings, evaluate=evaluate,
-                         executor=ex)
+        # every scenario prepared and built on the workers (the same models as here)
+        parts = prepare_parts(derived, keep_idle=len(tree) > 1, executor=ex)
+        timings["prepare"] = time.perf_counter() - t
+        out = solve_tree(base, tree, derived, [p.data for p in parts], options,
+                         weight=weight, alpha=alpha, workers=workers, dask=dask,
+                         timings=timings, evaluate=evaluate, executor=ex, parts=parts)
         if sampled is not None and out.ok and evaluate:
             t = time.perf_counter()
             out.sampled = out_of_sample(scenario, sampled, out, options,
@@ -317,16 +320,19 @@ def _check_risk(weight: float, alpha: float) -> None:
 def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence[Any],
                options, *, weight: float, alpha: float, workers: int = 1, dask: Any = None,
                timings: dict[str, float] | None = None, evaluate: bool = True,
-               executor: Executor | None = None) -> Hedge:
+               executor: Executor | None = None, parts: Sequence[Part] | None = None
+               ) -> Hedge:
     """Solve the extensive form of ``tree`` and run the evaluations (module docstring).
 
     ``executor`` (kept open by the caller) runs every batch; else each batch gets its own
-    on ``workers`` / ``dask``.
+    on ``workers`` / ``dask``. ``parts``: the scenarios' models if already built (with
+    ``keep_idle`` when the tree has more than one scenario), else built here from ``datas``.
     """
     run = {"executor": executor, "workers": workers, "dask": dask}
     timings = timings if timings is not None else {}
     t = time.perf_counter()
-    parts = make_parts(datas, keep_idle=len(tree) > 1)
+    if parts is None:
+        parts = make_parts(datas, keep_idle=len(tree) > 1)
     ext = build_extensive(parts, tree, weight=weight, alpha=alpha)
     ext.model.arrays()
     timings["build"] = time.perf_counter() - t

@@ -29,6 +29,7 @@ A single scenario is solved as its own model, exactly like ``chipmix plan``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -40,6 +41,7 @@ import numpy as np
 
 from chipmix.hedging.extensive import Fixed, Part, build_extensive, risk_objective
 from chipmix.hedging.lshaped import relaxed_bound
+from chipmix.hedging.share import share_recourse
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.model.build import build
 from chipmix.model.data import make_timeline, prepare
@@ -99,6 +101,24 @@ def make_parts(datas: Sequence[Any], keep_idle: bool) -> list[Part]:
     return parts
 
 
+def part_task(keep_idle: bool, scenario) -> Part:
+    """Prepare and build one scenario in a worker (catalogs and timelines cached there)."""
+    (part,) = make_parts([WORKER_INPUTS.prepare(scenario)], keep_idle=keep_idle)
+    return part
+
+
+def prepare_parts(scenarios: Sequence[Any], keep_idle: bool, *,
+                  executor: Executor | None = None) -> list[Part]:
+    """Every scenario prepared and built: on ``executor``'s workers if it has any, else here.
+
+    The same PlanningData and models either way (each worker loads the catalogs and rule
+    timelines once, as :func:`prepare_all` does here).
+    """
+    if executor is None or executor.kind == "in-process" or len(scenarios) < 2:
+        return make_parts(prepare_all(scenarios), keep_idle=keep_idle)
+    return executor.map(part_task, keep_idle, scenarios)
+
+
 #: Up to this many scenarios, a hedge the two steps do not certify within the gap is handed
 #: to HiGHS whole (from the decomposed hedge); beyond it the two steps' bounds are reported.
 WHOLE_FORM_SCENARIOS = 16
@@ -145,6 +165,7 @@ def recourse_task(ctx: EvalContext, item: tuple) -> dict[str, Any]:
     extensive form over them (a single scenario is its own model); returns the status, the
     cost and the solution per member.
     """
+    cpu = time.process_time()
     members, fixed = item[0], item[1]
     parts = item[2] if len(item) > 2 and item[2] is not None else \
         make_parts([ctx.datas[s] for s in members], keep_idle=True)
@@ -154,12 +175,13 @@ def recourse_task(ctx: EvalContext, item: tuple) -> dict[str, Any]:
     result = solve(ext.model, ctx.options)
     if not result.status.has_plan:
         return {"members": list(members), "status": result.status.value,
-                "costs": [math.nan] * len(members), "notes": ext.notes, "x": None, "gap": None}
+                "costs": [math.nan] * len(members), "notes": ext.notes, "x": None, "gap": None,
+                "bound": None, "cpu": time.process_time() - cpu}
     x = result.plan_x()
     return {"members": list(members), "status": result.status.value,
             "costs": [float(c) for c in ext.scenario_costs(x)], "notes": ext.notes,
             "x": [ext.part_x(x, i).copy() for i in range(len(members))],
-            "gap": result.gap or 0.0}
+            "gap": result.gap or 0.0, "bound": result.bound, "cpu": time.process_time() - cpu}
 
 
 def relaxed_recourse(ext) -> Any:
@@ -207,9 +229,44 @@ def full_vector(ext, xs: Sequence[np.ndarray], costs: np.ndarray) -> np.ndarray:
     return x
 
 
+def _recourse(ext, ctx: EvalContext, fixed: Fixed, share: bool, info: dict[str, Any],
+              run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every component's recourse row, ``fixed`` pinned (step 2 of the module docstring).
+
+    With ``share`` and single-scenario components (a two-stage, risk-neutral tree), a
+    scenario contained in a solved sibling takes its plan when that is exact within the gap
+    (:mod:`chipmix.hedging.share`); ``run``: the executor, workers, dask.
+    """
+    tree = ext.tree
+    groups = [list(range(len(tree)))] if ext.weight > 0 else tree.components(tree.first_reveal)
+    # the members' own models travel with the item (a task needs its scenarios only)
+    local = run["executor"] is None and run["workers"] == 1 and not run["dask"]
+    shipped = ctx if local else EvalContext([], tree, ctx.options, ctx.weight, ctx.alpha)
+    if not (share and len(groups) > 1 and all(len(g) == 1 for g in groups)):
+        items = [(g, fixed, [ext.parts[s] for s in g]) for g in groups]
+        return map_tasks(recourse_task, shipped, items, **run)
+    with contextlib.ExitStack() as stack:
+        if not local and run["executor"] is None:  # one pool for every wave
+            run = {**run, "executor": stack.enter_context(Executor(run["workers"],
+                                                                   run["dask"]))}
+
+        def solve_batch(batch: list[int]) -> list[dict[str, Any]]:
+            items = [([s], fixed, [ext.parts[s]]) for s in batch]
+            return map_tasks(recourse_task, shipped, items, **run)
+
+        rows, shared = share_recourse(ext, fixed, ctx.options, solve_batch)
+    info.update(recourse_solved=shared.solved, recourse_carried=shared.carried,
+                recourse_waves=shared.waves)
+    return rows
+
+
 def solve_extensive(ext, ctx: EvalContext, options, *, workers: int = 1, dask: Any = None,
-                    executor: Executor | None = None):
-    """Solve the extensive form (module docstring); returns the SolveResult and how."""
+                    executor: Executor | None = None, share: bool = True):
+    """Solve the extensive form (module docstring); returns the SolveResult and how.
+
+    ``share``: a scenario's recourse MIP contained in a solved sibling's takes its plan when
+    that is exact within the gap (:mod:`chipmix.hedging.share`; False: solve every one).
+    """
     tree = ext.tree
     if len(tree) == 1:
         return solve(ext.model, options), {"method": "single scenario"}
@@ -229,15 +286,12 @@ def solve_extensive(ext, ctx: EvalContext, options, *, workers: int = 1, dask: A
             return solve(ext.model, options), info
         bound = float(relaxed.bound if relaxed.bound is not None else relaxed.plan_objective())
         fixed = first_stage(ext, relaxed.plan_x())
-    groups = [list(range(len(tree)))] if ext.weight > 0 else tree.components(tree.first_reveal)
-    # the members' own models travel with the item (a task needs its scenarios only)
-    shipped = ctx if executor is None and workers == 1 and not dask else \
-        EvalContext([], tree, ctx.options, ctx.weight, ctx.alpha)
-    items = [(g, fixed, [ext.parts[s] for s in g]) for g in groups]
     t = time.perf_counter()
-    rows = map_tasks(recourse_task, shipped, items, executor=executor, workers=workers,
-                     dask=dask)
+    rows = _recourse(ext, ctx, fixed, share, info,
+                     dict(executor=executor, workers=workers, dask=dask))
     info["recourse_seconds"] = round(time.perf_counter() - t, 4)
+    # CPU of the recourse solves wherever they ran (wall-clock figures: not in the JSON)
+    info["recourse_cpu_seconds"] = round(sum(r.get("cpu", 0.0) for r in rows), 4)
     if not all(r["x"] is not None for r in rows):
         return _whole(ext, options, None, bound, started, info)
     xs: list[Any] = [None] * len(tree)
@@ -302,4 +356,5 @@ def _whole(ext, options, incumbent: tuple[np.ndarray, float] | None, bound: floa
 
 
 __all__ = ["WHOLE_FORM_SCENARIOS", "WORKER_INPUTS", "EvalContext", "make_parts", "map_tasks",
-           "prepare_all", "recourse_task", "solve_extensive", "wait_and_see_task"]
+           "part_task", "prepare_all", "prepare_parts", "recourse_task", "solve_extensive",
+           "wait_and_see_task"]

@@ -136,6 +136,26 @@ def build_extensive(parts: Sequence[Part], tree: ScenarioTree, *, weight: float 
     return ext
 
 
+def pinned(parts: Sequence[Part], fixed: Fixed) -> list[LinearModel]:
+    """Each part's own model with ``fixed`` pinned, its cost unweighted.
+
+    What :func:`build_extensive` of that part alone makes at probability 1 (one scenario: no
+    tie to another), for every part in one pass: the recourse MIPs of a two-stage tree.
+    """
+    sizes = [p.model.num_cols for p in parts]
+    offsets = [int(o) for o in np.cumsum([0, *sizes[:-1]])]
+    lower = np.concatenate([p.model.arrays()["col_lower"] for p in parts]) if parts else \
+        np.zeros(0)
+    upper = np.concatenate([p.model.arrays()["col_upper"] for p in parts]) if parts else \
+        np.zeros(0)
+    buys = _stacked(parts, offsets, "buy", ["sku", "t", "start", "col", "ub_hard"])
+    buys["from"] = [d.isoformat() for d in buys["start"]]
+    ports = _stacked(parts, offsets, "port", ["vendor", "workload", "col"])
+    _pin(buys, ports, fixed, lower, upper)
+    return [p.model.with_arrays(col_lower=lower[o:o + n], col_upper=upper[o:o + n])
+            for p, o, n in zip(parts, offsets, sizes, strict=True)]
+
+
 def _stacked(parts: Sequence[Part], offsets: Sequence[int], family: str,
              columns: list[str]) -> pd.DataFrame:
     """One index table over every scenario: ``s`` and the global column ``gcol``."""
@@ -249,5 +269,5 @@ def risk_objective(costs: ArrayLike, probabilities: ArrayLike, weight: float,
     return e if weight <= 0 else (1 - weight) * e + weight * cvar(costs, probabilities, alpha)
 
 
-__all__ = ["Extensive", "Fixed", "Part", "build_extensive", "cvar", "expected", "prefix",
-           "risk_objective"]
+__all__ = ["Extensive", "Fixed", "Part", "build_extensive", "cvar", "expected", "pinned",
+           "prefix", "risk_objective"]

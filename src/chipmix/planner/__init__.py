@@ -1,7 +1,7 @@
 """Layer 6, results: ``plan(scenario)`` → :class:`Plan`.
 
 - :mod:`.planning` — ``plan()``: one :class:`~chipmix.pipeline.run.Run`, extracted, and
-  diagnosed or priced when asked;
+  diagnosed or priced when asked (``plan_run()``: the same for a run already built);
 - :mod:`.result` — :class:`Plan` and its JSON of formats.md;
 - :mod:`.extract` — ``extract()``: a solved run into a Plan, every report table computed
   from the solution vector;
@@ -11,7 +11,7 @@
 """
 
 from chipmix.planner.extract import extract
-from chipmix.planner.planning import plan
+from chipmix.planner.planning import plan, plan_run
 from chipmix.planner.result import COST_KEYS, Plan
 
-__all__ = ["COST_KEYS", "Plan", "extract", "plan"]
+__all__ = ["COST_KEYS", "Plan", "extract", "plan", "plan_run"]

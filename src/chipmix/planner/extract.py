@@ -30,12 +30,20 @@ _COLUMNS = {
 }
 
 
-def extract(run: Run) -> Plan:
-    """Turn a solved run into a Plan (reports computed from the solution vector)."""
+def extract(run: Run, *, summary: bool = False) -> Plan:
+    """Turn a solved run into a Plan (reports computed from the solution vector).
+
+    ``summary``: only what a study's row reads (:func:`chipmix.studies.summary.plan_summary`:
+    status, costs, purchases, shares, delivered with its shortfall) — the other tables
+    (availability, allocation, fleet, usage) stay empty and delivered has no ``unit`` or
+    ``binding``: a sweep's variant, where the rest costs more than an LP's solve.
+    """
     data, result = run.data, run.result
+    availability = pd.DataFrame(columns=data.availability.columns) if summary else \
+        _availability(data)
     common: dict[str, Any] = {
         "scenario": data.scenario.name, "status": result.status, "periods": data.labels,
-        "availability": _availability(data), "solver": _solver_info(run),
+        "availability": availability, "solver": _solver_info(run),
         "share_basis": data.share_basis, "share_of": data.share_measure,
         "message": result.message,
     }
@@ -52,6 +60,14 @@ def extract(run: Run) -> Plan:
     z = model.values(x, "port")
     port["z"] = z if relax else np.round(z)  # as reported
     cost, discounted = _costs(data, buy, use, port, index.short, model.values(x, "short"))
+    if summary:
+        return Plan(objective=result.objective, cost=cost, discounted=discounted,
+                    purchases=_purchases(buy, relax),
+                    allocation=pd.DataFrame(columns=_COLUMNS["allocation"]),
+                    fleet=pd.DataFrame(columns=_COLUMNS["fleet"]),
+                    delivered=delivered_table(data, use, index, model, x),
+                    shares=shares_table(data, use, buy), ported=_ported(port, relax),
+                    **common)
     plan = Plan(
         objective=result.objective,
         cost=cost,

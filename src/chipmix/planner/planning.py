@@ -88,16 +88,31 @@ def plan(
     started = time.perf_counter()
     run = Run.for_scenario(scenario, solver=solver, time_limit=time_limit, gap=gap,
                            threads=threads, relax=relax, presolve=presolve)
-    timings = {"load": time.perf_counter() - started}
+    load = time.perf_counter() - started
     run.build()
     if write_lp or write_mps:
         from chipmix.solve.files import write_model_files  # lazy: most plans write no files
         model = run.model.relaxed() if run.options.relax else run.model
         write_model_files(model, lp=write_lp, mps=write_mps)
+    return plan_run(run, diagnose=diagnose, sensitivity=sensitivity, steps=steps,
+                    workers=workers, timings={"load": load})
+
+
+def plan_run(run: Run, *, diagnose: bool = True, sensitivity: bool = False, steps: bool = True,
+             workers: int = 1, timings: dict[str, float] | None = None,
+             summary: bool = False) -> Plan:
+    """The :class:`Plan` of ``run``: solved (and built first) if not yet, then extracted.
+
+    What :func:`plan` does after loading; a study plans its variants' runs with it
+    (:mod:`chipmix.studies.execute`: a run built to order a chunk is not built again).
+    ``timings``: stages timed before (``load``), kept in ``Plan.timings``; ``summary``: only
+    the tables a study's row reads (:func:`chipmix.planner.extract.extract`).
+    """
+    timings = dict(timings or {})
     run.solve()
     timings.update(run.timings)
     t = time.perf_counter()
-    out = extract(run)
+    out = extract(run, summary=summary)
     info = run.presolved.info() if run.presolved is not None else None
     if info is not None:
         out.solver["presolve"] = info
@@ -116,4 +131,4 @@ def plan(
     return out
 
 
-__all__ = ["plan"]
+__all__ = ["plan", "plan_run"]

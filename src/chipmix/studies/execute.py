@@ -30,12 +30,11 @@ from chipmix.errors import ChipmixError, SolverError
 from chipmix.inputs.overrides import apply_overrides
 from chipmix.inputs.scenario import Scenario
 from chipmix.io import using_files
-from chipmix.model.matrix import LinearModel
 from chipmix.numbers import table_number
 from chipmix.pipeline.executor import Executor, Progress
 from chipmix.pipeline.reuse import worker_reuse
 from chipmix.pipeline.run import Run
-from chipmix.planner import plan as make_plan
+from chipmix.planner import plan_run
 from chipmix.solve.session import contains, shape_key
 from chipmix.studies.summary import plan_summary, problem_text, sku_table
 
@@ -92,12 +91,16 @@ class RunInfo:
 # The worker side
 
 
-def solve_variant(job: Job, index: int, overrides: Mapping[str, Any]) -> Outcome:
-    """Plan one variant with ``threads=1``; every failure becomes a row (never raises)."""
+def solve_variant(job: Job, index: int, overrides: Mapping[str, Any],
+                  built: Run | None = None) -> Outcome:
+    """Plan one variant with ``threads=1``; every failure becomes a row (never raises).
+
+    ``built``: the variant's run, already built by :func:`variant_run` (not built again).
+    """
     started = time.perf_counter()
     try:
         with worker_reuse(job.token), limits.using(job.limits), using_files(job.files):
-            row = _solve(job, index, overrides)
+            row = _solve(job, index, overrides, built)
     except ChipmixError as exc:
         row = {"status": "error", "message": str(exc)}
     except Exception as exc:  # a bug must not sink the other 199 variants
@@ -110,17 +113,28 @@ def solve_variant(job: Job, index: int, overrides: Mapping[str, Any]) -> Outcome
 _ONE_THREAD = True
 
 
-def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    label = f"{job.label} {index}"
+def _variant_scenario(job: Job, label: str, overrides: Mapping[str, Any]) -> Scenario:
     data = apply_overrides(job.data, overrides, schema=Scenario, label=label) if overrides else job.data
-    scenario = Scenario.from_dict(data, base_dir=job.base_dir, source_name=label)
-    options: dict[str, Any] = dict(solver=job.solver, time_limit=job.time_limit, gap=job.gap,
-                                   relax=job.relax, diagnose=job.diagnose)
+    return Scenario.from_dict(data, base_dir=job.base_dir, source_name=label)
+
+
+def variant_run(job: Job, index: int, overrides: Mapping[str, Any],
+                threads: int | None = 1) -> Run:
+    """The built run of one variant, exactly as :func:`solve_variant` plans it (no solve)."""
+    scenario = _variant_scenario(job, f"{job.label} {index}", overrides)
+    with limits.using(job.limits), using_files(job.files):
+        return Run.for_scenario(scenario, solver=job.solver, time_limit=job.time_limit,
+                                gap=job.gap, threads=threads, relax=job.relax).build()
+
+
+def _solve(job: Job, index: int, overrides: Mapping[str, Any],
+           built: Run | None = None) -> dict[str, Any]:
     global _ONE_THREAD
     plan = None
     if _ONE_THREAD:
         try:
-            plan = make_plan(scenario, threads=1, **options)
+            run = built if built is not None else variant_run(job, index, overrides)
+            plan = plan_run(run, diagnose=job.diagnose, summary=True)
         except SolverError:
             plan = None
         if plan is None or plan.status.value == "error":
@@ -131,8 +145,9 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any]) -> dict[str, Any]
             _ONE_THREAD = False
             plan = None
     if plan is None:
-        plan = make_plan(scenario, **options)
-    row = plan_summary(plan, sku_table(scenario), list(job.workloads))
+        run = variant_run(job, index, overrides, threads=None)
+        plan = plan_run(run, diagnose=job.diagnose, summary=True)
+    row = plan_summary(plan, sku_table(run.scenario), list(job.workloads))
     gap = plan.solver.get("gap") if plan.ok else None
     row["gap"] = table_number(float(gap)) if gap is not None else math.nan
     row["message"] = problem_text(plan)
@@ -207,8 +222,9 @@ def _solve_chunk(job: Job, chunk: list[tuple[int, dict[str, Any]]]) -> list[Outc
         session.forget_incumbents()
         session.carry = True
         try:
-            outcomes = [solve_variant(job, index, overrides)
-                        for index, overrides in _loosest_first(job, chunk)]
+            ordered, built = _loosest_first(job, chunk)
+            outcomes = [solve_variant(job, index, overrides, built.pop(index, None))
+                        for index, overrides in ordered]
         finally:
             session.carry = False
             session.forget_incumbents()
@@ -216,32 +232,26 @@ def _solve_chunk(job: Job, chunk: list[tuple[int, dict[str, Any]]]) -> list[Outc
 
 
 def _loosest_first(job: Job, chunk: list[tuple[int, dict[str, Any]]]
-                   ) -> list[tuple[int, dict[str, Any]]]:
+                   ) -> tuple[list[tuple[int, dict[str, Any]]], dict[int, Run]]:
     """``chunk`` reversed when its last variant's model contains its first one's.
 
     A sweep's fast axis runs one way (supply up: looser; a share up: tighter); the models of
     the chunk's two ends say which (:func:`chipmix.solve.session.contains`), so the solve
-    order — and what may be carried — depends on the chunk alone.
+    order — and what may be carried — depends on the chunk alone. Also returns the two
+    ends' built runs by variant index, for their plans (built once).
     """
     if len(chunk) < 3:
-        return chunk
+        return chunk, {}
     try:
-        first, last = (_model_of(job, chunk[0][1]), _model_of(job, chunk[-1][1]))
+        (i, first), (j, last) = ((index, variant_run(job, index, overrides))
+                                 for index, overrides in (chunk[0], chunk[-1]))
     except Exception:  # noqa: BLE001 - only an ordering: each variant reports its own error
-        return chunk
-    if shape_key(first) == shape_key(last) and contains(first, last.arrays(),
-                                                         last.objective_offset):
-        return chunk[::-1]
-    return chunk
-
-
-def _model_of(job: Job, overrides: Mapping[str, Any]) -> LinearModel:
-    """The model of one variant of ``job``, as its plan builds it (no solve)."""
-    data = apply_overrides(job.data, overrides, schema=Scenario, label=job.label) \
-        if overrides else job.data
-    scenario = Scenario.from_dict(data, base_dir=job.base_dir, source_name=job.label)
-    with limits.using(job.limits), using_files(job.files):
-        return Run.for_scenario(scenario, solver=job.solver, relax=job.relax).build().model
+        return chunk, {}
+    built = {i: first, j: last}
+    a, b = first.model, last.model
+    if shape_key(a) == shape_key(b) and contains(a, b.arrays(), b.objective_offset):
+        return chunk[::-1], built
+    return chunk, built
 
 
 def _chunk_failed(chunk: list[tuple[int, dict[str, Any]]], exc: BaseException
