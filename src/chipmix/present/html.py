@@ -54,8 +54,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }  /* a figure never breaks; its header wraps at spaces */
 td.short { color: var(--bad); font-weight: 600; }
 td.dim { color: var(--muted); }
-td[data-key="window"], td[data-key="period"], td[data-key="from"], td[data-key="until"] {
-  white-space: nowrap; }
+td[data-key="window"], td[data-key="period"] { white-space: nowrap; }
 td[data-key="top_skus"], td[data-key="why"] { min-width: 24ch; }
 td[data-key="outcomes"] { min-width: 24ch; overflow-wrap: anywhere; }
 tr.total td { font-weight: 600; border-top: 1px solid var(--ink); }
@@ -64,8 +63,10 @@ tr.total td { font-weight: 600; border-top: 1px solid var(--ink); }
 figure { margin: 8px 0 16px; }
 svg.chart { max-width: 100%; height: auto; }
 .wide { overflow-x: auto; }
+table.sticky { border-collapse: separate; border-spacing: 0; }  /* rules move with cells */
 table.sticky th:first-child, table.sticky td:first-child { position: sticky; left: 0;
-  background: white; }  /* a table that scrolls sideways keeps its row labels in view */
+  background: white; border-bottom: 0; box-shadow: inset -1px -1px 0 var(--rule); }
+  /* a table that scrolls sideways keeps its row labels in view (its rules drawn inside) */
 table.sticky th:first-child { background: var(--band); }
 a { color: #1a5fb4; word-break: break-all; }
 code { font-size: 12px; background: var(--band); padding: 0 3px; }

@@ -144,9 +144,10 @@ SCROLL_SCENARIOS = 5
 def _compare_table(table_id: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[Col],
                    cur: Currency, *, caption: str) -> str:
     scrolls = len(columns) - 2 > SCROLL_SCENARIOS
-    if scrolls:
-        caption += " — scroll sideways for every scenario; the metric column stays"
-    out = [f'<div class="wide" data-scroll><table id="{table_id}" class="sticky">' if scrolls
+    # the announcement stands above the scrolling box: a caption inside it is clipped
+    out = [f'<p class="note" id="{table_id}-scrolls">This table scrolls sideways for every '
+           f"scenario; the metric column stays in view.</p>"
+           f'<div class="wide" data-scroll><table id="{table_id}" class="sticky">' if scrolls
            else f'<div class="wide"><table id="{table_id}">',
            f"<caption>{escape(caption)}</caption><thead><tr>"]
     out += [f'<th class="{"num" if c.num else ""}">{header_text(c.header)}</th>' for c in columns]

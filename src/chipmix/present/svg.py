@@ -57,6 +57,10 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     return [round(i * step, 12) for i in range(n + 1)]
 
 
+#: The plot area's least height (px of the 980-px-wide picture): labels and legend rows
+#: beyond the default height add to the picture instead of squashing the bars (at 80 px a
+#: chart of eight long scenario names had bars an eighth of its height).
+MIN_PLOT_H = 170
 #: Category labels longer than this are shortened (with "…"; the whole label is the tooltip).
 MAX_LABEL = 28
 #: Width of one label character at the charts' 13 px font (an estimate, generous), and how
@@ -99,9 +103,9 @@ def chart(
         left = max(left, math.ceil(reach) + 12)
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     total_height: float = height
-    if plot_h < 80:
-        total_height += 80 - plot_h
-        plot_h = 80
+    if plot_h < MIN_PLOT_H:  # long rotated labels or a tall legend grow the picture
+        total_height += MIN_PLOT_H - plot_h
+        plot_h = MIN_PLOT_H
     ticks = nice_ticks(_data_top(categories, series, y_max))
     frame = _Frame(chart_id, y_format or compact, left, top_pad, plot_w, plot_h,
                    slot=plot_w / n, y_top=ticks[-1] or 1.0)
