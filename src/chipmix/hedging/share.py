@@ -236,7 +236,10 @@ def share_recourse(ext: Extensive, fixed: Fixed, options,
         for s, row in zip(batch, solve(batch), strict=True):
             rows[s] = row
         started = time.perf_counter()
-        solved = [r for r in range(n) if rows[r] is not None and source[r] < 0]
+        # a scenario still open was refused by every plan solved in earlier waves (a carry
+        # test depends on the two scenarios alone), so only this wave's plans can take it;
+        # in scenario order, they give the first solved plan that passes
+        solved = sorted(batch)
         left = []
         for s in open_:
             if rows[s] is not None:
