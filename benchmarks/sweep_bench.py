@@ -16,6 +16,10 @@ machine's load average before and after and, as a yardstick for the efficiency, 
 cores' worth of CPU a pool of that size gets at all just before its run (the numbers mean
 little on a busy machine).
 
+Chunks follow the grid's lines (``chipmix sweep`` passes its fastest axis: one chunk per H20
+line of 10); ``--by-count`` also runs the chunks cut by the variant count alone (before
+1 Dec 2026, evening: 8 chunks of 5 for 40 variants), interleaved.
+
 ``--repeats N`` runs every configuration N times (min and median reported); ``--baseline``
 also runs each one the way before issue 17 (no reuse, no carried plans: ``--no-reuse``)
 interleaved with the new runs, so both see the same load; the tables of the two agree in
@@ -126,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--baseline", action="store_true",
                         help="also run every configuration with --no-reuse, interleaved")
+    parser.add_argument("--by-count", action="store_true",
+                        help="also run the new way with chunks cut by the variant count alone "
+                             "(as before chunks followed the grid's lines), interleaved")
     parser.add_argument("--relax", action="store_true",
                         help="the LP relaxation of every variant (chipmix sweep --relax)")
     args = parser.parse_args(argv)
@@ -145,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     job = old_job if args.no_reuse else new_job
     modes = [("baseline", old_job), ("new", new_job)] if args.baseline else \
         [("baseline" if args.no_reuse else "new", job)]
+    if args.by_count:
+        modes.append(("by-count", new_job))
 
     def cpu() -> float:
         own = resource.getrusage(resource.RUSAGE_SELF)
@@ -165,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         before, cpu0 = load(), cpu()
         started = time.perf_counter()
         with runner_factory() as executor:
-            outcomes, run = run_batch(executor, the_job, variants)
+            line = None if mode == "by-count" else len(axes["supply.nvidia-h20"])
+            outcomes, run = run_batch(executor, the_job, variants, line=line)
         wall = time.perf_counter() - started  # includes starting the pool
         frame = results_frame(outcomes, variants, axes, periods)
         reference.setdefault(mode, frame)
@@ -227,13 +237,15 @@ def report(results, reference, scenario, info, variants, args) -> int:
     print("cores: how many cores' worth of plain-Python CPU that many processes got just "
           "before the run; vs base: speed-up over the 1-worker new run (min over repeats)")
     agree = True
-    if "baseline" in reference and "new" in reference:
-        old, new = reference["baseline"], reference["new"]
-        agree = list(old["status"]) == list(new["status"])
-        rel = ((new["objective"] - old["objective"]).abs()
-               / old["objective"].abs().clip(lower=1.0)).max()
-        print(f"new vs baseline: statuses {'equal' if agree else 'DIFFER'}, largest relative "
-              f"objective difference {rel:.2e}")
+    for other in ("baseline", "by-count"):
+        if other in reference and "new" in reference:
+            old, new = reference[other], reference["new"]
+            equal = list(old["status"]) == list(new["status"])
+            agree = agree and equal
+            rel = ((new["objective"] - old["objective"]).abs()
+                   / old["objective"].abs().clip(lower=1.0)).max()
+            print(f"new vs {other}: statuses {'equal' if equal else 'DIFFER'}, largest "
+                  f"relative objective difference {rel:.2e}")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
     return 0 if agree and all(r["identical"] for r in results) else 1

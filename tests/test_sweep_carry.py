@@ -39,11 +39,12 @@ def variant(scenario, overrides):
     return Scenario.from_dict(data, base_dir=job.base_dir, source_name="v")
 
 
-def sweep(scenario, *, carry: bool, workers: int = 1, gap: float = 1e-9):
+def sweep(scenario, *, carry: bool, workers: int = 1, gap: float = 1e-9, lines: bool = False):
     job = dataclasses.replace(make_job(scenario, diagnose=False, gap=gap), carry=carry)
     axes = parse_vary(job.data, VARY)
     variants = grid(axes)
-    outcomes, _ = run_variants(job, variants, workers=workers)
+    line = len(variants.values[-1]) if lines else None
+    outcomes, _ = run_variants(job, variants, workers=workers, line=line)
     return results_frame(outcomes, variants, axes, [str(p) for p in scenario.periods])
 
 
@@ -52,6 +53,32 @@ def test_chunks_depend_on_the_count_alone():
     assert [len(c) for c in chunks_of(24)] == [3] * 8
     sizes = [len(c) for c in chunks_of(205)]
     assert sizes == [10] * 20 + [5] and sum(sizes) == 205
+
+
+def test_chunks_follow_a_grids_lines():
+    # 20 lines of 10: one chunk per line; lines of 25 cut into 3 near-equal chunks
+    assert chunks_of(200, 10) == [range(i, i + 10) for i in range(0, 200, 10)]
+    cut = chunks_of(100, 25)
+    assert [len(c) for c in cut] == [8, 9, 8] * 4
+    assert all(c.start // 25 == (c.stop - 1) // 25 for c in cut)  # never across a line
+    assert [i for c in cut for i in c] == list(range(100))
+    # too short to tell a direction, a single axis, or not a grid: the count's own chunks
+    for count, line in ((40, 2), (40, 40), (41, 10)):
+        assert chunks_of(count, line) == chunks_of(count)
+
+
+def test_a_sweep_by_lines_has_the_optima_of_one_without_carrying(tmp_path):
+    from chipmix.pipeline import reuse
+
+    scenario = three_sku_scenario(tmp_path)
+    carried = sweep(scenario, carry=True, lines=True)
+    session = reuse._WORKER["session"]
+    assert session is not None and session.stats["carried"] > 0, session.stats
+    solved = sweep(scenario, carry=False, lines=True)
+    assert list(carried["status"]) == list(solved["status"])
+    assert carried["objective"].to_numpy() == pytest.approx(solved["objective"].to_numpy(),
+                                                            rel=1e-7)
+    assert carried.equals(sweep(scenario, carry=True, workers=2, lines=True))
 
 
 def test_a_sweep_with_carried_plans_has_the_optima_of_one_without(tmp_path, monkeypatch):
@@ -177,6 +204,19 @@ def test_a_chunk_is_solved_loosest_first(tmp_path):
     assert execute._loosest_first(job, mixed)[0] == mixed  # neither end contains the other
 
 
+def test_an_end_of_another_shape_asks_its_neighbour(tmp_path):
+    # no supply of a SKU builds no purchase columns for it: that end's model has another
+    # shape and cannot be compared; the variant next to it says which way the chunk runs
+    job = make_job(three_sku_scenario(tmp_path))
+    rising = [(i, {"supply.acme-a": s}) for i, s in enumerate((0, 3, 6, 9))]
+    built = {i: execute.variant_run(job, i, o).model for i, o in rising}
+    assert execute.shape_key(built[0]) != execute.shape_key(built[3])
+    assert execute.shape_key(built[1]) == execute.shape_key(built[3])
+    ordered, runs = execute._loosest_first(job, rising)
+    assert ordered == rising[::-1] and {0, 3} <= set(runs) <= {0, 1, 2, 3}
+    assert execute._loosest_first(job, rising[::-1])[0] == rising[::-1]
+
+
 def test_a_chunk_ends_built_run_plans_as_a_fresh_variant(tmp_path):
     # the two ends are built once, to order the chunk, and planned from that build: the
     # row must be the one a variant planned from scratch gets (same model, same solve)
@@ -195,7 +235,8 @@ def test_a_bad_variant_at_a_chunk_end_leaves_the_order(tmp_path):
     job = make_job(three_sku_scenario(tmp_path))
     chunk = [(0, {"supply.acme-a": 3}), (1, {"supply.acme-a": 6}),
              (2, {"supply.acme-a": "lots"})]
-    assert execute._loosest_first(job, chunk) == (chunk, {})
+    ordered, built = execute._loosest_first(job, chunk)
+    assert ordered == chunk and 2 not in built
     outcomes = execute._solve_chunk(job, chunk)
     assert [o.index for o in outcomes] == [0, 1, 2]
     assert outcomes[2].row["status"] == "error" and outcomes[0].row["status"] == "optimal"

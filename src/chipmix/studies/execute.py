@@ -18,6 +18,7 @@ Results come back in variant order whichever executor ran them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import traceback
@@ -163,29 +164,48 @@ def _solve(job: Job, index: int, overrides: Mapping[str, Any],
 CHUNK = 10
 #: Fewest chunks a batch is cut into (a frontier's few probes stay one per task).
 MIN_CHUNKS = 8
+#: Variants from each end of a chunk whose models may tell which way it runs.
+END_PROBES = 2
 
 
-def chunks_of(count: int) -> list[range]:
-    """The chunks of a batch of ``count`` variants: a function of ``count`` alone.
+def chunks_of(count: int, line: int | None = None) -> list[range]:
+    """The chunks of a batch of ``count`` variants: a function of ``count`` and ``line`` alone.
 
     Not of the executor or the number of workers, so what a variant may carry — and so
-    every result — is the same however the batch runs.
+    every result — is the same however the batch runs. ``line``: the length of a sweep
+    grid's fastest axis (consecutive variants that differ in that axis only). A chunk then
+    never crosses from one line into the next, and a line is cut into as few near-equal
+    chunks of at most :data:`CHUNK` as it takes: a variant can take the plan of any looser
+    one of its line's chunk, which is where carried plans come from (a line of the
+    default's H20 supply carries up to 5 of its 10 variants; cut in two, 3). A line shorter
+    than 3 (too short to tell which way it runs), or a single axis, is not used. Without
+    ``line`` the batch is cut into at least :data:`MIN_CHUNKS` chunks of at most ``CHUNK``.
     """
+    if line is not None and 3 <= line < count and count % line == 0:
+        pieces = -(-line // CHUNK)
+        cuts = [round(i * line / pieces) for i in range(pieces + 1)]
+        return [range(start + a, start + b) for start in range(0, count, line)
+                for a, b in itertools.pairwise(cuts)]
     size = max(1, min(CHUNK, count // MIN_CHUNKS))
     return [range(i, min(i + size, count)) for i in range(0, count, size)]
 
 
 def run_batch(executor: Executor, job: Job, variants: Sequence[Mapping[str, Any]],
-              progress: Progress | None = None) -> tuple[list[Outcome], RunInfo]:
-    """Solve every variant of ``job`` on ``executor``, a chunk per task; outcomes in order."""
+              progress: Progress | None = None, line: int | None = None
+              ) -> tuple[list[Outcome], RunInfo]:
+    """Solve every variant of ``job`` on ``executor``, a chunk per task; outcomes in order.
+
+    ``line``: see :func:`chunks_of` (a sweep passes its grid's fastest axis).
+    """
     started = time.perf_counter()
     tasks = [(index, dict(overrides)) for index, overrides in enumerate(variants)]
-    chunks = [[tasks[i] for i in chunk] for chunk in chunks_of(len(tasks))]
-    size = len(chunks[0]) if chunks else 1
+    cut = chunks_of(len(tasks), line)
+    chunks = [[tasks[i] for i in chunk] for chunk in cut]
+    ends = list(itertools.accumulate(len(chunk) for chunk in cut))
 
-    def tick(finished: int, total: int) -> None:  # chunks finished -> variants finished
+    def tick(finished: int, total: int) -> None:  # chunks finished -> variants (about)
         if progress is not None:
-            progress(min(len(tasks), finished * size), len(tasks))
+            progress(ends[min(finished, len(ends)) - 1] if finished else 0, len(tasks))
 
     results = executor.map(_solve_chunk, job, chunks, progress=tick, chunksize=1,
                            on_error=_chunk_failed)
@@ -203,10 +223,12 @@ def run_variants(
     workers: int | None = None,
     dask: Any = None,
     progress: Progress | None = None,
+    line: int | None = None,
 ) -> tuple[list[Outcome], RunInfo]:
-    """Solve every variant of ``job`` once on a fresh :class:`Executor`."""
+    """Solve every variant of ``job`` once on a fresh :class:`Executor` (``line``: see
+    :func:`chunks_of`)."""
     with Executor(workers, dask, max_tasks=len(variants)) as executor:
-        return run_batch(executor, job, variants, progress)
+        return run_batch(executor, job, variants, progress, line)
 
 
 def _solve_chunk(job: Job, chunk: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
@@ -233,24 +255,36 @@ def _solve_chunk(job: Job, chunk: list[tuple[int, dict[str, Any]]]) -> list[Outc
 
 def _loosest_first(job: Job, chunk: list[tuple[int, dict[str, Any]]]
                    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[int, Run]]:
-    """``chunk`` reversed when its last variant's model contains its first one's.
+    """``chunk`` reversed when its last variants' models contain its first ones'.
 
     A sweep's fast axis runs one way (supply up: looser; a share up: tighter); the models of
-    the chunk's two ends say which (:func:`chipmix.solve.session.contains`), so the solve
-    order — and what may be carried — depends on the chunk alone. Also returns the two
-    ends' built runs by variant index, for their plans (built once).
+    the chunk's ends say which (:func:`chipmix.solve.session.contains`), so the solve order
+    — and what may be carried — depends on the chunk alone. An end whose model has another
+    shape (a supply of 0 builds no purchase columns for it) cannot say: the variant next to
+    it is asked instead (up to :data:`END_PROBES` from each end). Also returns the built runs
+    by variant index, for their plans (each built once).
     """
     if len(chunk) < 3:
         return chunk, {}
+    built: dict[int, Run] = {}
+
+    def model(position: int) -> Any:
+        index, overrides = chunk[position]
+        if index not in built:
+            built[index] = variant_run(job, index, overrides)
+        return built[index].model
+
+    probes = min(END_PROBES, len(chunk) // 2)
     try:
-        (i, first), (j, last) = ((index, variant_run(job, index, overrides))
-                                 for index, overrides in (chunk[0], chunk[-1]))
+        pairs = sorted(itertools.product(range(probes), range(probes)),
+                       key=lambda pair: (sum(pair), -pair[0]))  # nearest the ends first
+        for low, high in pairs:
+            a, b = model(low), model(len(chunk) - 1 - high)
+            if shape_key(a) == shape_key(b):
+                reverse = contains(a, b.arrays(), b.objective_offset)
+                return (chunk[::-1] if reverse else chunk), built
     except Exception:  # noqa: BLE001 - only an ordering: each variant reports its own error
-        return chunk, {}
-    built = {i: first, j: last}
-    a, b = first.model, last.model
-    if shape_key(a) == shape_key(b) and contains(a, b.arrays(), b.objective_offset):
-        return chunk[::-1], built
+        pass
     return chunk, built
 
 

@@ -222,7 +222,7 @@ def run_sweep(
     variants = grid(axes)
     check_grid(variants)
     outcomes, info = run_variants(job, variants, workers=workers, dask=dask_option(dask, client),
-                                  progress=progress)
+                                  progress=progress, line=len(variants.values[-1]))
     frame = results_frame(outcomes, variants, axes, [str(p) for p in scenario.periods])
     return SweepRun(frame=frame, axes=axes, info=info, scenario=scenario.name)
 
