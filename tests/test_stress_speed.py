@@ -18,6 +18,7 @@ from helpers import three_sku_scenario
 import chipmix
 import chipmix.insight.stress as module
 from chipmix.inputs.scenario import load_scenario
+from chipmix.model.data import purchase_tranches, tranche_base, tranche_room
 from chipmix.pipeline.run import Run
 from chipmix.resources import examples_dir
 
@@ -148,3 +149,32 @@ def test_a_supply_increase_is_never_carried(tmp_path):
     more["acme-a"] = more["acme-a"] * 2
     assert module.still_fits(setup.data, previous, base)
     assert not module.still_fits(setup.data, previous, more)
+
+
+@pytest.mark.parametrize("scenario_name", ["rush-before-ban-risks.yaml", "h200-duty-2026.yaml"])
+def test_tranche_room_is_the_tranche_tables(scenario_name):
+    # still_fits reads the servers each tranche offers from tranche_room (numpy on a fixed
+    # base); it must be floor(units / server) of the table purchase_tranches builds, for
+    # supplies scaled, closed, raised and made unlimited, period by period and SKU by SKU
+    scenario = load_scenario(examples_dir() / scenario_name)
+    data = Run.for_scenario(scenario).prepare().data
+    base = tranche_base(data)
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        supply = data.supply.copy()
+        factors = rng.choice([0.0, 0.37, 0.5, 1.0, 1.6], size=supply.shape)
+        supply = supply * factors
+        supply.iloc[0, 0] = np.inf
+        table = purchase_tranches(dataclasses.replace(data, supply=supply))
+        server = data.skus["server"].to_numpy(dtype=float)[table["k_i"].to_numpy()]
+        expected = dict(zip(zip(table["sku"], table["t"].astype(int),
+                                [d.isoformat() for d in table["start"]], strict=True),
+                            np.floor(table["supply"].to_numpy(dtype=float) / server).tolist(),
+                            strict=True))
+        room = tranche_room(data, supply, base)
+        assert room.keys() == expected.keys()
+        keys = list(expected)
+        assert np.array_equal([room[k] for k in keys], [expected[k] for k in keys],
+                              equal_nan=True)
+        again = purchase_tranches(dataclasses.replace(data, supply=supply), base)
+        assert again.equals(table)

@@ -44,7 +44,7 @@ from chipmix.inputs.risks import check_risks
 from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.solver import SolverOptions, Status
 from chipmix.io import read_json
-from chipmix.model.data import purchase_tranches
+from chipmix.model.data import TrancheBase, tranche_base, tranche_room
 from chipmix.numbers import json_number, rounded
 from chipmix.periods import parse_period
 from chipmix.pipeline.executor import run_map
@@ -343,7 +343,7 @@ class Replan:
 
 #: this worker's re-plans of the current stress run (``StressSetup.token``): a memo of a
 #: deterministic function, so a hit is exactly what solving again would give
-_MEMO: dict[str, Any] = {"token": None, "replans": {}}
+_MEMO: dict[str, Any] = {"token": None, "replans": {}, "tranches": None}
 #: how the re-plans of this process were made (``solved``, ``carried``, ``memo``): benchmarks
 REPLAN_COUNTS: Counter[str] = Counter()
 
@@ -382,7 +382,8 @@ def _replan(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     if memo is not None and key in memo:
         REPLAN_COUNTS["memo"] += 1
         return dataclasses.replace(memo[key], source="memo")
-    if previous is not None and setup.shortcuts and still_fits(setup.data, previous, supply):
+    if previous is not None and setup.shortcuts \
+            and still_fits(setup.data, previous, supply, _tranches(setup)):
         out = dataclasses.replace(previous, supply=values, key=key, source="carried")
     else:
         run = Run.from_data(dataclasses.replace(setup.data, supply=supply), setup.options)
@@ -396,11 +397,23 @@ def _replan(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
     return out
 
 
+def _tranches(setup: StressSetup) -> TrancheBase | None:
+    """The baseline's :func:`~chipmix.model.data.tranche_base`, once per stress run and worker."""
+    if setup.token is None:
+        return None
+    if _MEMO["token"] != setup.token:
+        _MEMO.update(token=setup.token, replans={}, tranches=None)
+    if _MEMO.get("tranches") is None:
+        _MEMO["tranches"] = tranche_base(setup.data)
+    base: TrancheBase = _MEMO["tranches"]
+    return base
+
+
 def _memo(token: str | None) -> dict[str, Replan] | None:
     if token is None:
         return None
     if _MEMO["token"] != token:
-        _MEMO.update(token=token, replans={})
+        _MEMO.update(token=token, replans={}, tranches=None)
     replans: dict[str, Replan] = _MEMO["replans"]
     return replans
 
@@ -430,7 +443,8 @@ def _fixed_model(model, index, t_shock: int, fixed: dict, paid: set):
     return model.with_arrays(col_lower=lower, col_upper=upper)
 
 
-def still_fits(data, previous: Replan, supply: pd.DataFrame) -> bool:
+def still_fits(data, previous: Replan, supply: pd.DataFrame,
+               base: TrancheBase | None = None) -> bool:
     """Whether ``previous``'s decisions are this re-plan's, exactly (within the gap).
 
     The caller passes a ``previous`` re-plan whose problem differs from this one only by
@@ -443,6 +457,7 @@ def still_fits(data, previous: Replan, supply: pd.DataFrame) -> bool:
     is feasible here — hence optimal within the gap it was proven to: the same cost, and
     ``previous``'s bound is a bound here (a smaller problem costs at least as much).
     ``tests/test_stress_speed.py`` checks this against the built model's bounds and rows.
+    ``base``: :func:`~chipmix.model.data.tranche_base` of ``data`` (the same for every draw).
     """
     values = supply.to_numpy(dtype=float)
     if previous.row.get("status") not in Status.with_plan() \
@@ -451,11 +466,7 @@ def still_fits(data, previous: Replan, supply: pd.DataFrame) -> bool:
         return False
     if not previous.bought:
         return True
-    tranches = purchase_tranches(dataclasses.replace(data, supply=supply))
-    server = data.skus["server"].to_numpy(dtype=float)[tranches["k_i"].to_numpy()]
-    room = dict(zip(zip(tranches["sku"], tranches["t"].astype(int),
-                        [d.isoformat() for d in tranches["start"]], strict=True),
-                    np.floor(tranches["supply"].to_numpy(dtype=float) / server), strict=True))
+    room = tranche_room(data, supply, tranche_base(data) if base is None else base)
     return all(servers <= room.get(key, 0.0) for key, servers in previous.bought.items())
 
 

@@ -667,7 +667,74 @@ def _cut_supply(t: int, period: Period, cut: _PeriodCut, facts: _SkuFacts,
     return cut.supply, why
 
 
-def purchase_tranches(data: PlanningData) -> pd.DataFrame:
+@dataclass(frozen=True)
+class TrancheBase:
+    """What :func:`purchase_tranches` reads of ``data`` besides its supply (fixed per plan).
+
+    A stress run re-checks its tranches against hundreds of shocked supplies
+    (:func:`chipmix.insight.stress.still_fits`); this part is the same for all of them.
+    """
+
+    frame: pd.DataFrame  # the prepared tranches of the plan's SKUs, with ``k_i`` and int ``t``
+    skus: tuple[str, ...]
+    before: np.ndarray  # per tranche: the period total of its SKU as prepared
+    days: np.ndarray  # per tranche: the days of its SKU's tranches in that period
+    span: np.ndarray  # per tranche: its own days
+    covered: np.ndarray  # T × K: the (period, SKU) pairs that have a tranche
+    keys: tuple[tuple[str, int, str], ...]  # per tranche: (sku, t, start ISO date)
+
+
+def tranche_base(data: PlanningData) -> TrancheBase:
+    """The fixed part of ``data``'s purchase tranches (see :func:`purchase_tranches`)."""
+    skus = list(data.skus.index)
+    k_of = {k: i for i, k in enumerate(skus)}
+    tr = getattr(data, "tranches", None)
+    if tr is None or not len(tr):
+        tr = pd.DataFrame(columns=TRANCHE_COLUMNS)
+    tr = tr[tr["sku"].isin(k_of)].copy()
+    tr["k_i"] = tr["sku"].map(k_of).astype(np.int64)
+    tr["t"] = tr["t"].astype(np.int64)
+    shape = (len(data.periods), len(skus))
+    t_i, k_i = tr["t"].to_numpy(), tr["k_i"].to_numpy()
+    total, days = np.zeros(shape), np.zeros(shape)
+    np.add.at(total, (t_i, k_i), tr["supply"].to_numpy(float))
+    span = np.asarray([(e - s).days for s, e in zip(tr["start"], tr["end"], strict=True)],
+                      dtype=float)
+    np.add.at(days, (t_i, k_i), span)
+    covered = np.zeros(shape, dtype=bool)
+    covered[t_i, k_i] = True
+    keys = tuple(zip(tr["sku"], (int(t) for t in t_i), (d.isoformat() for d in tr["start"]),
+                     strict=True))
+    return TrancheBase(tr, tuple(skus), total[t_i, k_i], days[t_i, k_i], span, covered, keys)
+
+
+def tranche_supply(base: TrancheBase, supply: np.ndarray) -> np.ndarray:
+    """Each tranche's units under ``supply`` (T × K in ``base.skus`` order).
+
+    A period whose total was changed scales its tranches alike (a total of 0 closes them);
+    an unchanged or unlimited total keeps each tranche's own figure.
+    """
+    t_i, k_i = base.frame["t"].to_numpy(), base.frame["k_i"].to_numpy()
+    now, before = supply[t_i, k_i], base.before
+    own = base.frame["supply"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        same = (np.isinf(now) & np.isinf(before)) | (
+            np.isfinite(before) & (np.abs(now - before) <= 1e-9 * np.maximum(1.0, np.abs(before))))
+        scaled = np.where(
+            now <= 0, 0.0,
+            np.where(np.isfinite(before), own * now / np.where(before > 0, before, 1.0),
+                     now * base.span / np.maximum(base.days, 1.0)))
+    out: np.ndarray = np.where(same, own, np.where(np.isinf(now), own, scaled))
+    return out
+
+
+def _untranched(base: TrancheBase, supply: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(t, k) of the periods with supply and no tranche: one whole-period tranche each."""
+    t_new, k_new = np.nonzero((supply > 0) & ~base.covered)
+    return t_new, k_new
+
+
+def purchase_tranches(data: PlanningData, base: TrancheBase | None = None) -> pd.DataFrame:
     """The purchase tranches the model buys in, consistent with ``data.supply``.
 
     ``data.tranches`` as prepared, rescaled where ``data.supply`` has since been changed (a
@@ -675,37 +742,14 @@ def purchase_tranches(data: PlanningData) -> pd.DataFrame:
     closes them all); a period with supply but no tranche (data built without tranches) is
     one whole-period tranche at ``data.price``. Columns :data:`TRANCHE_COLUMNS` plus
     ``k_i`` (the SKU's position in ``data.skus``), sorted by period, SKU and start.
+    ``base``: :func:`tranche_base` of ``data`` (or of data that differs only in supply).
     """
-    skus = list(data.skus.index)
-    k_of = {k: i for i, k in enumerate(skus)}
+    base = tranche_base(data) if base is None else base
+    skus = list(base.skus)
     supply = data.supply.reindex(columns=skus).to_numpy(dtype=float)  # T × K
-    tr = getattr(data, "tranches", None)
-    if tr is None or not len(tr):
-        tr = pd.DataFrame(columns=TRANCHE_COLUMNS)
-    tr = tr[tr["sku"].isin(k_of)].copy()
-    tr["k_i"] = tr["sku"].map(k_of).astype(np.int64)
-    tr["t"] = tr["t"].astype(np.int64)
-    T, K = supply.shape
-    total = np.zeros((T, K))
-    np.add.at(total, (tr["t"].to_numpy(), tr["k_i"].to_numpy()), tr["supply"].to_numpy(float))
-    days = np.zeros((T, K))
-    span = [(e - s).days for s, e in zip(tr["start"], tr["end"], strict=True)]
-    np.add.at(days, (tr["t"].to_numpy(), tr["k_i"].to_numpy()), np.asarray(span, dtype=float))
-    t_i, k_i = tr["t"].to_numpy(), tr["k_i"].to_numpy()
-    now, before = supply[t_i, k_i], total[t_i, k_i]
-    own = tr["supply"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        same = (np.isinf(now) & np.isinf(before)) | (
-            np.isfinite(before) & (np.abs(now - before) <= 1e-9 * np.maximum(1.0, np.abs(before))))
-        scaled = np.where(
-            now <= 0, 0.0,
-            np.where(np.isfinite(before), own * now / np.where(before > 0, before, 1.0),
-                     now * np.asarray(span, dtype=float) / np.maximum(days[t_i, k_i], 1.0)))
-    tr["supply"] = np.where(same, own, np.where(np.isinf(now), own, scaled))
-    # periods with supply and no tranche: one tranche over the whole period
-    covered = np.zeros((T, K), dtype=bool)
-    covered[t_i, k_i] = True
-    t_new, k_new = np.nonzero((supply > 0) & ~covered)
+    tr = base.frame.copy()
+    tr["supply"] = tranche_supply(base, supply)
+    t_new, k_new = _untranched(base, supply)
     if len(t_new):
         price = data.price.reindex(columns=skus).to_numpy(dtype=float)
         extra = pd.DataFrame({
@@ -717,6 +761,26 @@ def purchase_tranches(data: PlanningData) -> pd.DataFrame:
         })
         tr = pd.concat([tr, extra], ignore_index=True) if len(tr) else extra
     return tr.sort_values(["t", "k_i", "start"], kind="stable").reset_index(drop=True)
+
+
+def tranche_room(data: PlanningData, supply: pd.DataFrame, base: TrancheBase
+                 ) -> dict[tuple[str, int, str], float]:
+    """Whole servers each tranche of :func:`purchase_tranches` offers under ``supply``.
+
+    By (sku, t, start ISO date), exactly ``floor(units / server)`` of the tranches
+    :func:`purchase_tranches` gives ``data`` with this supply — without building its table.
+    """
+    skus = list(base.skus)
+    values = supply.reindex(columns=skus).to_numpy(dtype=float)
+    server = data.skus["server"].reindex(skus).to_numpy(dtype=float)
+    units = tranche_supply(base, values)
+    k_i = base.frame["k_i"].to_numpy()
+    room = dict(zip(base.keys, np.floor(units / server[k_i]).tolist(), strict=True))
+    t_new, k_new = _untranched(base, values)
+    for t, k in zip(t_new.tolist(), k_new.tolist(), strict=True):
+        room[(skus[k], t, data.periods[t].start.isoformat())] = float(
+            np.floor(values[t, k] / server[k]))
+    return room
 
 
 _ORDER = ["allowed", "notify", "license", "denied"]

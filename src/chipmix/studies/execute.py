@@ -225,8 +225,10 @@ def run_variants(
     progress: Progress | None = None,
     line: int | None = None,
 ) -> tuple[list[Outcome], RunInfo]:
-    """Solve every variant of ``job`` once on a fresh :class:`Executor` (``line``: see
-    :func:`chunks_of`)."""
+    """Solve every variant of ``job`` once on a fresh :class:`Executor`.
+
+    ``line``: see :func:`chunks_of`.
+    """
     with Executor(workers, dask, max_tasks=len(variants)) as executor:
         return run_batch(executor, job, variants, progress, line)
 
