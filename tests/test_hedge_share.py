@@ -169,7 +169,7 @@ def test_each_recourse_mip_is_the_task_s(tmp_path):
             assert np.array_equal(a[key], b[key]), key
         p = ext.tree.probabilities[s]
         assert np.allclose(a["cost"] * p, b["cost"], rtol=1e-15, atol=0)
-    assert len(recourses_of(ext, fixed)) == len(ext.tree)
+    assert len(recourses_of(ext.parts, ext.tree.probabilities, fixed)) == len(ext.tree)
 
 
 # -- the machinery on hand-made models --------------------------------------------------------

@@ -34,6 +34,8 @@ from chipmix.hedging.evaluate import (
     map_tasks,
     prepare_all,
     recourse_task,
+    replan,
+    shared_info,
     solve_extensive,
     wait_and_see_task,
 )
@@ -47,6 +49,7 @@ from chipmix.hedging.extensive import (
 )
 from chipmix.hedging.report import hedge_dict
 from chipmix.hedging.sampled import out_of_sample, sampled_scenarios
+from chipmix.hedging.share import Shared
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.inputs.scenario import Scenario, load_scenario
 from chipmix.inputs.uncertainty import outcome_data
@@ -246,7 +249,7 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
           gap: float | None = None, threads: int | None = None, workers: int = 1,
           dask: Any = None, draws: int | None = None, seed: int = 0,
           reveal: str | None = None, test_draws: int | None = None,
-          evaluate: bool = True) -> Hedge:
+          evaluate: bool = True, share: bool = True) -> Hedge:
     """Choose the purchases that hold up across the scenario's uncertainty.
 
     Parameters
@@ -261,6 +264,9 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     draws, seed, reveal, test_draws : a sampled hedge (:mod:`chipmix.hedging.sampled`).
     evaluate : False skips the wait-and-see and deterministic evaluations (and the
         out-of-sample one): EVPI and the value of hedging are then not reported.
+    share : a scenario's recourse, wait-and-see or base-plan MIP contained in a solved
+        sibling's takes its plan when that is exact within the gap
+        (:mod:`chipmix.hedging.share`); False solves every one (same results within the gap).
 
     Raises
     ------
@@ -300,7 +306,8 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
     with Executor(workers, dask) as ex:
         out = solve_tree(base, tree, derived, datas, options,
                          weight=weight, alpha=alpha, workers=workers, dask=dask,
-                         timings=timings, evaluate=evaluate, executor=ex, parts=parts)
+                         timings=timings, evaluate=evaluate, executor=ex, parts=parts,
+                         share=share)
         if sampled is not None and out.ok and evaluate:
             t = time.perf_counter()
             out.sampled = out_of_sample(scenario, sampled, out, options,
@@ -322,13 +329,14 @@ def _check_risk(weight: float, alpha: float) -> None:
 def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence[Any],
                options, *, weight: float, alpha: float, workers: int = 1, dask: Any = None,
                timings: dict[str, float] | None = None, evaluate: bool = True,
-               executor: Executor | None = None, parts: Sequence[Part] | None = None
-               ) -> Hedge:
+               executor: Executor | None = None, parts: Sequence[Part] | None = None,
+               share: bool = True) -> Hedge:
     """Solve the extensive form of ``tree`` and run the evaluations (module docstring).
 
     ``executor`` (kept open by the caller) runs every batch; else each batch gets its own
     on ``workers`` / ``dask``. ``parts``: the scenarios' models if already built (with
     ``keep_idle`` when the tree has more than one scenario), else built here from ``datas``.
+    ``share``: contained MIPs share plans (:func:`hedge`).
     """
     run = {"executor": executor, "workers": workers, "dask": dask}
     timings = timings if timings is not None else {}
@@ -343,7 +351,7 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
         if (workers and workers > 1) or dask else options
     ctx = EvalContext(list(datas), tree, task_options, weight, alpha)
     t = time.perf_counter()
-    result, method = solve_extensive(ext, ctx, options, **run)
+    result, method = solve_extensive(ext, ctx, options, share=share, **run)
     timings["solve"] = time.perf_counter() - t
     for key in [k for k in method if k.endswith("_seconds")]:  # wall clock: not in the JSON
         timings["solve_" + key.removesuffix("_seconds")] = method.pop(key)
@@ -358,7 +366,7 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
                 message=result.message)
     t = time.perf_counter()
     if evaluate or not result.status.has_plan:
-        ws = map_tasks(wait_and_see_task, ctx, range(len(tree)), **run)
+        ws = _wait_and_see(parts, ctx, share, run, out)
     else:
         ws = [("not evaluated", math.nan)] * len(tree)
     timings["wait_and_see"] = time.perf_counter() - t
@@ -389,9 +397,34 @@ def solve_tree(base, tree: ScenarioTree, derived: Sequence[Any], datas: Sequence
         return out
     out.wait_and_see = expected([r.wait_and_see for r in out.results], tree.probabilities)
     t = time.perf_counter()
-    out.deterministic = _deterministic(base, tree, ctx, options, out, run)
+    out.deterministic = _deterministic(base, tree, ctx, options, out,
+                                       {**run, "share": share, "parts": parts})
     timings["deterministic"] = time.perf_counter() - t
     return out
+
+
+def _shared(prefix: str, shared: Shared | None, out: Hedge) -> None:
+    """How an evaluation's MIPs were shared: counts to the solver block, seconds to timings."""
+    info: dict[str, Any] = {}
+    shared_info(prefix, shared, info)
+    for key, value in info.items():
+        if key.endswith("_seconds"):  # wall clock: not in the JSON
+            out.timings[key.removesuffix("_seconds")] = value
+        else:
+            out.solver[key] = value
+
+
+def _wait_and_see(parts: Sequence[Part], ctx: EvalContext, share: bool, run: dict[str, Any],
+                  out: Hedge) -> list[tuple[str, float]]:
+    """Every scenario planned alone with hindsight (nothing pinned): status and cost.
+
+    Each is the scenario's own model, already built; contained ones share plans
+    (:func:`chipmix.hedging.evaluate.replan`).
+    """
+    groups = [[s] for s in range(len(ctx.tree))]
+    rows, shared = replan(parts, ctx, Fixed(set(), {}, set()), groups, share, run)
+    _shared("wait_and_see", shared, out)
+    return [(row["status"], float(row["costs"][0])) for row in rows]
 
 
 def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hedge,
@@ -399,8 +432,12 @@ def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hed
     """Evaluate the base scenario's own plan in every scenario of the tree.
 
     Its here-and-now purchases and porting are fixed, the rest is re-planned in every
-    scenario (independent solves per tree component).
+    scenario (independent solves per tree component; single scenarios share plans when
+    contained, :func:`chipmix.hedging.evaluate.replan`). ``run``: the executor, workers,
+    dask, ``share`` and the scenarios' built ``parts``.
     """
+    share, parts = run["share"], run["parts"]
+    run = {k: v for k, v in run.items() if k not in ("share", "parts")}
     base_plan = make_plan(base, solver=options.name, time_limit=options.time_limit,
                           gap=options.gap, threads=options.threads, diagnose=False)
     head = out.here_and_now_periods
@@ -426,7 +463,11 @@ def _deterministic(base, tree: ScenarioTree, ctx: EvalContext, options, out: Hed
         groups = [list(range(len(tree)))]
     else:
         groups = tree.components(tree.first_reveal)
-    rows = map_tasks(recourse_task, ctx, [(g, fixed) for g in groups], **run)
+    if len(tree) > 1:  # the parts were built with keep_idle, as the task builds them
+        rows, shared = replan(parts, ctx, fixed, groups, share, run)
+        _shared("deterministic", shared, out)
+    else:
+        rows = map_tasks(recourse_task, ctx, [(g, fixed) for g in groups], **run)
     costs = np.full(len(tree), math.nan)
     for row in rows:
         costs[row["members"]] = row["costs"]

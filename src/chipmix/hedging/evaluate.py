@@ -41,7 +41,7 @@ import numpy as np
 
 from chipmix.hedging.extensive import Fixed, Part, build_extensive, risk_objective
 from chipmix.hedging.lshaped import relaxed_bound
-from chipmix.hedging.share import share_recourse
+from chipmix.hedging.share import Shared, share_recourse
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.model.build import build
 from chipmix.model.data import make_timeline, prepare
@@ -211,34 +211,59 @@ def full_vector(ext, xs: Sequence[np.ndarray], costs: np.ndarray) -> np.ndarray:
     return x
 
 
-def _recourse(ext, ctx: EvalContext, fixed: Fixed, share: bool, info: dict[str, Any],
-              run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every component's recourse row, ``fixed`` pinned (step 2 of the module docstring).
+def replan(parts: Sequence[Part], ctx: EvalContext, fixed: Fixed,
+           groups: Sequence[Sequence[int]], share: bool, run: dict[str, Any]
+           ) -> tuple[list[dict[str, Any]], Shared | None]:
+    """Each group of scenarios re-planned with ``fixed`` pinned: :func:`recourse_task` rows.
 
-    With ``share`` and single-scenario components (a two-stage, risk-neutral tree), a
+    ``parts``: every scenario of ``ctx.tree``'s models (built already: they travel with their
+    item, a task needs its scenarios only). With ``share`` and single-scenario groups, a
     scenario contained in a solved sibling takes its plan when that is exact within the gap
-    (:mod:`chipmix.hedging.share`); ``run``: the executor, workers, dask.
+    (:mod:`chipmix.hedging.share`; how it was shared is returned, else None) — for the
+    hedge's recourse, the base plan's re-plans and the wait-and-see plans (nothing pinned)
+    alike. ``run``: the executor, workers, dask.
     """
-    tree = ext.tree
-    groups = [list(range(len(tree)))] if ext.weight > 0 else tree.components(tree.first_reveal)
-    # the members' own models travel with the item (a task needs its scenarios only)
+    tree = ctx.tree
     local = run["executor"] is None and run["workers"] == 1 and not run["dask"]
     shipped = ctx if local else EvalContext([], tree, ctx.options, ctx.weight, ctx.alpha)
     if not (share and len(groups) > 1 and all(len(g) == 1 for g in groups)):
-        items = [(g, fixed, [ext.parts[s] for s in g]) for g in groups]
-        return map_tasks(recourse_task, shipped, items, **run)
+        items = [(list(g), fixed, [parts[s] for s in g]) for g in groups]
+        return map_tasks(recourse_task, shipped, items, **run), None
+    order = [g[0] for g in groups]
     with contextlib.ExitStack() as stack:
         if not local and run["executor"] is None:  # one pool for every wave
             run = {**run, "executor": stack.enter_context(Executor(run["workers"],
                                                                    run["dask"]))}
 
         def solve_batch(batch: list[int]) -> list[dict[str, Any]]:
-            items = [([s], fixed, [ext.parts[s]]) for s in batch]
+            items = [([order[i]], fixed, [parts[order[i]]]) for i in batch]
             return map_tasks(recourse_task, shipped, items, **run)
 
-        rows, shared = share_recourse(ext, fixed, ctx.options, solve_batch)
-    info.update(recourse_solved=shared.solved, recourse_carried=shared.carried,
-                recourse_waves=shared.waves, recourse_checks_seconds=round(shared.seconds, 4))
+        rows, shared = share_recourse([parts[s] for s in order],
+                                      [tree.probabilities[s] for s in order], fixed,
+                                      ctx.options, solve_batch)
+    for row, s in zip(rows, order, strict=True):  # carried rows name their place in order
+        row["members"] = [s]
+        if row.get("carried_from") is not None:
+            row["carried_from"] = order[row["carried_from"]]
+    return rows, shared
+
+
+def shared_info(prefix: str, shared: Shared | None, info: dict[str, Any]) -> None:
+    """``<prefix>_solved``, ``_carried``, ``_waves`` and ``_checks_seconds`` into ``info``."""
+    if shared is not None:
+        info.update({f"{prefix}_solved": shared.solved, f"{prefix}_carried": shared.carried,
+                     f"{prefix}_waves": shared.waves,
+                     f"{prefix}_checks_seconds": round(shared.seconds, 4)})
+
+
+def _recourse(ext, ctx: EvalContext, fixed: Fixed, share: bool, info: dict[str, Any],
+              run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every component's recourse row, ``fixed`` pinned (step 2 of the module docstring)."""
+    tree = ext.tree
+    groups = [list(range(len(tree)))] if ext.weight > 0 else tree.components(tree.first_reveal)
+    rows, shared = replan(ext.parts, ctx, fixed, groups, share, run)
+    shared_info("recourse", shared, info)
     return rows
 
 
@@ -338,4 +363,5 @@ def _whole(ext, options, incumbent: tuple[np.ndarray, float] | None, bound: floa
 
 
 __all__ = ["WHOLE_FORM_SCENARIOS", "WORKER_INPUTS", "EvalContext", "make_parts", "map_tasks",
-           "prepare_all", "recourse_task", "solve_extensive", "wait_and_see_task"]
+           "prepare_all", "recourse_task", "replan", "shared_info", "solve_extensive",
+           "wait_and_see_task"]

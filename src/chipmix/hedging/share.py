@@ -21,6 +21,10 @@ scenario order. After :data:`MAX_WAVES` waves the rest is solved at once. Neithe
 count nor the executor changes what is solved or carried, so the hedge is the same however
 it runs (``tests/test_hedge_share.py``).
 
+The same machinery shares the hedge's evaluations (:func:`chipmix.hedging.evaluate.replan`):
+the wait-and-see plans are the scenarios' own models with nothing pinned, the base plan's
+re-plans are pinned like the recourse, to the base plan's here-and-now decisions.
+
 Costs are compared unweighted (each scenario's own cost, not weighted by its probability,
 which differs between merged draws).
 """
@@ -35,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from chipmix.hedging.extensive import Extensive, Fixed, pinned
+from chipmix.hedging.extensive import Fixed, Part, pinned
 from chipmix.inputs.solver import Status
 from chipmix.model.matrix import LinearModel
 from chipmix.solve.result import SolveResult
@@ -82,11 +86,16 @@ class Shared:
         return sum(1 for s in self.source if s >= 0)
 
 
-def recourses_of(ext: Extensive, fixed: Fixed) -> list[Recourse]:
-    """Every scenario's recourse MIP with ``fixed`` pinned, at its own cost."""
-    models = pinned(ext.parts, fixed)
+def recourses_of(parts: Sequence[Part], probabilities: Sequence[float],
+                 fixed: Fixed) -> list[Recourse]:
+    """Every scenario's recourse MIP with ``fixed`` pinned, at its own cost.
+
+    With nothing pinned (``Fixed(set(), {}, set())``) each is the scenario's own model: the
+    wait-and-see MIPs.
+    """
+    models = pinned(parts, fixed)
     return [Recourse(model, float(p), tuple(model.col_names()), tuple(model.row_names()))
-            for model, p in zip(models, ext.tree.probabilities, strict=True)]
+            for model, p in zip(models, probabilities, strict=True)]
 
 
 def alignment(small: Recourse, big: Recourse) -> tuple[np.ndarray, np.ndarray] | None:
@@ -213,18 +222,22 @@ class Containment:
                 "x": [taken.x], "gap": taken.gap or 0.0, "bound": None, "carried_from": r}
 
 
-def share_recourse(ext: Extensive, fixed: Fixed, options,
-                   solve: Callable[[list[int]], list[dict[str, Any]]]
+def share_recourse(parts: Sequence[Part], probabilities: Sequence[float], fixed: Fixed,
+                   options, solve: Callable[[list[int]], list[dict[str, Any]]]
                    ) -> tuple[list[dict[str, Any]], Shared]:
     """Every scenario's recourse row, solving only what no contained sibling answers.
 
-    ``solve(scenarios)`` solves those scenarios' recourse MIPs (on the executor) and returns
-    :func:`chipmix.hedging.evaluate.recourse_task` rows in that order, each with the
-    solver's ``bound`` (of the task's probability-weighted model). Waves: module docstring.
+    ``parts`` and ``probabilities``: the scenarios (an extensive form's ``parts`` and its
+    tree's probabilities). ``solve(scenarios)`` solves those scenarios' recourse MIPs (on the
+    executor) and returns :func:`chipmix.hedging.evaluate.recourse_task` rows in that order,
+    each with the solver's ``bound`` (of the task's probability-weighted model). Waves:
+    module docstring. The same for every batch of single-scenario MIPs with ``fixed``
+    pinned: the hedge's recourse, the base plan's re-plans (``fixed``: its here-and-now
+    decisions) and the wait-and-see plans (nothing pinned).
     """
-    n = len(ext.tree)
+    n = len(parts)
     started = time.perf_counter()
-    within = Containment(recourses_of(ext, fixed))
+    within = Containment(recourses_of(parts, probabilities, fixed))
     checks = time.perf_counter() - started
     rows: list[dict[str, Any] | None] = [None] * n
     source = [-1] * n
