@@ -16,8 +16,11 @@ hold fewer than N scenarios). For each N the script times, in one process:
   (this process's and the recourse solves', wherever they ran);
 - optionally ``direct``: the whole extensive-form MIP handed to HiGHS at once (``--direct``,
   capped by ``--direct-limit`` seconds), for comparison;
-- ``evaluations``: wait-and-see and the deterministic plan re-planned in every scenario
-  (``--workers`` processes; skipped with ``--no-evaluate``).
+- ``evaluations``: a whole ``chipmix.hedge()`` run (``hedge_total``, ``hedge_cpu``), its
+  wait-and-see plans, the deterministic plan re-planned in every scenario and
+  ``--test-draws`` out-of-sample draws (default 1), each family's time and MIPs solved,
+  sharing as ``--no-share`` / ``--both`` say (``--workers`` processes; skipped with
+  ``--no-evaluate``).
 
 Run by hand, e.g.::
 
@@ -54,7 +57,8 @@ def _cpu() -> float:
 
 
 def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
-            direct_limit: float, gap: float | None, share: bool = True) -> dict:
+            direct_limit: float, gap: float | None, share: bool = True,
+            test_draws: int = 1) -> dict:
     import chipmix
     from chipmix.hedging.evaluate import (
         EvalContext,
@@ -107,9 +111,15 @@ def one_run(n: int, seed: int, workers: int, evaluate: bool, direct: bool,
         row.update(direct_status=whole.status.value, direct_objective=whole.objective,
                    direct_gap=whole.gap)
     if evaluate:
-        t = time.perf_counter()
-        chipmix.hedge(scenario, draws=n, seed=seed, workers=workers, gap=gap, test_draws=1)
+        t, hedge_cpu = time.perf_counter(), _cpu()
+        h = chipmix.hedge(scenario, draws=n, seed=seed, workers=workers, gap=gap,
+                          test_draws=test_draws, share=share)
         row["hedge_total"] = time.perf_counter() - t
+        row["hedge_cpu"] = _cpu() - hedge_cpu  # with one worker: every solve included
+        row.update({f"hedge_{k}": v for k, v in h.timings.items()})
+        counts = {**h.solver, **(h.sampled or {})}
+        row.update({k: v for k, v in counts.items() if k.endswith(("_solved", "_carried"))
+                    and not k.startswith("recourse")})
     row["cpu"] = _cpu() - cpu  # everything, the finished pool's workers included
     row["load_after"] = os.getloadavg()
     return row
@@ -123,6 +133,14 @@ def summary(row: dict) -> str:
            f"checks {row.get('recourse_checks_seconds', 0):.1f} s; "
            f"{row.get('recourse_cpu_seconds', 0):.1f} CPU s in the MIPs)")
     gap = row["gap"] * 100 if row.get("gap") is not None else float("nan")
+    if "hedge_total" in row:
+        rec += (f"; chipmix.hedge {row['hedge_total']:.1f} s / {row['hedge_cpu']:.1f} CPU s: "
+                f"wait-and-see {row.get('hedge_wait_and_see', 0):.1f} s "
+                f"({row.get('wait_and_see_solved', '-')} solved), deterministic "
+                f"{row.get('hedge_deterministic', 0):.1f} s "
+                f"({row.get('deterministic_solved', '-')} solved), out of sample "
+                f"{row.get('hedge_out_of_sample', 0):.1f} s "
+                f"({row.get('out_of_sample_solved', '-')} solved)")
     return (f"# {row['draws']} draws, share={'on' if row['share'] else 'off'}: "
             f"{row['scenarios']} scenarios; prepare+build {row['prepare']:.1f} s, extensive form "
             f"{row['build']:.1f} s, solve {row['solve']:.1f} s wall / {row['solve_cpu']:.1f} "
@@ -150,6 +168,8 @@ def main() -> None:
                              "scenarios)")
     parser.add_argument("--both", action="store_true",
                         help="each repeat with sharing on and off, side by side")
+    parser.add_argument("--test-draws", type=int, default=1,
+                        help="out-of-sample draws of the whole chipmix.hedge() run")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
@@ -159,7 +179,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for share in shares:
                 row = one_run(n, args.seed, args.workers, not args.no_evaluate, args.direct,
-                              args.direct_limit, args.gap, share)
+                              args.direct_limit, args.gap, share, args.test_draws)
                 print(json.dumps(row, default=str), flush=True)
                 print(summary(row), flush=True)
                 runs[share].append(row)

@@ -119,3 +119,15 @@ def test_only_a_contained_scenario_is_given_a_plan(tmp_path):
             assert source < 0  # nothing contains it: solved
     # the loosest draw contains every other: it is solved, not given a plan
     assert any(source < 0 for source in shared.source)
+
+
+def test_out_of_sample_draws_share_plans_exactly(tmp_path):
+    scenario = risky(tmp_path, low=0.05, supply=SCARCE)
+    on = chipmix.hedge(scenario, draws=8, seed=1, gap=GAP, test_draws=16).sampled
+    off = chipmix.hedge(scenario, draws=8, seed=1, gap=GAP, test_draws=16, share=False).sampled
+    assert on is not None and off is not None
+    for key in ("out_of_sample", "deterministic_out_of_sample"):
+        assert on[f"{key}_solved"] + on[f"{key}_carried"] == 16
+        assert on[f"{key}_carried"] > 0 and f"{key}_solved" not in off
+        assert on[f"{key}_failed"] == off[f"{key}_failed"] == 0
+        assert _close(on[f"{key}_cost"], off[f"{key}_cost"])

@@ -312,7 +312,7 @@ def hedge(scenario, *, solver: str | None = None, weight: float | None = None,
             t = time.perf_counter()
             out.sampled = out_of_sample(scenario, sampled, out, options,
                                         test_draws=test_draws, workers=workers, dask=dask,
-                                        executor=ex)
+                                        executor=ex, share=share)
             timings["out_of_sample"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
     return out

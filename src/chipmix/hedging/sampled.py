@@ -24,6 +24,7 @@ out-of-sample cost shows over-fitting to the sample.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,14 @@ import numpy as np
 
 import chipmix.limits as limits
 from chipmix.errors import InputError
-from chipmix.hedging.evaluate import WORKER_INPUTS, make_parts, map_tasks, prepare_all
+from chipmix.hedging.evaluate import (
+    WORKER_INPUTS,
+    EvalContext,
+    make_parts,
+    map_tasks,
+    prepare_all,
+    replan,
+)
 from chipmix.hedging.extensive import Fixed, build_extensive
 from chipmix.hedging.tree import ScenarioTree
 from chipmix.insight.stress import ban_period, default_penalties, period_index, sample_shocks
@@ -217,6 +225,36 @@ def test_task(ctx: TestContext, i: int) -> dict[str, Any]:
     return row
 
 
+def shared_tests(ctx: TestContext, draws: Sequence[int], run: dict[str, Any]
+                 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """:func:`test_task`'s rows for every draw, contained draws sharing plans.
+
+    The fresh draws are built here, once, then re-planned under each policy by
+    :func:`chipmix.hedging.evaluate.replan` (waves fixed by the draws alone; a draw takes a
+    solved one's plan only when exact within the gap). Also returns, per policy, how many
+    MIPs were solved and carried.
+    """
+    frame = WORKER_INPUTS.catalog(ctx.base).frame
+    scenarios = [shocked(ctx.base, sample_shocks(ctx.data, ctx.risks,
+                                                 np.random.default_rng([ctx.seed, int(i)])),
+                         f"{ctx.base.name} [draw-{i}]", frame) for i in draws]
+    parts = make_parts(prepare_all(scenarios), keep_idle=True)
+    labels = parts[0].data.labels
+    tree = ScenarioTree.two_stage([f"draw-{i}" for i in draws], [1.0 / len(draws)] * len(draws),
+                                  labels, len(labels))
+    ectx = EvalContext([p.data for p in parts], tree, ctx.options, 0.0, 0.9)
+    rows: list[dict[str, Any]] = [{"draw": int(i)} for i in draws]
+    counts: dict[str, Any] = {}
+    for name, fixed in ctx.policies.items():
+        got, shared = replan(parts, ectx, fixed, [[s] for s in range(len(parts))], True, run)
+        for row, one in zip(rows, got, strict=True):
+            row[name] = float(one["costs"][0])
+        if shared is not None:
+            key = "out_of_sample" if name == "hedge" else "deterministic_out_of_sample"
+            counts.update({f"{key}_solved": shared.solved, f"{key}_carried": shared.carried})
+    return rows, counts
+
+
 def policy_of(plan, periods: set[int], labels: list[str]) -> Fixed:
     """A plan's purchases in ``periods`` and its porting, as decisions to pin."""
     t_of = {p: t for t, p in enumerate(labels)}
@@ -232,8 +270,13 @@ def policy_of(plan, periods: set[int], labels: list[str]) -> Fixed:
 
 def out_of_sample(scenario, sampled: Sampled, result, options, *,
                   test_draws: int | None = None, workers: int = 1,
-                  dask: Any = None, executor: Executor | None = None) -> dict[str, Any]:
-    """The hedge's here-and-now decisions (and the base plan's) on fresh draws."""
+                  dask: Any = None, executor: Executor | None = None,
+                  share: bool = True) -> dict[str, Any]:
+    """The hedge's here-and-now decisions (and the base plan's) on fresh draws.
+
+    ``share``: contained draws share plans (:func:`shared_tests`); False: each draw is
+    drawn, built and solved on its worker (:func:`test_task`).
+    """
     n = sampled.draws
     m = int(test_draws) if test_draws is not None else max(100, TEST_FACTOR * n)
     if m < 1:
@@ -248,8 +291,13 @@ def out_of_sample(scenario, sampled: Sampled, result, options, *,
         policies["deterministic"] = policy_of(det, head, labels)
     ctx = TestContext(sampled.base, sampled.data, scenario.risks, sampled.seed, options,
                       policies)
-    rows = map_tasks(test_task, ctx, range(n, n + m), executor=executor, workers=workers,
-                     dask=dask)
+    counts: dict[str, Any] = {}
+    if share and m > 1:
+        rows, counts = shared_tests(ctx, range(n, n + m),
+                                    {"executor": executor, "workers": workers, "dask": dask})
+    else:
+        rows = map_tasks(test_task, ctx, range(n, n + m), executor=executor, workers=workers,
+                         dask=dask)
     out: dict[str, Any] = {
         "draws": n, "seed": sampled.seed, "reveal": labels[sampled.reveal]
         if sampled.reveal < len(labels) else None,
@@ -270,6 +318,7 @@ def out_of_sample(scenario, sampled: Sampled, result, options, *,
             out.get("out_of_sample_cost") is not None:
         out["value_of_hedging_out_of_sample"] = _round(
             out["deterministic_out_of_sample_cost"] - out["out_of_sample_cost"])
+    out.update(counts)
     out["shocks"] = [{"scenario": leaf.name, "draws": len(members), "shocks": list(text)}
                      for leaf, members, text in zip(sampled.tree.scenarios, sampled.members,
                                                     sampled.shocks, strict=True)]
@@ -282,4 +331,4 @@ def _round(v):
 
 
 __all__ = ["Sampled", "base_supply", "first_strike", "out_of_sample", "policy_of",
-           "priced_base", "sampled_scenarios", "shocked", "test_task"]
+           "priced_base", "sampled_scenarios", "shocked", "shared_tests", "test_task"]
