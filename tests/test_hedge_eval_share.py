@@ -27,7 +27,7 @@ from chipmix.pipeline.run import Run
 from chipmix.planner import extract
 from chipmix.solve import SolveResult, Status
 
-NOTHING = Fixed(set(), {}, set())
+NOTHING = Fixed(set(), {}, None)  # no purchase pinned, porting free (ported=None)
 
 
 def _close(a: float, b: float, gap: float = GAP) -> bool:
@@ -131,3 +131,21 @@ def test_out_of_sample_draws_share_plans_exactly(tmp_path):
         assert on[f"{key}_carried"] > 0 and f"{key}_solved" not in off
         assert on[f"{key}_failed"] == off[f"{key}_failed"] == 0
         assert _close(on[f"{key}_cost"], off[f"{key}_cost"])
+
+
+@pytest.mark.slow
+def test_wait_and_see_is_each_scenario_planned_alone_on_the_default():
+    # the shared wait-and-see plans must be each scenario's own optimum with porting free:
+    # the plain pipeline run of that scenario's data (wait_and_see_task) within the gap.
+    # (Pinning "nothing" as ported=set() forbade all porting and made EVPI 0 on the default.)
+    from chipmix.inputs.scenario import load_scenario
+    from chipmix.resources import examples_dir
+
+    scenario = load_scenario(examples_dir() / "rush-before-ban-risks.yaml")
+    rows, shared, ext, options = _plans(scenario, 3, NOTHING)
+    ctx = EvalContext([p.data for p in ext.parts], ext.tree, options, 0.0, 0.9)
+    gap = options.gap
+    for s, row in enumerate(rows):
+        status, cost = evaluate.wait_and_see_task(ctx, s)
+        assert row["status"] in ("optimal", "feasible") and status == "optimal"
+        assert abs(float(row["costs"][0]) - cost) <= 2 * gap * abs(cost), (s, row["costs"], cost)

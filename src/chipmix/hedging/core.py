@@ -422,7 +422,7 @@ def _wait_and_see(parts: Sequence[Part], ctx: EvalContext, share: bool, run: dic
     (:func:`chipmix.hedging.evaluate.replan`).
     """
     groups = [[s] for s in range(len(ctx.tree))]
-    rows, shared = replan(parts, ctx, Fixed(set(), {}, set()), groups, share, run)
+    rows, shared = replan(parts, ctx, Fixed(set(), {}, None), groups, share, run)
     _shared("wait_and_see", shared, out)
     return [(row["status"], float(row["costs"][0])) for row in rows]
 

@@ -90,7 +90,8 @@ def recourses_of(parts: Sequence[Part], probabilities: Sequence[float],
                  fixed: Fixed) -> list[Recourse]:
     """Every scenario's recourse MIP with ``fixed`` pinned, at its own cost.
 
-    With nothing pinned (``Fixed(set(), {}, set())``) each is the scenario's own model: the
+    With nothing pinned (``Fixed(set(), {}, None)``: ``ported=None`` leaves porting free, an
+    empty set would pin every porting decision to 0) each is the scenario's own model: the
     wait-and-see MIPs.
     """
     models = pinned(parts, fixed)
