@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 
 from chipmix.hedging.extensive import Fixed
-from chipmix.inputs.solver import Status
 from chipmix.model.matrix import INF, LinearModel
 from chipmix.solve.highs import make_highs, run_highs
 from chipmix.solve.stdout import stdout_to_stderr
@@ -152,14 +151,22 @@ class _Scenario:
             lo, up = self.lower[self.cols], self.upper[self.cols]
         else:
             lo = up = x[self.has]
-        self.highs.changeColsBounds(len(self.cols), self.cols, lo, up)
-        result = run_highs(self.highs, self.highspy, self.model, self.options)
-        if result.status != Status.OPTIMAL or result.col_duals is None:
+        h = self.highs
+        h.changeColsBounds(len(self.cols), self.cols, lo, up)
+        try:  # a few warm-started iterations: HiGHS's own calls only (no SolveResult)
+            h.run()
+            if h.getModelStatus() != self.highspy.HighsModelStatus.kOptimal:
+                return None
+            solution = h.getSolution()
+            value = float(h.getInfo().objective_function_value)
+        except Exception:  # noqa: BLE001 - a crash inside the solver: solved whole instead
+            return None
+        if not solution.dual_valid:
             return None
         grad, at = np.zeros(len(self.has)), np.zeros(len(self.has))
-        grad[self.has] = result.col_duals[self.cols]
-        at[self.has] = result.plan_x()[self.cols]
-        return float(result.plan_objective()), grad, at
+        grad[self.has] = np.asarray(solution.col_dual)[self.cols]
+        at[self.has] = np.asarray(solution.col_value)[self.cols]
+        return value, grad, at
 
 
 def relaxed_bound(ext, options) -> LShaped | None:
@@ -174,7 +181,8 @@ def relaxed_bound(ext, options) -> LShaped | None:
     scenarios = [_Scenario(ext, s, dec, lp_options) for s in range(len(ext.parts))]
     probs = np.asarray(ext.tree.probabilities, dtype=float)
     target = TOLERANCE_SHARE * (options.gap if options.gap is not None else 1e-4)
-    first = [sc.solve(None) for sc in scenarios]
+    with stdout_to_stderr():  # HiGHS's chatter, if any, never on stdout (--json)
+        first = [sc.solve(None) for sc in scenarios]
     if any(f is None for f in first):
         return None
     groups = _Groups(np.array([f[0] for f in first if f is not None]), probs, GROUPS)
@@ -199,7 +207,8 @@ def relaxed_bound(ext, options) -> LShaped | None:
         if key in seen:  # the cuts at x are exact there: the master's x is optimal
             return _outcome(dec, best, lower, rounds, True, started, heads)
         seen.add(key)
-        values = [sc.solve(x) for sc in scenarios]
+        with stdout_to_stderr():
+            values = [sc.solve(x) for sc in scenarios]
         if any(v is None for v in values):
             return None
         upper = float(sum(p * v[0] for p, v in zip(probs, values, strict=True)
