@@ -369,9 +369,11 @@ def _add_port(model: LinearModel, data: PlanningData, use: pd.DataFrame,
     if keep_idle:
         pass  # every pair the scenario could port (a hedge ties z across scenarios)
     elif len(port) and len(use):
-        vendor = use["sku"].map(data.skus["vendor"])
-        used = pd.MultiIndex.from_arrays([vendor, use["workload"]]).unique()
-        port = port[pd.MultiIndex.from_frame(port[["vendor", "workload"]]).isin(used)]
+        vendor_of = data.skus["vendor"].to_dict()
+        used = set(zip([vendor_of[k] for k in use["sku"].to_numpy()], use["workload"].to_numpy(),
+                       strict=True))
+        pairs = zip(port["vendor"].to_numpy(), port["workload"].to_numpy(), strict=True)
+        port = port[np.fromiter((pair in used for pair in pairs), dtype=bool, count=len(port))]
     else:
         port = port.iloc[0:0]
     port = port.sort_values(["vendor", "workload"]).reset_index(drop=True)
