@@ -11,7 +11,10 @@ instances):
 - with the whole-form fallback off (a large tree), the decomposed hedge is still a plan of
   every scenario the independent checker accepts, and its bounds bracket the optimum;
 - the stacked model is solved over cumulative purchases per scenario (each scenario's
-  purchases chain on their own), to the same optimum as the model as built.
+  purchases chain on their own), to the same optimum as the model as built;
+- the L-shaped relaxation's bounds bracket the relaxed recourse solved whole with the
+  master's θ in any number of groups of scenarios (one, a few, one per scenario), and the
+  hedge with grouped cuts is the multi-cut master's within the gap.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from hypothesis import example, given
 from test_hedge_properties import SETTINGS, build, instances
 
 import chipmix
-from chipmix.hedging import evaluate
+from chipmix.hedging import evaluate, lshaped
 from chipmix.hedging.core import scenarios_from_uncertainty
 from chipmix.hedging.evaluate import (
     EvalContext,
@@ -37,7 +40,9 @@ from chipmix.hedging.evaluate import (
 )
 from chipmix.hedging.extensive import build_extensive
 from chipmix.hedging.lshaped import TOLERANCE_SHARE, applies, relaxed_bound
+from chipmix.hedging.sampled import sampled_scenarios
 from chipmix.model.cumulative import chains
+from chipmix.resources import examples_dir
 from chipmix.solve import solve
 
 TOL = 1e-6
@@ -162,12 +167,75 @@ def test_the_l_shaped_bound_is_the_relaxation_s(instance):
         options = scenario.solver.with_overrides(name="highs", gap=GAP, time_limit=600)
         if not applies(ext, options):
             return
-        out = relaxed_bound(ext, options)
-        assert out is not None
         relaxed = solve(relaxed_recourse(ext), options.with_overrides(gap=1e-9))
         optimum = relaxed.objective
         scale = TOL * max(1.0, abs(optimum))
-        assert out.lower <= optimum + scale
-        assert out.upper >= optimum - scale
-        if out.converged:
-            assert out.upper - out.lower <= TOLERANCE_SHARE * GAP * abs(out.upper) + scale
+        for groups in (1, 2, lshaped.GROUPS):  # one θ, two, one per scenario (up to 4)
+            out = with_groups(groups, ext, options)
+            assert out is not None
+            assert out.lower <= optimum + scale
+            assert out.upper >= optimum - scale
+            if out.converged:
+                assert out.upper - out.lower <= TOLERANCE_SHARE * GAP * abs(out.upper) + scale
+
+
+def with_groups(groups, ext, options):
+    """:func:`relaxed_bound` with the master's θ in at most ``groups`` groups of scenarios."""
+    old = lshaped.GROUPS
+    lshaped.GROUPS = groups
+    try:
+        return relaxed_bound(ext, options)
+    finally:
+        lshaped.GROUPS = old
+
+
+def default_draws(draws):
+    scenario = chipmix.load_scenario(examples_dir() / "rush-before-ban-risks.yaml")
+    sampled = sampled_scenarios(scenario, draws=draws, seed=1)
+    datas = prepare_all(sampled.scenarios)
+    ext = build_extensive(make_parts(datas, keep_idle=True), sampled.tree)
+    return scenario.solver.with_overrides(name="highs"), ext, datas
+
+
+@pytest.mark.slow
+def test_grouped_cuts_bracket_the_whole_relaxation_of_sampled_draws():
+    """8 draws of the default (more scenarios than :data:`lshaped.GROUPS`): with one θ, the
+    default groups, or one θ per scenario (the multi-cut master), the L-shaped bounds bracket
+    the relaxed recourse solved whole to 1e-7, to 1e-6 relative, and meet within their
+    tolerance."""
+    options, ext, _ = default_draws(8)
+    assert len(ext.tree) == 8 > lshaped.GROUPS
+    whole = solve(relaxed_recourse(ext), options.with_overrides(gap=1e-7, time_limit=300))
+    assert whole.status.value == "optimal"
+    optimum, target = whole.objective, TOLERANCE_SHARE * options.gap
+    for groups in (1, lshaped.GROUPS, len(ext.tree)):
+        out = with_groups(groups, ext, options)
+        assert out is not None and out.converged, groups
+        assert out.lower <= optimum * (1 + 1e-6), groups
+        assert out.upper >= optimum * (1 - 1e-6), groups
+        assert out.upper - out.lower <= target * abs(out.upper), groups
+        assert optimum - out.lower <= target * abs(optimum), groups
+
+
+@pytest.mark.slow
+def test_grouped_cuts_give_the_multi_cut_hedge(monkeypatch):
+    """12 draws of the default, decomposed (no whole-form fallback): the hedge with the
+    default groups and with one θ per scenario (the master before groups) has the same
+    status, costs within the gap, and lower bounds within the L-shaped tolerance."""
+    monkeypatch.setattr(evaluate, "WHOLE_FORM_SCENARIOS", 0)
+    options, ext, datas = default_draws(12)
+    assert len(ext.tree) > lshaped.GROUPS
+    out = {}
+    for groups in (lshaped.GROUPS, len(ext.tree)):
+        monkeypatch.setattr(lshaped, "GROUPS", groups)
+        ctx = EvalContext(list(datas), ext.tree, options, ext.weight, ext.alpha)
+        out[groups] = solve_extensive(ext, ctx, options)
+    (new, info), (old, old_info) = out[lshaped.GROUPS], out[len(ext.tree)]
+    assert new.status == old.status and new.status.has_plan
+    assert info["relaxation"] == old_info["relaxation"] == "L-shaped"
+    target = TOLERANCE_SHARE * options.gap
+    assert abs(info["lower_bound"] - old_info["lower_bound"]) <= \
+        target * abs(old_info["lower_bound"])
+    assert abs(new.objective - old.objective) <= options.gap * abs(old.objective)
+    assert new.objective >= info["lower_bound"]
+    assert abs(new.gap - old.gap) <= options.gap + target

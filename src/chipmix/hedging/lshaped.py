@@ -1,4 +1,4 @@
-"""The relaxed-recourse step of a two-stage hedge by the L-shaped method (multi-cut Benders).
+"""The relaxed-recourse step of a two-stage hedge by the L-shaped method (Benders).
 
 Step 1 of the decomposed solve (:mod:`chipmix.hedging.evaluate`) needs, for the extensive
 form with every purchase from the reveal on continuous, a lower bound ``LB`` and its
@@ -14,7 +14,14 @@ function of fixed column values. A solve of scenario ``s`` at ``x̂`` gives ``Q_
 reduced costs ``d`` of the fixed columns, a subgradient, so ``Q_s(x) ≥ Q_s(x̂) + d·(x − x̂)``
 for every ``x`` (LP duality: the dual solution stays feasible when only those values move).
 The **master** is the MIP over ``x`` (integer, within the bounds every scenario allows) and
-one ``θ_s`` per scenario with every cut found so far, minimising ``Σ p[s]·θ_s``:
+one ``θ_g`` per **group** of scenarios with every cut found so far, minimising ``Σ P_g·θ_g``:
+the scenarios, sorted by their own LP optimum, cut into at most :data:`GROUPS` runs of
+consecutive ones, ``P_g`` the group's probability and ``θ_g`` its expected cost given the
+group, ``Σ_{s∈g} (p[s]/P_g)·Q_s(x)``, bounded by the same weighted sum of its scenarios' cuts.
+(One ``θ`` per scenario — multi-cut — takes fewer rounds, but its master has a row per
+scenario and round, and its branch and bound over those rows was most of the time at many
+scenarios: 35 of 48 s at 256 draws of the default. Grouped, the master stays a few hundred
+rows: measured, benchmarks/README.md "Hedges".)
 
 - its bound is a lower bound of the relaxation, hence of the hedge (the cuts under-estimate);
 - its ``x`` evaluated in every scenario is a feasible point of the relaxation, an upper bound;
@@ -23,8 +30,9 @@ one ``θ_s`` per scenario with every cut found so far, minimising ``Σ p[s]·θ_
   (the bound found so far is still valid).
 
 The first cuts come from every scenario's LP with ``x`` free too (its optimum bounds
-``θ_s`` from below). Each scenario's LP stays in its own HiGHS instance; a round changes only
-the fixed columns' bounds and re-solves from the previous basis. Anything it cannot decide
+``Q_s`` from below, so their weighted sum bounds ``θ_g``). Each scenario's LP stays in its
+own HiGHS instance; a round changes only the fixed columns' bounds and re-solves from the
+previous basis. Anything it cannot decide
 (a scenario LP without an optimum at some ``x``, CBC, a CVaR weight, a multi-stage tree)
 returns None and the relaxation is solved whole.
 """
@@ -47,6 +55,9 @@ from chipmix.solve.stdout import stdout_to_stderr
 TOLERANCE_SHARE = 0.1
 #: At most this many master solves.
 MAX_ROUNDS = 60
+#: The master's cost estimates: at most this many groups of scenarios, one ``θ`` and one
+#: cut per group and round (module docstring; measured: benchmarks/README.md "Hedges").
+GROUPS = 4
 
 
 @dataclass
@@ -163,18 +174,17 @@ def relaxed_bound(ext, options) -> LShaped | None:
     scenarios = [_Scenario(ext, s, dec, lp_options) for s in range(len(ext.parts))]
     probs = np.asarray(ext.tree.probabilities, dtype=float)
     target = TOLERANCE_SHARE * (options.gap if options.gap is not None else 1e-4)
-    master = _Master(dec, probs)
     first = [sc.solve(None) for sc in scenarios]
     if any(f is None for f in first):
         return None
+    groups = _Groups(np.array([f[0] for f in first if f is not None]), probs, GROUPS)
+    master = _Master(dec, groups.probs)
     if not len(dec.keys):  # nothing shared: the scenarios' own LPs are the relaxation
         value = float(sum(p * f[0] for p, f in zip(probs, first, strict=True) if f))
         return LShaped(value, value, Fixed(heads, {}, set()), 0, True)
     # a free x's LP optimum bounds θ_s, and its cut holds at every x (module docstring)
-    for s, f in enumerate(first):
-        assert f is not None
-        master.theta_lower[s] = f[0]
-        master.add_cut(s, f[0], f[1], f[2])
+    master.theta_lower[:] = groups.total(groups.free)
+    master.add_cuts(*groups.cuts(first))
     best: tuple[float, np.ndarray] | None = None
     lower = -INF
     seen: set[bytes] = set()
@@ -196,12 +206,44 @@ def relaxed_bound(ext, options) -> LShaped | None:
                           if v is not None))
         if best is None or upper < best[0]:
             best = (upper, x)
-        for s, v in enumerate(values):
-            assert v is not None
-            master.add_cut(s, v[0], v[1], v[2])
+        master.add_cuts(*groups.cuts(values))
         if best[0] - lower <= target * max(abs(best[0]), 1e-9):
             return _outcome(dec, best, lower, rounds, True, started, heads)
     return _outcome(dec, best, lower, MAX_ROUNDS, False, started, heads)
+
+
+class _Groups:
+    """The scenarios in groups, one ``θ`` of the master per group (module docstring).
+
+    Sorted by their own LP optimum (``free``), the scenarios are cut into at most ``count``
+    runs of consecutive ones. Group ``g``'s ``θ_g`` stands for ``Σ_{s∈g} w[s]·Q_s(x)`` with
+    ``w[s] = p[s] / P_g``, and ``P_g = Σ_{s∈g} p[s]`` is its weight in the master; its cut
+    in a round is the same weighted sum of its scenarios' cuts.
+    """
+
+    def __init__(self, free: np.ndarray, probs: np.ndarray, count: int) -> None:
+        n = len(free)
+        self.count = min(count, n)
+        self.free = free
+        self.of = np.empty(n, dtype=np.int64)
+        self.of[np.argsort(free, kind="stable")] = (np.arange(n) * self.count) // n
+        self.probs = np.bincount(self.of, weights=probs, minlength=self.count)
+        self.weights = probs / self.probs[self.of]
+
+    def total(self, per_scenario: np.ndarray) -> np.ndarray:
+        """Each group's weighted sum of a per-scenario vector (or of matrix rows)."""
+        weighted = self.weights.reshape((-1,) + (1,) * (per_scenario.ndim - 1)) * per_scenario
+        out = np.zeros((self.count,) + per_scenario.shape[1:])
+        np.add.at(out, self.of, weighted)
+        return out
+
+    def cuts(self, solved: list) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's cut ``θ_g ≥ constant + slope·x`` from its scenarios' solves."""
+        values = np.array([v[0] for v in solved])
+        slopes = np.array([v[1] for v in solved])
+        points = np.array([v[2] for v in solved])
+        constants = values - np.einsum("ij,ij->i", slopes, points)
+        return self.total(constants), self.total(slopes)
 
 
 def _outcome(dec: _Decisions, best: tuple[float, np.ndarray] | None, lower: float,
@@ -248,18 +290,22 @@ class _Master:
         self.dec = dec
         self.probs = probs
         self.theta_lower = np.full(len(probs), -INF)
-        self.cuts: list[tuple[int, float, np.ndarray]] = []  # (s, constant, slope)
+        # cut r: θ[scen[r]] ≥ const[r] + grad[r]·x
+        self.scen = np.zeros(0, dtype=np.int64)
+        self.const = np.zeros(0)
+        self.grad = np.zeros((0, len(dec.keys)))
         self.last: np.ndarray | None = None
 
-    def add_cut(self, s: int, value: float, grad: np.ndarray, at: np.ndarray) -> None:
-        """``θ_s ≥ value + grad·(x − at)``."""
-        self.cuts.append((s, value - float(grad @ at), grad))
+    def add_cuts(self, constants: np.ndarray, slopes: np.ndarray) -> None:
+        """``θ_g ≥ constants[g] + slopes[g]·x``, one cut per θ."""
+        self.scen = np.concatenate([self.scen, np.arange(len(constants))])
+        self.const = np.concatenate([self.const, constants])
+        self.grad = np.concatenate([self.grad, slopes])
 
     def theta_at(self, x: np.ndarray) -> np.ndarray:
         """The smallest θ the cuts allow at ``x``."""
         theta = self.theta_lower.copy()
-        for s, constant, grad in self.cuts:
-            theta[s] = max(theta[s], constant + float(grad @ x))
+        np.maximum.at(theta, self.scen, self.const + self.grad @ x)
         return theta
 
     def solve(self, options, gap: float) -> tuple[np.ndarray, float] | None:
@@ -280,16 +326,12 @@ class _Master:
         col_of[order] = np.arange(n)
         theta = model.add_columns("theta", [(s,) for s in range(S)], lower=self.theta_lower,
                                   cost=self.probs)
-        if self.cuts:
-            rows, cols, vals, rhs = [], [], [], []
-            for r, (s, constant, grad) in enumerate(self.cuts):
-                nz = np.flatnonzero(grad)
-                rows.append(np.full(len(nz) + 1, r))
-                cols.append(np.concatenate([[theta.start + s], col_of[nz]]))
-                vals.append(np.concatenate([[1.0], -grad[nz]]))
-                rhs.append(constant)
-            model.add_rows("cut", [(r,) for r in range(len(self.cuts))], np.concatenate(rows),
-                           np.concatenate(cols), np.concatenate(vals), lower=np.asarray(rhs))
+        m = len(self.scen)
+        if m:
+            r, j = np.nonzero(self.grad)
+            model.add_rows("cut", [(i,) for i in range(m)], np.concatenate([np.arange(m), r]),
+                           np.concatenate([theta.start + self.scen, col_of[j]]),
+                           np.concatenate([np.ones(m), -self.grad[r, j]]), lower=self.const)
         start = None
         if self.last is not None:
             start = np.empty(model.num_cols)
