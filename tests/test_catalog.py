@@ -10,6 +10,7 @@ import pydantic
 import pytest
 
 from chipmix.errors import InputError
+from chipmix.inputs import catalog as catalog_mod
 from chipmix.inputs.catalog import (
     FIELDS,
     RECORD_EXTRAS,
@@ -19,6 +20,8 @@ from chipmix.inputs.catalog import (
     load_catalog,
     load_catalogs,
 )
+from chipmix.io import run_scope
+from chipmix.resources import catalogs_dir
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "catalog_small.csv"
@@ -423,3 +426,24 @@ def test_get_unknown_sku():
     with pytest.raises(InputError, match=r"unknown SKU; got 'acme-h80' \(did you mean 'acme-h800'"):
         load_catalog(SMALL).get("acme-h80")
     assert "acme-h800" in load_catalog(SMALL) and len(load_catalog(SMALL)) == 4
+
+
+def test_a_file_is_parsed_once_per_content_and_read_every_time(tmp_path):
+    """The parse cache never serves stale rows, and every load still records the file."""
+    path = tmp_path / "c.csv"
+    text = (Path(catalogs_dir()) / "nvidia.csv").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = load_catalog(path)
+    with run_scope() as files:
+        again = load_catalog(path)
+    assert str(path.resolve()) in {str(Path(p).resolve()) for p in files.contents}
+    assert again == first and again is not first
+    # same size, other content: parsed afresh
+    changed = text.replace(",Nvidia,", ",NVIDIA,", 1)
+    assert len(changed) == len(text)
+    path.write_text(changed, encoding="utf-8")
+    assert load_catalog(path).records[0].vendor == "NVIDIA"
+    path.write_text("id,vendor\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        load_catalog(path)
+    assert len(catalog_mod._PARSED) <= catalog_mod.PARSED_FILES

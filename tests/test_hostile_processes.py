@@ -108,7 +108,8 @@ def _sweep_folder(tmp_path: Path) -> Path:
     return folder
 
 
-SWEEP = ["sweep", "s.yaml", "--vary", "policy.domestic_share=0:0.6:0.02", "--workers", "2",
+# three workers: this process and a pool of two (pipeline.executor)
+SWEEP = ["sweep", "s.yaml", "--vary", "policy.domestic_share=0:0.6:0.02", "--workers", "3",
          "-o", "out.csv"]
 
 
@@ -170,7 +171,7 @@ def test_a_terminated_stress_run_stops_its_workers(tmp_path):
                           cwd=folder, env=_env(), capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stderr
     before = sorted(p.name for p in folder.iterdir())
-    process = _start(["stress", "plan.json", "s.yaml", "--draws", "400", "--workers", "2",
+    process = _start(["stress", "plan.json", "s.yaml", "--draws", "400", "--workers", "3",
                       "-o", "stress.json"], folder)
     workers: set[int] = set()
     try:

@@ -274,12 +274,20 @@ def _fail(exc: BaseException | None, label: str, code: int, debug: bool, *,
     if text is None:
         text = exc.format_message() if usage else str(exc)  # type: ignore[union-attr]
         if usage:
-            path = getattr(getattr(exc, "ctx", None), "command_path", None) or ""
-            command = " ".join(["chipmix", *path.split()[1:]])  # not argv[0]: may be -c
+            command = " ".join(["chipmix", *_subcommands(getattr(exc, "ctx", None))])
             text = f"{text} (see {command} --help)"
     err.print(styled((f"{label}:", "bold red"), " ", one_line(text)), highlight=False,
               soft_wrap=True)
     return code
+
+
+def _subcommands(ctx: Any) -> list[str]:
+    """The subcommand names of a click context (not the root's: argv[0] may be ``-m pytest``)."""
+    names: list[str] = []
+    while ctx is not None and getattr(ctx, "parent", None) is not None:
+        names.append(str(ctx.info_name))
+        ctx = ctx.parent
+    return names[::-1]
 
 
 def _quiet_stdout() -> None:

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import os
 import re
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,8 +40,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 import chipmix.limits as limits
 from chipmix.errors import InputError, closest, require, require_texts, unknown_name_hint
-from chipmix.inputs.yamlio import MAX_NUMBER, number_text, read_text
-from chipmix.io import input_exists, read_input
+from chipmix.inputs.yamlio import MAX_NUMBER, number_text
+from chipmix.io import decode_text, input_exists, read_input
 from chipmix.resources import catalogs_dir
 
 if TYPE_CHECKING:
@@ -709,8 +712,45 @@ def _where(file: str, row: int) -> str:
     return f"{file} row {row}"
 
 
+#: parsed catalog files (least recently used dropped first), see :func:`_load_file`
+PARSED_FILES = 16
+_PARSED: OrderedDict[tuple[str, str, int, str], Catalog] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+
+
 def _load_file(label: str, path: Path) -> Catalog:
-    table = _read_table(path)
+    """One catalog file, read (and recorded as an input) every time, parsed once per content.
+
+    A sweep's or stress run's variants each check their references against the same files:
+    the parse of the same bytes under the same label, path and ``file-bytes`` limit is kept.
+    """
+    data = _read_bytes(path)
+    key = (label, str(path), limits.get("file-bytes"),
+           hashlib.blake2b(data, digest_size=16).hexdigest())
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
+        if hit is not None:
+            _PARSED.move_to_end(key)
+    if hit is not None:
+        return Catalog(hit.records, dict(hit.labels), dict(hit.locations))
+    catalog = _parse_file(label, path, data)
+    with _PARSED_LOCK:
+        _PARSED[key] = catalog
+        while len(_PARSED) > PARSED_FILES:
+            _PARSED.popitem(last=False)
+    return Catalog(catalog.records, dict(catalog.labels), dict(catalog.locations))
+
+
+def _read_bytes(path: Path) -> bytes:
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise InputError("unsupported file type", file=path, value=path.suffix,
+                         expected="a .csv or .xlsx file")
+    return read_input(path, what="workbook" if suffix == ".xlsx" else "CSV")
+
+
+def _parse_file(label: str, path: Path, data: bytes) -> Catalog:
+    table = _read_table(path, data)
     records: list[Accelerator] = []
     rows: dict[str, int] = {}
     for row_number, cells in _data_rows(path, table):
@@ -729,13 +769,13 @@ def _load_file(label: str, path: Path) -> Catalog:
     )
 
 
-def _read_table(path: Path) -> list[list[str]]:
-    """Every row of the file (header first) as lists of cell texts."""
+def _read_table(path: Path, data: bytes) -> list[list[str]]:
+    """Every row of the file (header first, its bytes ``data``) as lists of cell texts."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        rows = _read_xlsx(path)
+        rows = _read_xlsx(path, data)
     elif suffix == ".csv":
-        rows = _read_csv(path)
+        rows = _read_csv(path, data)
     else:
         raise InputError("unsupported file type", file=path, value=path.suffix,
                          expected="a .csv or .xlsx file")
@@ -746,14 +786,14 @@ def _read_table(path: Path) -> list[list[str]]:
     return rows
 
 
-def _read_csv(path: Path) -> list[list[str]]:
+def _read_csv(path: Path, data: bytes) -> list[list[str]]:
     """Every record of the CSV as text cells.
 
     The csv module rather than pandas: pandas' parser stops at a row with too many cells
     and reports a *line* number, while errors here name spreadsheet rows (a quoted cell may
     span lines).
     """
-    text = read_text(path, what="CSV")
+    text = decode_text(data, path, what="CSV")
     if "\x00" in text:  # a binary file (a workbook saved as .csv?) or UTF-16 text
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError("contains NUL bytes", file=path, location=f"line {line}",
@@ -776,14 +816,13 @@ def _read_csv(path: Path) -> list[list[str]]:
     return rows
 
 
-def _read_xlsx(path: Path) -> list[list[str]]:
+def _read_xlsx(path: Path, data: bytes) -> list[list[str]]:
     """The first sheet's cells as text (numbers as written, booleans as true/false).
 
     openpyxl directly rather than pandas: pandas turns an error cell (``#DIV/0!``) and a
     formula without a saved value into an empty cell, i.e. *unknown*, without a word.
     """
     expected = "an .xlsx workbook (the first sheet is read)"
-    data = read_input(path, what="workbook")  # read once: the file may change meanwhile
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())

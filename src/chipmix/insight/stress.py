@@ -399,10 +399,8 @@ def _replan(setup: StressSetup, supply: pd.DataFrame, t_shock: int,
 
 def _tranches(setup: StressSetup) -> TrancheBase | None:
     """The baseline's :func:`~chipmix.model.data.tranche_base`, once per stress run and worker."""
-    if setup.token is None:
+    if _memo(setup.token) is None:  # resets the memo for a new stress run
         return None
-    if _MEMO["token"] != setup.token:
-        _MEMO.update(token=setup.token, replans={}, tranches=None)
     if _MEMO.get("tranches") is None:
         _MEMO["tranches"] = tranche_base(setup.data)
     base: TrancheBase = _MEMO["tranches"]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,9 +134,13 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     if timeline is None:
         timeline, rule_count = make_timeline(scenario, frame)
     period_table = _period_table(scenario, periods)
-    skus = _sku_table(scenario, frame, periods)
+    skus = _derived(timeline, frame, ("skus", repr(scenario.lifetime), repr(scenario.retire),
+                                      repr(scenario.inventory), scenario.home, tuple(periods)),
+                    lambda: _sku_table(scenario, frame, periods)).copy()
     workloads, demand = _workload_tables(scenario, periods)
-    cap = _capability(scenario, frame, workloads)
+    cap = _derived(timeline, frame, ("cap", repr(scenario.performance),
+                                     repr(workloads[CAP_READS].to_dict("split"))),
+                   lambda: _capability(scenario, frame, workloads)).copy()
     supply, price, availability, tranches = _supply_and_price(
         scenario, frame, skus, cap, periods, period_table, timeline, windows
     )
@@ -159,6 +166,50 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
         tranches=tranches,
         floors=floors,
     )
+
+
+#: the workload columns :func:`_capability` reads
+CAP_READS = ["kind", "metric", "min_memory_gb", "min_interconnect_gbps", "exclude"]
+#: results kept per timeline by :func:`_derived` (least recently used dropped first)
+DERIVED_ENTRIES = 2048
+
+
+@dataclass
+class _Derived:
+    frame: pd.DataFrame  # the catalog frame the entries were derived from
+    entries: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+
+
+_DERIVED: weakref.WeakKeyDictionary[Timeline, _Derived] = weakref.WeakKeyDictionary()
+_DERIVED_LOCK = threading.Lock()
+_MISSING = object()
+
+
+def _derived(timeline: Timeline, frame: pd.DataFrame, key: tuple[Any, ...],
+             compute: Callable[[], Any]) -> Any:
+    """``compute()``, or what it returned for an earlier scenario with the same ``key``.
+
+    A sweep's, stress run's or hedge's scenarios share one timeline (and catalog) and differ
+    in a few numbers: the parts of :func:`prepare` that read neither those numbers nor
+    anything else outside ``key`` are derived once per timeline. ``key`` must hold
+    everything ``compute`` reads besides ``frame`` and ``timeline`` (a repr of each scenario
+    field it reads); entries live as long as the timeline and only for the same ``frame``
+    object. Callers must not change what is returned (copy a table before handing it on).
+    """
+    with _DERIVED_LOCK:
+        store = _DERIVED.get(timeline)
+        if store is None or store.frame is not frame:
+            store = _DERIVED[timeline] = _Derived(frame)
+        value = store.entries.get(key, _MISSING)
+        if value is not _MISSING:
+            store.entries.move_to_end(key)
+            return value
+    value = compute()
+    with _DERIVED_LOCK:
+        store.entries[key] = value
+        while len(store.entries) > DERIVED_ENTRIES:
+            store.entries.popitem(last=False)
+    return value
 
 
 _REUSE = threading.local()
@@ -442,7 +493,8 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     labels = [str(p) for p in periods]
     serving = set(cap.index.get_level_values("sku")) if len(cap) else set()
     years = period_table["years"].to_numpy()
-    rows = frame.to_dict("index")  # plain dicts: no pandas lookups in the loop
+    # plain dicts: no pandas lookups in the loop
+    rows = _derived(timeline, frame, ("rows",), functools.partial(frame.to_dict, "index"))
     sku_info = skus[["server", "watts", "retire_t"]].to_dict("index")
     supply_cols: dict[str, list[float]] = {}
     price_cols: dict[str, list[float]] = {}
@@ -457,8 +509,12 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
             sku=sku, server=sku_info[sku]["server"], watts=sku_info[sku]["watts"],
             retire_t=sku_info[sku]["retire_t"], serves=sku in serving,
             terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
-        supplies, prices, avail, tranches = _sku_supply(scenario, facts, row, periods, years,
-                                                        timeline, bounds)
+        key = ("supply", repr(facts), repr(scenario.supply.get(sku)),
+               repr(scenario.prices.get(sku)), scenario.price_decline_per_year, tuple(periods),
+               tuple(bounds))
+        supplies, prices, avail, tranches = _derived(
+            timeline, frame, key,
+            functools.partial(_sku_supply, scenario, facts, row, periods, years, timeline, bounds))
         supply_cols[sku], price_cols[sku] = supplies, prices
         avail_rows.extend({"period": labels[t], "sku": sku, **a} for t, a in enumerate(avail))
         tranche_rows.extend(tranches)

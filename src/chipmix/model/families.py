@@ -134,12 +134,12 @@ def add_porting(model: LinearModel, data: PlanningData, index: Index) -> None:
     port, use = index.port, index.use
     if not len(port) or not len(use):
         return
-    z_col = pd.Series(
-        port["col"].to_numpy(dtype=float),
-        index=pd.MultiIndex.from_frame(port[["vendor", "workload"]]),
-    )
-    key = pd.MultiIndex.from_arrays([use["sku"].map(data.skus["vendor"]), use["workload"]])
-    z = z_col.reindex(key).to_numpy()
+    z_col = dict(zip(zip(port["vendor"].to_numpy(), port["workload"].to_numpy(), strict=True),
+                     port["col"].to_numpy(dtype=float), strict=True))
+    vendor_of = data.skus["vendor"].to_dict()
+    z = np.fromiter((z_col.get((vendor_of[k], w), np.nan) for k, w in
+                     zip(use["sku"].to_numpy(), use["workload"].to_numpy(), strict=True)),
+                    dtype=float, count=len(use))
     sel = ~np.isnan(z)
     if not sel.any():
         return

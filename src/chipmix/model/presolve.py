@@ -402,9 +402,16 @@ def _workload_merges(data: PlanningData) -> dict[str, str]:
 
 
 def _all_apart(table: pd.DataFrame) -> bool:
-    """No two rows of ``table`` are equal: more columns cannot make any equal (a shortcut)."""
-    classes = _first_of_class(table)
-    return all(k == v for k, v in classes.items())
+    """No two rows of ``table`` are equal: more columns cannot make any equal (a shortcut).
+
+    Rows as tuples of :func:`_key` (NaN = NaN; ``-0.0 == 0.0`` and ``1 == 1.0`` as in
+    :func:`_first_of_class`'s float bit patterns): distinct tuples are distinct classes.
+    """
+    rows = [tuple(_key(v) for v in row) for row in table.itertuples(index=False, name=None)]
+    try:
+        return len(set(rows)) == len(rows)
+    except TypeError:  # an unhashable cell: compare the long way
+        return all(k == v for k, v in _first_of_class(table).items())
 
 
 def _sku_merges(data: PlanningData, *, relax: bool, inert: set[str] | None = None

@@ -365,20 +365,25 @@ def _add_port(model: LinearModel, data: PlanningData, use: pd.DataFrame,
     One binary per (vendor, workload) with a porting cost whose vendor serves the workload
     somewhere (every such pair with ``keep_idle``).
     """
-    port = data.port.reset_index()
+    costs = dict(zip(data.port.index, data.port.to_numpy(dtype=float), strict=True))
     if keep_idle:
-        pass  # every pair the scenario could port (a hedge ties z across scenarios)
-    elif len(port) and len(use):
-        vendor = use["sku"].map(data.skus["vendor"])
-        used = pd.MultiIndex.from_arrays([vendor, use["workload"]]).unique()
-        port = port[pd.MultiIndex.from_frame(port[["vendor", "workload"]]).isin(used)]
+        pairs = list(costs)  # every pair the scenario could port (a hedge ties z across scenarios)
+    elif costs and len(use):
+        vendor_of = data.skus["vendor"].to_dict()
+        used = set(zip([vendor_of[k] for k in use["sku"].to_numpy()], use["workload"].to_numpy(),
+                       strict=True))
+        pairs = [pair for pair in costs if pair in used]
     else:
-        port = port.iloc[0:0]
-    port = port.sort_values(["vendor", "workload"]).reset_index(drop=True)
-    block = model.add_columns("port", (port["vendor"].to_numpy(), port["workload"].to_numpy()),
-                              upper=1.0, integer=True)
-    port["col"] = np.arange(block.start, block.stop)
-    return port
+        pairs = []
+    pairs.sort()  # by vendor, then workload (the pairs are unique)
+    vendors = np.asarray([v for v, _ in pairs], dtype=object)
+    workloads = np.asarray([w for _, w in pairs], dtype=object)
+    block = model.add_columns("port", (vendors, workloads), upper=1.0, integer=True)
+    return pd.DataFrame({"vendor": pd.array(vendors, dtype=data.port.index.dtypes["vendor"]),
+                         "workload": pd.array(workloads,
+                                              dtype=data.port.index.dtypes["workload"]),
+                         "port": np.asarray([costs[pair] for pair in pairs], dtype=float),
+                         "col": np.arange(block.start, block.stop)})
 
 
 def _add_short(model: LinearModel, data: PlanningData) -> pd.DataFrame:

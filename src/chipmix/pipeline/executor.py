@@ -4,9 +4,11 @@
 items]``, in the order of ``items`` whichever executor ran them, computed
 
 - in this process (``workers=1`` and no Dask),
-- on a ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes (default: every
-  core this process may use) started with the ``spawn`` method — HiGHS keeps a thread pool
-  that a forked child must not inherit; ``context`` travels once per chunk of items, or
+- on ``workers`` processes (default: every core this process may use): this process and a
+  ``concurrent.futures.ProcessPoolExecutor`` of ``workers − 1`` more, started with the
+  ``spawn`` method — HiGHS keeps a thread pool that a forked child must not inherit.
+  Whoever is free takes the next chunk of items (this process starts at once, while the
+  pool's processes are still importing); ``context`` travels once per chunk, or
 - on Dask, with one set of options: ``dask`` is a scheduler address such as
   ``tcp://10.0.0.5:8786``, ``"local"`` for a local cluster of ``workers`` processes, or a
   ``dask.distributed.Client`` (the caller's: left open); ``context`` is scattered to every
@@ -25,8 +27,9 @@ reference), so anything that depends only on ``(context, item)`` — e.g. a draw
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from chipmix.errors import ChipmixError
@@ -159,30 +162,44 @@ class Executor:
     def _map_pool(self, fn: Callable[[Any, Any], Any], context: Any, items: Sequence[Any],
                   progress: Progress | None, chunksize: int | None,
                   on_error: OnError | None) -> list[Any]:
+        """The pool's ``workers − 1`` processes and this one take the chunks as they free up.
+
+        This process is the last worker: it starts on the first chunks while the pool's
+        processes are still starting (a spawned worker imports chipmix first, about a
+        second), and the pool is fed one chunk ahead per process, so that whoever is free
+        takes the next chunk.
+        """
         if self._pool is None:
             # spawn, not fork: a forked child inherits HiGHS's thread pool without its threads
-            self._pool = new_pool(self.workers)
+            self._pool = new_pool(self.workers - 1)
         size = chunksize or max(1, len(items) // (self.workers * 4))
-        chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
-        with spawning():  # the first submits start the workers: no signal mid-launch
-            futures: dict[Future[list[Any]], list[int]] = {
-                self._pool.submit(_call_chunk, fn, context, [items[i] for i in chunk]): chunk
-                for chunk in chunks
-            }
+        pending = deque(list(range(i, min(i + size, len(items))))
+                        for i in range(0, len(items), size))
         results: list[Any] = [None] * len(items)
+        futures: dict[Future[list[Any]], list[int]] = {}
         done = 0
-        for future in as_completed(futures):
-            chunk = futures[future]
-            try:
-                values = future.result()
-            except Exception as exc:  # the worker died: killed, out of memory, solver crash
-                if on_error is None:
-                    raise
-                values = [on_error(items[i], exc) for i in chunk]
+
+        def record(chunk: list[int], values: list[Any]) -> None:
+            nonlocal done
             for i, value in zip(chunk, values, strict=True):
                 results[i] = value
             done += len(chunk)
             _tick(progress, done, len(items))
+
+        while pending or futures:
+            with spawning():  # a submit may start a worker: no signal mid-launch
+                while pending and len(futures) < 2 * (self.workers - 1):
+                    chunk = pending.popleft()
+                    futures[self._pool.submit(_call_chunk, fn, context,
+                                              [items[i] for i in chunk])] = chunk
+            finished = [f for f in futures if f.done()] if pending else \
+                list(wait(futures, return_when=FIRST_COMPLETED).done)
+            for future in finished:
+                chunk = futures.pop(future)
+                record(chunk, _chunk_values(future, chunk, items, on_error))
+            if pending and not finished:
+                chunk = pending.popleft()
+                record(chunk, _own_chunk(fn, context, chunk, items, on_error))
         return results
 
     def _map_dask(self, fn: Callable[[Any, Any], Any], context: Any, items: Sequence[Any],
@@ -224,6 +241,28 @@ def _call(item: Any, fn: Callable[[Any, Any], Any], context: Any) -> Any:
 
 def _call_chunk(fn: Callable[[Any, Any], Any], context: Any, chunk: list[Any]) -> list[Any]:
     return [fn(context, item) for item in chunk]
+
+
+def _chunk_values(future: Future[list[Any]], chunk: list[int], items: Sequence[Any],
+                  on_error: OnError | None) -> list[Any]:
+    """A pool chunk's results; ``on_error``'s for each item when its worker failed."""
+    try:
+        return future.result()
+    except Exception as exc:  # the worker died: killed, out of memory, solver crash
+        if on_error is None:
+            raise
+        return [on_error(items[i], exc) for i in chunk]
+
+
+def _own_chunk(fn: Callable[[Any, Any], Any], context: Any, chunk: list[int],
+               items: Sequence[Any], on_error: OnError | None) -> list[Any]:
+    """A chunk run in this process, failing as a pool chunk does (``on_error`` per item)."""
+    try:
+        return _call_chunk(fn, context, [items[i] for i in chunk])
+    except Exception as exc:
+        if on_error is None:
+            raise
+        return [on_error(items[i], exc) for i in chunk]
 
 
 def _tick(progress: Progress | None, done: int, total: int) -> None:

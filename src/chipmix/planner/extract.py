@@ -161,17 +161,19 @@ def _availability(data) -> pd.DataFrame:
 def _bought(buy_index: pd.DataFrame, servers: np.ndarray, labels: list[str],
             relax: bool) -> pd.DataFrame:
     """The purchase columns with servers > 0: servers (whole unless relaxed), units, spend."""
-    buy = buy_index.copy()
-    buy["servers"] = np.round(servers) if not relax else servers
-    buy = buy[buy["servers"] > 1e-9]
-    buy["units"] = buy["servers"] * buy["server"]
-    buy["unit_price"] = buy["price"]
-    buy["spend"] = buy["units"] * buy["price"]
-    buy["period"] = [labels[t] for t in buy["t"]]
+    servers = np.round(servers) if not relax else servers
+    keep = servers > 1e-9
+    columns: dict[str, Any] = {name: buy_index[name].array[keep] for name in buy_index.columns}
+    columns["servers"] = servers[keep]
+    columns["units"] = columns["servers"] * buy_index["server"].to_numpy()[keep]
+    price = buy_index["price"].to_numpy()[keep]
+    columns["unit_price"] = price
+    columns["spend"] = columns["units"] * price
+    columns["period"] = [labels[t] for t in columns["t"]]
     # the purchase tranche's days: from its first to its last day (inclusive)
-    buy["from"] = [d.isoformat() for d in buy["start"]]
-    buy["until"] = [(d - dt.timedelta(days=1)).isoformat() for d in buy["end"]]
-    return buy
+    columns["from"] = [d.isoformat() for d in columns["start"]]
+    columns["until"] = [(d - dt.timedelta(days=1)).isoformat() for d in columns["end"]]
+    return pd.DataFrame(columns, index=buy_index.index[keep])
 
 
 def _purchases(buy: pd.DataFrame, relax: bool) -> pd.DataFrame:
@@ -180,9 +182,10 @@ def _purchases(buy: pd.DataFrame, relax: bool) -> pd.DataFrame:
     One row per purchase tranche bought in (formats.md, extended with ``from``/``until``), sorted by
     period, SKU and first day.
     """
-    purchases = buy[[*_COLUMNS["purchases"], "t"]]
-    purchases = purchases.sort_values(["t", "sku", "from"]).drop(columns="t").reset_index(
-        drop=True)
+    keys = list(zip(buy["t"].to_numpy(), buy["sku"].to_numpy(), buy["from"].to_numpy(),
+                    strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)  # (t, sku, from): unique per row
+    purchases = buy[_COLUMNS["purchases"]].take(order).reset_index(drop=True)
     if not relax:
         purchases["servers"] = purchases["servers"].astype(int)
         purchases["units"] = purchases["units"].astype(int)
@@ -211,11 +214,11 @@ def _ported(port: pd.DataFrame, relax: bool) -> pd.DataFrame:
     """Pairs ported (with the LP's fraction when relaxed)."""
     if not len(port):
         return pd.DataFrame(columns=_COLUMNS["ported"])
-    ported = port[port["z"] > 1e-9].copy()
-    ported = ported.rename(columns={"z": "fraction"})[["vendor", "workload", "fraction"]]
-    if not relax:
-        ported = ported.drop(columns="fraction")
-    return ported.reset_index(drop=True)
+    keep = port["z"].to_numpy(dtype=float) > 1e-9
+    columns = {"vendor": port["vendor"].array[keep], "workload": port["workload"].array[keep]}
+    if relax:
+        columns["fraction"] = port["z"].to_numpy()[keep]
+    return pd.DataFrame(columns)
 
 
 def _costs(data, buy: pd.DataFrame, use: pd.DataFrame, port: pd.DataFrame,
