@@ -816,7 +816,9 @@ def purchase_tranches(data: PlanningData, base: TrancheBase | None = None) -> pd
             "k_i": k_new,
         })
         tr = pd.concat([tr, extra], ignore_index=True) if len(tr) else extra
-    return tr.sort_values(["t", "k_i", "start"], kind="stable").reset_index(drop=True)
+    starts = np.fromiter((d.toordinal() for d in tr["start"]), dtype=np.int64, count=len(tr))
+    order = np.lexsort((starts, tr["k_i"].to_numpy(), tr["t"].to_numpy()))  # stable
+    return tr.take(order).reset_index(drop=True)
 
 
 def tranche_room(data: PlanningData, supply: pd.DataFrame, base: TrancheBase

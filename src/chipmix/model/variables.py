@@ -106,13 +106,16 @@ def _usable_pairs(data: PlanningData) -> tuple[pd.DataFrame, np.ndarray]:
     its workload can use at t (delivery never exceeds demand: see
     :func:`chipmix.model.families.add_demand`).
     """
-    skus = data.skus
-    sku_pos = pd.Series(np.arange(len(skus)), index=skus.index)
-    w_pos = pd.Series(np.arange(len(data.demand.columns)), index=data.demand.columns)
-    pairs = data.cap.reset_index()
-    pairs = pairs[pairs["sku"].map(skus["watts"]).notna().to_numpy()].reset_index(drop=True)
-    pairs["k_i"] = pairs["sku"].map(sku_pos).to_numpy(dtype=np.int64)
-    pairs["w_j"] = pairs["workload"].map(w_pos).to_numpy(dtype=np.int64)
+    skus, cap = data.skus, data.cap
+    sku_pos = {k: i for i, k in enumerate(skus.index)}
+    w_pos = {w: j for j, w in enumerate(data.demand.columns)}
+    sku_of, workload_of = (cap.index.get_level_values(name) for name in ("sku", "workload"))
+    k_i = np.fromiter((sku_pos[k] for k in sku_of), dtype=np.int64, count=len(cap))
+    w_j = np.fromiter((w_pos[w] for w in workload_of), dtype=np.int64, count=len(cap))
+    keep = ~np.isnan(skus["watts"].to_numpy(dtype=float)[k_i])
+    pairs = pd.DataFrame({"sku": sku_of.array[keep], "workload": workload_of.array[keep],
+                          "cap": cap.to_numpy(dtype=float)[keep], "k_i": k_i[keep],
+                          "w_j": w_j[keep]})
     demand = data.demand.to_numpy()  # T × W
     need_ub = demand[:, pairs["w_j"].to_numpy()].T / pairs["cap"].to_numpy()[:, None]
     return pairs, need_ub
