@@ -27,6 +27,7 @@ reference), so anything that depends only on ``(context, item)`` — e.g. a draw
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -164,42 +165,33 @@ class Executor:
                   on_error: OnError | None) -> list[Any]:
         """The pool's ``workers − 1`` processes and this one take the chunks as they free up.
 
-        This process is the last worker: it starts on the first chunks while the pool's
-        processes are still starting (a spawned worker imports chipmix first, about a
-        second), and the pool is fed one chunk ahead per process, so that whoever is free
-        takes the next chunk.
+        This process is the last worker: it starts on a chunk while the pool's processes are
+        still starting (a spawned worker imports chipmix first, about a second). A pool
+        process gets its next chunk the moment it returns one (a done callback submits it),
+        so chunks of uneven cost balance as on a pool of ``workers`` processes.
         """
         if self._pool is None:
             # spawn, not fork: a forked child inherits HiGHS's thread pool without its threads
             self._pool = new_pool(self.workers - 1)
         size = chunksize or max(1, len(items) // (self.workers * 4))
-        pending = deque(list(range(i, min(i + size, len(items))))
-                        for i in range(0, len(items), size))
+        feed = _Feed(self._pool, fn, context, items, size)
+        with spawning():  # these submits start the pool's processes, from this thread
+            for _ in range(self.workers - 1):
+                feed.submit()
         results: list[Any] = [None] * len(items)
-        futures: dict[Future[list[Any]], list[int]] = {}
         done = 0
-
-        def record(chunk: list[int], values: list[Any]) -> None:
-            nonlocal done
-            for i, value in zip(chunk, values, strict=True):
-                results[i] = value
-            done += len(chunk)
-            _tick(progress, done, len(items))
-
-        while pending or futures:
-            with spawning():  # a submit may start a worker: no signal mid-launch
-                while pending and len(futures) < 2 * (self.workers - 1):
-                    chunk = pending.popleft()
-                    futures[self._pool.submit(_call_chunk, fn, context,
-                                              [items[i] for i in chunk])] = chunk
-            finished = [f for f in futures if f.done()] if pending else \
-                list(wait(futures, return_when=FIRST_COMPLETED).done)
-            for future in finished:
-                chunk = futures.pop(future)
-                record(chunk, _chunk_values(future, chunk, items, on_error))
-            if pending and not finished:
-                chunk = pending.popleft()
-                record(chunk, _own_chunk(fn, context, chunk, items, on_error))
+        while done < len(items):
+            chunk = feed.take()
+            if chunk is not None:
+                finished = [(chunk, _own_chunk(fn, context, chunk, items, on_error))]
+            else:
+                finished = feed.returned(on_error, block=True)
+            finished += feed.returned(on_error, block=False)
+            for chunk, values in finished:
+                for i, value in zip(chunk, values, strict=True):
+                    results[i] = value
+                done += len(chunk)
+                _tick(progress, done, len(items))
         return results
 
     def _map_dask(self, fn: Callable[[Any, Any], Any], context: Any, items: Sequence[Any],
@@ -233,6 +225,78 @@ def run_map(fn: Callable[[Any, Any], Any], context: Any, items: Iterable[Any], *
     items = list(items)
     with Executor(workers, dask, max_tasks=len(items)) as executor:
         return executor.map(fn, context, items, progress=progress)
+
+
+class _Feed:
+    """The chunks of one pool batch: taken by this process, or submitted to the pool.
+
+    The pool holds one chunk per process; when one comes back, its done callback (in the
+    pool's manager thread) submits the next. ``take`` and the callback share the queue
+    under a lock; a submit that fails (the pool broke or was shut down) puts its chunk back
+    for this process. Submits never hold the lock (the pool takes locks of its own).
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, fn: Callable[[Any, Any], Any],
+                 context: Any, items: Sequence[Any], size: int) -> None:
+        self.pool, self.fn, self.context, self.items = pool, fn, context, items
+        self.pending = deque(list(range(i, min(i + size, len(items))))
+                             for i in range(0, len(items), size))
+        self.futures: dict[Future[list[Any]], list[int]] = {}
+        self.lock = threading.Lock()
+        self.moving = 0  # chunks taken for the pool and not yet submitted or put back
+        self.changed = threading.Event()
+
+    def take(self) -> list[int] | None:
+        """The next chunk for this process (None: none left to take)."""
+        with self.lock:
+            return self.pending.popleft() if self.pending else None
+
+    def submit(self, _done: object = None) -> None:
+        """Submit the next chunk to the pool (a done callback, or the first fill)."""
+        with self.lock:
+            if not self.pending:
+                self.changed.set()
+                return
+            chunk = self.pending.popleft()
+            self.moving += 1
+        try:
+            future = self.pool.submit(_call_chunk, self.fn, self.context,
+                                      [self.items[i] for i in chunk])
+        except Exception:  # broken or shut down: this process runs the chunk
+            with self.lock:
+                self.pending.appendleft(chunk)
+                self.moving -= 1
+            self.changed.set()
+            return
+        with self.lock:
+            self.futures[future] = chunk
+            self.moving -= 1
+        self.changed.set()
+        future.add_done_callback(self.submit)
+
+    def returned(self, on_error: OnError | None, *, block: bool
+                 ) -> list[tuple[list[int], list[Any]]]:
+        """The pool's finished chunks with their values (``block``: wait for one)."""
+        while True:
+            with self.lock:
+                current = list(self.futures)
+                moving = self.moving
+            if not block or any(f.done() for f in current):
+                break
+            if current:
+                wait(current, timeout=0.5, return_when=FIRST_COMPLETED)
+            elif moving:
+                self.changed.wait(0.01)
+                self.changed.clear()
+            else:
+                return []  # nothing in the pool: the chunks left are this process's
+        out = []
+        for future in current:
+            if future.done():
+                with self.lock:
+                    chunk = self.futures.pop(future)
+                out.append((chunk, _chunk_values(future, chunk, self.items, on_error)))
+        return out
 
 
 def _call(item: Any, fn: Callable[[Any, Any], Any], context: Any) -> Any:
