@@ -313,9 +313,7 @@ def _chunk_values(future: Future[list[Any]], chunk: list[int], items: Sequence[A
     try:
         return future.result()
     except Exception as exc:  # the worker died: killed, out of memory, solver crash
-        if on_error is None:
-            raise
-        return [on_error(items[i], exc) for i in chunk]
+        return _failed(chunk, items, exc, on_error)
 
 
 def _own_chunk(fn: Callable[[Any, Any], Any], context: Any, chunk: list[int],
@@ -324,9 +322,15 @@ def _own_chunk(fn: Callable[[Any, Any], Any], context: Any, chunk: list[int],
     try:
         return _call_chunk(fn, context, [items[i] for i in chunk])
     except Exception as exc:
-        if on_error is None:
-            raise
-        return [on_error(items[i], exc) for i in chunk]
+        return _failed(chunk, items, exc, on_error)
+
+
+def _failed(chunk: list[int], items: Sequence[Any], exc: Exception,
+            on_error: OnError | None) -> list[Any]:
+    """``on_error``'s result for each item of a failed chunk; without it, ``exc`` again."""
+    if on_error is None:
+        raise exc
+    return [on_error(items[i], exc) for i in chunk]
 
 
 def _tick(progress: Progress | None, done: int, total: int) -> None:
