@@ -108,8 +108,9 @@ def _sweep_folder(tmp_path: Path) -> Path:
     return folder
 
 
-# three workers: this process and a pool of two (pipeline.executor)
-SWEEP = ["sweep", "s.yaml", "--vary", "policy.domestic_share=0:0.6:0.02", "--workers", "3",
+# three workers: this process and a pool of two (pipeline.executor); 601 variants, so the
+# sweep is far from done when the signal comes (31 once finished first on a fast machine)
+SWEEP = ["sweep", "s.yaml", "--vary", "policy.domestic_share=0:0.6:0.001", "--workers", "3",
          "-o", "out.csv"]
 
 
@@ -136,6 +137,65 @@ def test_a_signalled_sweep_stops_its_workers_and_writes_nothing(tmp_path, signum
         assert sorted(p.name for p in folder.iterdir()) == before  # no out.csv, no temp
     finally:
         _cleanup(process, workers)
+
+
+@posix_only
+@pytest.mark.parametrize(("stop", "code", "word"), [("int", 130, "interrupted"),
+                                                     ("term", 143, "terminated")])
+def test_a_signal_after_the_output_is_written_says_so(tmp_path, monkeypatch, capfd, stop,
+                                                       code, word):
+    """A signal that lands once ``-o`` is in place (the run was almost done) leaves that
+    output complete, and the one line names it instead of claiming nothing was written."""
+    import json
+
+    import chipmix.io
+    from chipmix.processes import Terminated
+
+    real = chipmix.io.write_text
+
+    def then_a_signal(path, text):
+        real(path, text)
+        if stop == "int":
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C: typer turns it into a return
+            time.sleep(1)
+        raise Terminated()  # what SIGTERM raises inside the CLI (the default would kill pytest)
+
+    monkeypatch.setattr(chipmix.io, "write_text", then_a_signal)
+    shutil.copy(SUPPORT / "base.yaml", tmp_path / "s.yaml")
+    shutil.copy(SUPPORT / "good.csv", tmp_path / "good.csv")
+    monkeypatch.chdir(tmp_path)
+    capfd.readouterr()
+    assert main(["plan", "s.yaml", "-o", "plan.json"]) == code
+    _, err = capfd.readouterr()
+    assert err.strip().splitlines()[-1] == f"{word} after writing plan.json (complete); " \
+                                           "nothing else written", err
+    assert json.loads((tmp_path / "plan.json").read_text())["status"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "plan.json", "s.yaml"]
+
+
+@posix_only
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_rename_waits_until_the_output_is_recorded(tmp_path, signum):
+    """The rename and its record in the run are one step: a signal sent in between is
+    delivered right after (so the CLI's message is true either way)."""
+    from chipmix.io import run_scope, write_text
+    from chipmix.processes import Terminated, signals_as_exceptions
+
+    real_replace = os.replace
+    sent: list[int] = []
+
+    def replace_then_signal(src, dst):
+        real_replace(src, dst)
+        os.kill(os.getpid(), signum)  # held until the record is made
+        sent.append(signum)
+
+    with run_scope() as files, signals_as_exceptions(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "replace", replace_then_signal)
+        with pytest.raises((KeyboardInterrupt, Terminated)):
+            write_text(tmp_path / "out.txt", "done\n")
+        assert sent == [signum]
+        assert list(files.outputs.values()) == [str(tmp_path / "out.txt")]
+    assert (tmp_path / "out.txt").read_text() == "done\n"
 
 
 @posix_only

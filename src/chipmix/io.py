@@ -49,6 +49,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -556,9 +557,6 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         else:
             with _through(target) as tmp:
                 yield tmp
-    for files in _RUN.get():
-        if target.kind == "file":
-            files.outputs[target.real] = target.named
 
 
 @contextlib.contextmanager
@@ -583,8 +581,11 @@ def _replace(target: _Target) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 os.chown(tmp, *target.owner)
         _unchanged(target)
-        os.replace(tmp, real)
-        done = True
+        with _signals_held():  # the rename and its record are one step for a late signal
+            os.replace(tmp, real)
+            done = True
+            for files in _RUN.get():
+                files.outputs[target.real] = target.named
     except OSError as exc:
         raise OutputError(target.named, f"cannot write the file ({_reason(exc)})") from None
     finally:
@@ -593,6 +594,25 @@ def _replace(target: _Target) -> Iterator[Path]:
                 os.unlink(tmp)
         if not done:
             _remove_folders(created)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (blocked) until the end; they are delivered right after.
+
+    So a signal either comes before the rename (nothing written) or after the run recorded
+    the output as written (the CLI says so), never in between.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no sigmask here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _unchanged(target: _Target) -> None:

@@ -14,7 +14,9 @@ of defence — whatever happens, the user sees one line and a documented exit co
 2     bad input, a bad option value, an output chipmix will not write, a cap reached, an
       unusable solver: ``error: ...`` naming the file, key or option and what was expected
 3     internal error (a bug): ``internal error: ...; rerun with --debug and report it``
-130   interrupted (Ctrl-C); 143 terminated (SIGTERM). No partial output either way.
+130   interrupted (Ctrl-C); 143 terminated (SIGTERM). No partial output either way: a
+      signal before an output is renamed into place leaves none (``...; nothing written``),
+      one after it leaves it complete and the message names it (``... after writing X``)
 ====  ======================================================================================
 
 ``--debug`` and ``--limit NAME=N`` are global: accepted before or after the sub-command.
@@ -191,6 +193,7 @@ def _global_options(argv: list[str]) -> tuple[list[str], bool, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     state["debug"] = False
+    state["outputs"] = {}
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(args)
@@ -212,12 +215,13 @@ def _run(args: list[str]) -> int:
     from chipmix.io import run_scope
 
     values = dict(limits.parse_assignment(text) for text in limit_texts)
-    with run_scope(), limits.using(values), _noting_interrupts() as interrupted:
+    with run_scope() as files, limits.using(values), _noting_interrupts() as interrupted:
+        state["outputs"] = files.outputs  # read by _stopped when a signal ends the run
         command = typer.main.get_command(app)
         readable_metavars(command)
         result = command(args=args, standalone_mode=False)
     if interrupted:  # typer turned the KeyboardInterrupt into a return value of 130
-        err.print("interrupted; nothing written")
+        err.print(_stopped("interrupted"), highlight=False, soft_wrap=True)
         return 130
     return int(result) if isinstance(result, int) else 0
 
@@ -233,8 +237,8 @@ def _exit_code(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, ClickException):
         return _fail(exc, "error", exc.exit_code or 2, debug, usage=True)
     if isinstance(exc, (KeyboardInterrupt, typer.Abort, Terminated)):
-        err.print(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; "
-                  "nothing written")
+        err.print(_stopped("terminated" if isinstance(exc, Terminated) else "interrupted"),
+                  highlight=False, soft_wrap=True)
         return exc.exit_code if isinstance(exc, Terminated) else 130
     if isinstance(exc, BrokenPipeError):
         _quiet_stdout()
@@ -245,6 +249,15 @@ def _exit_code(exc: BaseException, debug: bool) -> int:
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         text = f"{last}; rerun with --debug and report it"
     return _fail(exc, "internal error", INTERNAL_ERROR, debug, text=text)
+
+
+def _stopped(word: str) -> str:
+    """The one line for a run a signal ended: what it wrote before (complete), or nothing."""
+    written = list((state.get("outputs") or {}).values())
+    if not written:
+        return f"{word}; nothing written"
+    names = ", ".join(written)
+    return f"{word} after writing {names} (complete); nothing else written"
 
 
 @contextlib.contextmanager
