@@ -52,6 +52,7 @@ import secrets
 import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -598,21 +599,27 @@ def _replace(target: _Target) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait (blocked) until the end; they are delivered right after.
+    """SIGINT and SIGTERM that arrive inside are noted and raised again right after.
 
     So a signal either comes before the rename (nothing written) or after the run recorded
-    the output as written (the CLI says so), never in between.
+    the output as written (the CLI says so), never in between. Python runs signal handlers
+    in the main thread only, so handlers swapped there hold them for the whole process (a
+    thread's signal mask would not: the kernel hands a process signal to any other thread).
     """
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - no sigmask here
-        yield
+    old = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    if threading.current_thread() is not threading.main_thread() or None in old.values():
+        yield  # handlers not set from Python cannot be swapped back
         return
+    pending: list[int] = []
+    for signum in old:
+        signal.signal(signum, lambda number, frame: pending.append(number))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
+        for signum in pending:
+            signal.raise_signal(signum)  # to the handler restored above
 
 
 def _unchanged(target: _Target) -> None:
