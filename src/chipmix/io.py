@@ -618,8 +618,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for signum, handler in old.items():
             signal.signal(signum, handler)
-        for signum in pending:
-            signal.raise_signal(signum)  # to the handler restored above
+        for number in pending:
+            signal.raise_signal(number)  # to the handler restored above
 
 
 def _unchanged(target: _Target) -> None:
