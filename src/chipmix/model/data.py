@@ -496,9 +496,9 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     # plain dicts: no pandas lookups in the loop
     rows = _derived(timeline, frame, ("rows",), functools.partial(frame.to_dict, "index"))
     sku_info = skus[["server", "watts", "retire_t"]].to_dict("index")
-    supply_cols: dict[str, list[float]] = {}
-    price_cols: dict[str, list[float]] = {}
-    avail_rows: list[dict[str, Any]] = []
+    supply_cols: list[list[float]] = []
+    price_cols: list[list[float]] = []
+    avail_parts: list[list[dict[str, Any]]] = []
     tranche_rows: list[dict[str, Any]] = []
     bounds = [(p.start, p.end) for p in periods]
     for t, (first, stop) in (windows or {}).items():
@@ -515,16 +515,45 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
         supplies, prices, avail, tranches = _derived(
             timeline, frame, key,
             functools.partial(_sku_supply, scenario, facts, row, periods, years, timeline, bounds))
-        supply_cols[sku], price_cols[sku] = supplies, prices
-        avail_rows.extend({"period": labels[t], "sku": sku, **a} for t, a in enumerate(avail))
+        supply_cols.append(supplies)
+        price_cols.append(prices)
+        avail_parts.append(avail)
         tranche_rows.extend(tranches)
     index = pd.Index(labels, name="period")
-    supply = pd.DataFrame(supply_cols, index=index)
-    price = pd.DataFrame(price_cols, index=index)
-    availability = pd.DataFrame(
-        avail_rows, columns=["period", "sku", "status", "supply", "fee", "reason", "cause"]
-    )
-    return supply, price, availability, pd.DataFrame(tranche_rows, columns=TRANCHE_COLUMNS)
+    names = list(frame.index)
+    supply, price = (_period_frame(cols, index, names) for cols in (supply_cols, price_cols))
+    availability = pd.DataFrame(_avail_columns(labels, names, avail_parts), columns=AVAIL_COLUMNS)
+    tranches_frame = pd.DataFrame(
+        {c: [r[c] for r in tranche_rows] for c in TRANCHE_COLUMNS}, columns=TRANCHE_COLUMNS
+    ) if tranche_rows else pd.DataFrame(tranche_rows, columns=TRANCHE_COLUMNS)
+    return supply, price, availability, tranches_frame
+
+
+#: columns of :attr:`PlanningData.availability`
+AVAIL_COLUMNS = ["period", "sku", "status", "supply", "fee", "reason", "cause"]
+
+
+def _period_frame(columns: list[list[float]], index: pd.Index, names: list[str]) -> pd.DataFrame:
+    """The periods × SKUs table from one list per SKU (one float block, as a dict gives)."""
+    if not names or not len(index):
+        return pd.DataFrame(dict(zip(names, columns, strict=True)), index=index)
+    values = np.array(columns, dtype=float).T
+    return pd.DataFrame(values, index=index, columns=pd.Index(names))
+
+
+def _avail_columns(labels: list[str], names: list[str], parts: list[list[dict[str, Any]]]
+                   ) -> dict[str, list[Any]]:
+    """The availability rows (SKU by SKU, period by period) as columns."""
+    out: dict[str, list[Any]] = {
+        "period": labels * len(names),
+        "sku": [sku for sku in names for _ in labels],
+    }
+    flat = [a for part in parts for a in part]
+    if not flat:
+        return {column: [] for column in AVAIL_COLUMNS}
+    for column in AVAIL_COLUMNS[2:]:
+        out[column] = [a[column] for a in flat]
+    return out
 
 
 @dataclass(frozen=True)

@@ -51,14 +51,7 @@ def extract(run: Run, *, summary: bool = False) -> Plan:
         empty = {name: pd.DataFrame(columns=cols) for name, cols in _COLUMNS.items()}
         return _typed(Plan(objective=None, cost={}, discounted={}, **common, **empty), data)
     model, index, relax = run.model, run.index, run.options.relax
-    x = np.where(np.abs(result.x) < 1e-9, 0.0, result.x)
-    buy = _bought(index.buy, model.values(x, "buy"), data.labels, relax)
-    use = index.use.copy()
-    use["units"] = model.values(x, "use")
-    use["units"] = use["units"].where(use["units"].abs() > 1e-9, 0.0)
-    port = index.port.copy()
-    z = model.values(x, "port")
-    port["z"] = z if relax else np.round(z)  # as reported
+    x, buy, use, port = solution_tables(run)
     cost, discounted = _costs(data, buy, use, port, index.short, model.values(x, "short"))
     if summary:
         return Plan(objective=result.objective, cost=cost, discounted=discounted,
@@ -81,6 +74,23 @@ def extract(run: Run, *, summary: bool = False) -> Plan:
         **common,
     )
     return _typed(_caps_and_causes(_with_skus(plan, data), data), data)
+
+
+def solution_tables(run: Run) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The solution (noise read as 0) and its bought, use and port tables, as reported."""
+    data, model, index, relax = run.data, run.model, run.index, run.options.relax
+    raw = run.result.x
+    if raw is None:
+        raise ValueError("the run has no solution")
+    x = np.where(np.abs(raw) < 1e-9, 0.0, raw)
+    buy = _bought(index.buy, model.values(x, "buy"), data.labels, relax)
+    use = index.use.copy()
+    use["units"] = model.values(x, "use")
+    use["units"] = use["units"].where(use["units"].abs() > 1e-9, 0.0)
+    port = index.port.copy()
+    z = model.values(x, "port")
+    port["z"] = z if relax else np.round(z)  # as reported
+    return x, buy, use, port
 
 
 def _with_skus(plan: Plan, data) -> Plan:
@@ -230,20 +240,15 @@ def _costs(data, buy: pd.DataFrame, use: pd.DataFrame, port: pd.DataFrame,
     """
     T = len(data.labels)
     disc = data.period_table["discount"].to_numpy()
-    capex_t = buy.groupby("t")["spend"].sum().reindex(range(T), fill_value=0.0).to_numpy()
-    energy_t = (
-        (use["units"] * use["energy_per_unit"]).groupby(use["t"]).sum()
-        .reindex(range(T), fill_value=0.0).to_numpy()
-        if len(use) else np.zeros(T)
-    )
-    short = short_index.copy()
-    short["value"] = short_values
-    short["cost"] = short["value"] * short["workload"].map(data.workloads["penalty"])
-    short_t = (
-        short.groupby("t")["cost"].sum().reindex(range(T), fill_value=0.0).to_numpy()
-        if len(short) else np.zeros(T)
-    )
-    porting = float((port["port"] * port["z"]).sum()) if len(port) else 0.0
+    capex_t = group_sums(buy["t"].to_numpy(), buy["spend"].to_numpy(dtype=float), T)
+    energy_t = group_sums(use["t"].to_numpy(), use["units"].to_numpy(dtype=float)
+                          * use["energy_per_unit"].to_numpy(dtype=float), T)
+    penalty = data.workloads["penalty"].to_dict()
+    short_t = group_sums(short_index["t"].to_numpy(), np.asarray(short_values, dtype=float)
+                         * np.fromiter((penalty.get(w, math.nan) for w in short_index["workload"]),
+                                       dtype=float, count=len(short_index)), T)
+    porting = float(_nansum(port["port"].to_numpy(dtype=float) * port["z"].to_numpy(dtype=float))
+                    ) if len(port) else 0.0
     cost = {
         "capex": float(capex_t.sum()),
         "energy": float(energy_t.sum()),
@@ -260,6 +265,44 @@ def _costs(data, buy: pd.DataFrame, use: pd.DataFrame, port: pd.DataFrame,
     discounted["total"] = sum(discounted.values())
     cost["discounted_total"] = discounted["total"]
     return cost, discounted
+
+
+def group_sums(labels: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """Per label ``0..count-1``: the sum of its ``values``, NaN skipped (0 where none).
+
+    Bit for bit what ``pd.Series(values).groupby(labels).sum().reindex(range(count),
+    fill_value=0.0)`` gives, without building the frames (a variant's cost tables have a few
+    hundred rows): like pandas, sorted labels without NaN sum each run with
+    ``np.add.reduceat``, any others with a compensated (Kahan) sum in row order
+    (``tests/test_extract_sums.py`` checks both against pandas).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    out = np.zeros(count)
+    if not len(values):
+        return out
+    if not np.isnan(values).any() and bool((labels[1:] >= labels[:-1]).all()):
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        out[labels[starts]] = np.add.reduceat(values, starts)
+        return out
+    sums = [0.0] * count
+    comp = [0.0] * count
+    for label, value in zip(labels.tolist(), values.tolist(), strict=True):
+        if value != value:  # NaN: skipped, as pandas does
+            continue
+        y = value - comp[label]
+        before = sums[label]
+        total = before + y
+        c = total - before - y
+        comp[label] = 0.0 if c != c else c  # an infinite sum keeps no compensation
+        sums[label] = total
+    out[:] = sums
+    return out
+
+
+def _nansum(values: np.ndarray) -> float:
+    """``pd.Series(values).sum()``: NaN read as 0, numpy's pairwise sum."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
 
 
 def _period_key(labels):

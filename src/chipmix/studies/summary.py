@@ -10,10 +10,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from chipmix.model.data import catalog_of
 from chipmix.numbers import table_number
+from chipmix.planner.extract import group_sums
 
 #: Cost keys of a plan, in report order.
 COST_KEYS = ("total", "discounted_total", "capex", "energy", "porting", "shortfall")
@@ -88,21 +90,20 @@ def _summary(plan, skus: pd.DataFrame, workloads: list[str] | None) -> dict[str,
         out[f"cost.{key}"] = float(value) if value is not None else nan
     purchases = plan.purchases
     if has and len(purchases):
-        vendor = purchases["sku"].map(skus["vendor"]).fillna("?")
-        origin = purchases["sku"].map(skus["origin"]).fillna("?")
-        units = purchases["units"].astype(float)
-        spend = purchases["spend"].astype(float)
-        out["units.total"] = float(units.sum())
-        for name, value in units.groupby(vendor).sum().sort_index().items():
-            out[f"units.vendor.{name}"] = float(value)
-        for name, value in units.groupby(origin).sum().sort_index().items():
-            out[f"units.origin.{name}"] = float(value)
-        for name, value in spend.groupby(vendor).sum().sort_index().items():
-            out[f"spend.vendor.{name}"] = float(value)
-        for name, value in spend.groupby(origin).sum().sort_index().items():
-            out[f"spend.origin.{name}"] = float(value)
-        by_sku = units.groupby(purchases["sku"]).sum()
-        out["units.sku"] = {str(k): float(v) for k, v in by_sku.items()}
+        vendor_of, origin_of = skus["vendor"].to_dict(), skus["origin"].to_dict()
+        sku = purchases["sku"].tolist()
+        vendor = [_known(vendor_of.get(k)) for k in sku]
+        origin = [_known(origin_of.get(k)) for k in sku]
+        units = purchases["units"].to_numpy(dtype=float)
+        spend = purchases["spend"].to_numpy(dtype=float)
+        out["units.total"] = float(np.where(np.isnan(units), 0.0, units).sum())
+        for prefix, values, keys in (("units.vendor", units, vendor),
+                                     ("units.origin", units, origin),
+                                     ("spend.vendor", spend, vendor),
+                                     ("spend.origin", spend, origin)):
+            for name, value in _sums_by(keys, values).items():
+                out[f"{prefix}.{name}"] = value
+        out["units.sku"] = {str(k): v for k, v in _sums_by(sku, units).items()}
     else:
         out["units.total"] = 0.0 if has else nan
         out["units.sku"] = {}
@@ -114,14 +115,29 @@ def _summary(plan, skus: pd.DataFrame, workloads: list[str] | None) -> dict[str,
     delivered = plan.delivered
     names = list(workloads or [])
     if has and len(delivered):
-        short = delivered.groupby("workload")["shortfall"].sum()
-        for name in dict.fromkeys([*names, *short.index]):
-            value = float(short.get(name, 0.0))
+        short = _sums_by(delivered["workload"].tolist(),
+                         delivered["shortfall"].to_numpy(dtype=float))
+        for name in dict.fromkeys([*names, *short]):
+            value = short.get(name, 0.0)
             out[f"shortfall.{name}"] = 0.0 if abs(value) < 1e-9 else value
     else:
         for name in names:
             out[f"shortfall.{name}"] = 0.0 if has else nan
     return out
+
+
+def _known(value: Any) -> Any:
+    """A SKU's vendor or origin, ``?`` where the catalog has none (as ``fillna("?")``)."""
+    return "?" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _sums_by(keys: list[Any], values: np.ndarray) -> dict[Any, float]:
+    """``pd.Series(values).groupby(keys).sum()`` as a dict in sorted key order, bit for bit."""
+    names = sorted(set(keys))
+    code = {name: i for i, name in enumerate(names)}
+    sums = group_sums(np.fromiter((code[k] for k in keys), dtype=np.int64, count=len(keys)),
+                      values, len(names))
+    return dict(zip(names, sums.tolist(), strict=True))
 
 
 def top_skus(units_by_sku: Mapping[str, float], n: int = 3) -> str:
