@@ -76,10 +76,8 @@ class _Inputs:
                           default=str)
         if tkey not in self.timelines:
             self.timelines[tkey] = make_timeline(scenario, catalog.frame)
-        timeline, count = self.timelines[tkey]
-        data = prepare(scenario, catalog=catalog, timeline=timeline)
-        data.rule_count = count
-        return data
+        timeline, _ = self.timelines[tkey]
+        return prepare(scenario, catalog=catalog, timeline=timeline)
 
 
 #: The inputs cache of this process's evaluation tasks (one per worker process).

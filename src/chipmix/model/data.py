@@ -126,13 +126,12 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     """
     scenario = scenario.in_usd()  # the scenario's own money (currency:) in USD, as catalogs
     periods = list(scenario.periods)
-    rule_count = None
     if catalog is None and timeline is None and getattr(_REUSE, "cache", None) is not None:
-        catalog, timeline, rule_count = _reused_inputs(scenario)
+        catalog, timeline, _ = _reused_inputs(scenario)
     catalog = catalog if catalog is not None else scenario.load_catalog()
     frame = catalog.frame
     if timeline is None:
-        timeline, rule_count = make_timeline(scenario, frame)
+        timeline, _ = make_timeline(scenario, frame)
     period_table = _period_table(scenario, periods)
     skus = _derived(timeline, frame, ("skus", repr(scenario.lifetime), repr(scenario.retire),
                                       repr(scenario.inventory), scenario.home, tuple(periods)),
@@ -160,7 +159,7 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
         period_table=period_table,
         share_basis=scenario.policy.share_basis,
         vendor_cap=scenario.policy.vendor_cap,
-        rule_count=rule_count if rule_count is not None else 0,
+        rule_count=len(timeline.rulesets),  # also when the caller passed the timeline
         share_of=scenario.policy.share_of,
         pools=_pools(scenario, periods),
         tranches=tranches,
