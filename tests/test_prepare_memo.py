@@ -43,6 +43,10 @@ VARIANTS: list[dict[str, object]] = [
     {"horizon.start": "2023Q1"},
     {"policy.domestic_share": 0.5},
     {"home": "US"},
+    {"ported": ["Nvidia", "Huawei"]},
+    {"ported": []},
+    {"porting.MetaX": {"llm-training": 5.0e6}},
+    {"workloads[0].exclude": ["Kunlunxin"]},
 ]
 
 
@@ -101,6 +105,7 @@ def test_returned_tables_are_copies() -> None:
     assert first.rule_count == count > 0  # counted also when the timeline is passed
     first.skus.loc[:, "server"] = 1
     first.cap.loc[:] = 0.0
+    first.port.loc[:] = 0.0
     _same(prepare(base, catalog=catalog, timeline=timeline), _alone(base))
 
 

@@ -25,9 +25,22 @@ from chipmix.checker import verify
 from chipmix.inputs.overrides import apply_overrides
 from chipmix.inputs.scenario import Scenario
 from chipmix.inputs.yamlio import load_yaml
-from chipmix.model.data import AVAIL_COLUMNS, TRANCHE_COLUMNS, reusing_inputs
+from chipmix.model.data import (
+    AVAIL_COLUMNS,
+    TRANCHE_COLUMNS,
+    purchase_tranches,
+    reusing_inputs,
+    tranche_base,
+)
 from chipmix.pipeline.run import Run
-from chipmix.planner.extract import _costs, extract, group_sums, solution_tables
+from chipmix.planner.extract import (
+    _costs,
+    _share_amounts,
+    extract,
+    group_sums,
+    group_sums_by_column,
+    solution_tables,
+)
 from chipmix.resources import default_scenario_path
 from chipmix.studies.summary import _summary, plan_summary, sku_table
 
@@ -70,6 +83,23 @@ def test_group_sums_match_pandas_on_random_sums() -> None:
             values[rng.integers(0, n)] = math.inf * rng.choice([-1, 1])
         assert _same_floats(group_sums(labels, values, count),
                             _pandas_groupsum(labels, values, count)), trial
+
+
+def test_group_sums_by_column_match_pandas() -> None:
+    rng = np.random.default_rng(29)
+    for trial in range(600):
+        rows, n, count = (int(rng.integers(1, 13)), int(rng.integers(1, 60)),
+                          int(rng.integers(1, 12)))
+        labels = rng.integers(0, count, n)
+        if trial % 2:
+            labels = np.sort(labels)
+        values = rng.standard_normal((rows, n)) * 10.0 ** rng.integers(-8, 12, (rows, n))
+        values[rng.random((rows, n)) < 0.3] = 0.0
+        if trial % 9 == 0:
+            values[0, 0] = np.nan
+        ref = (pd.DataFrame(values.T, index=labels).groupby(level=0).sum()
+               .reindex(range(count), fill_value=0.0).to_numpy().T)
+        assert _same_floats(group_sums_by_column(labels, values, count), ref), trial
 
 
 @settings(max_examples=300, deadline=None)
@@ -162,6 +192,10 @@ def test_variant_tables_match_pandas(path: Path, overrides: dict[str, Any], rela
             frame = getattr(data, name)
             by_rows = pd.DataFrame(frame.to_dict("records"), columns=columns)
             pd.testing.assert_frame_equal(frame, by_rows, check_exact=True)
+        # the tranches of a fresh prepare: as the general path (tranche_base) gives them
+        pd.testing.assert_frame_equal(purchase_tranches(data),
+                                      purchase_tranches(data, base=tranche_base(data)),
+                                      check_exact=True)
         run.build().solve()
         plan = extract(run)
         if not plan.ok:
@@ -178,6 +212,16 @@ def test_variant_tables_match_pandas(path: Path, overrides: dict[str, Any], rela
         assert cost["porting"] == porting == discounted["porting"]
         assert (cost, discounted) == (plan.cost, plan.discounted)
         assert (summary_plan.cost, summary_plan.discounted) == (plan.cost, plan.discounted)
+        # vendor shares: the same sums as the groupby over SKUs' vendors
+        _, buy, use, _, _, _ = parts
+        amount = _share_amounts(data, use, buy, data.share_basis, data.share_measure)
+        vendors = pd.DataFrame(amount.T, index=data.skus["vendor"].to_numpy()).groupby(
+            level=0).sum()
+        total = amount.sum(axis=1)
+        for t, shares in enumerate(plan.shares["vendors"]):
+            want = ({v: float(a / total[t]) for v, a in vendors[t].items() if a > 1e-12}
+                    if total[t] > 1e-12 else {})
+            assert list(shares.items()) == list(want.items()), t
         # the study row: the same sums, keys in the same order
         skus = sku_table(run.scenario)
         names = [w.name for w in scenario.workloads]

@@ -137,13 +137,14 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
                                       repr(scenario.inventory), scenario.home, tuple(periods)),
                     lambda: _sku_table(scenario, frame, periods)).copy()
     workloads, demand = _workload_tables(scenario, periods)
-    cap = _derived(timeline, frame, ("cap", repr(scenario.performance),
-                                     repr(workloads[CAP_READS].to_dict("split"))),
-                   lambda: _capability(scenario, frame, workloads)).copy()
+    cap_key = ("cap", repr(scenario.performance), repr(workloads[CAP_READS].to_dict("split")))
+    cap = _derived(timeline, frame, cap_key, lambda: _capability(scenario, frame, workloads)).copy()
     supply, price, availability, tranches = _supply_and_price(
         scenario, frame, skus, cap, periods, period_table, timeline, windows
     )
-    port = _porting(scenario, skus, cap)
+    # reads the catalog's vendors, the eligible pairs (cap's key) and the porting fields
+    port = _derived(timeline, frame, ("port", repr(scenario.porting), repr(scenario.ported),
+                                      cap_key), lambda: _porting(scenario, skus, cap)).copy()
     floors = _share_floors(scenario, periods, timeline, period_table)
     return PlanningData(
         scenario=scenario,
@@ -356,23 +357,25 @@ def _period_table(scenario: Scenario, periods: list[Period]) -> pd.DataFrame:
     policy = scenario.policy
     years = years_from_start(periods)
     rate = scenario.discount_rate or 0.0
-    table = pd.DataFrame(
+    steps = {col: np.asarray(_steps(getattr(policy, field), periods, before), dtype=float)
+             for col, field, before in (("energy_price", "energy_price", 0.0),
+                                        ("share", "domestic_share", 0.0),
+                                        ("budget", "budget", math.nan),
+                                        ("power_mw", "power_mw", math.nan))}
+    return pd.DataFrame(
         {
             "days": [p.days for p in periods],
             "hours": [p.hours for p in periods],
             "years": years,
             "discount": [(1.0 + rate) ** -y for y in years],
-            "energy_price": _steps(policy.energy_price, periods, 0.0),
-            "share": _steps(policy.domestic_share, periods, 0.0),
-            "budget": _steps(policy.budget, periods, math.nan),
-            "power_mw": _steps(policy.power_mw, periods, math.nan),
+            "energy_price": steps["energy_price"],
+            "share": steps["share"],
+            "budget": steps["budget"],
+            "power_mw": steps["power_mw"],
+            "pue": np.full(len(periods), float(policy.pue if policy.pue is not None else 1.0)),
         },
         index=pd.Index([str(p) for p in periods], name="period"),
     )
-    table["pue"] = float(policy.pue if policy.pue is not None else 1.0)
-    for col in ("energy_price", "share", "budget", "power_mw"):
-        table[col] = table[col].astype(float)
-    return table
 
 
 def _sku_table(scenario: Scenario, frame: pd.DataFrame, periods: list[Period]) -> pd.DataFrame:
@@ -494,7 +497,9 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     years = period_table["years"].to_numpy()
     # plain dicts: no pandas lookups in the loop
     rows = _derived(timeline, frame, ("rows",), functools.partial(frame.to_dict, "index"))
-    sku_info = skus[["server", "watts", "retire_t"]].to_dict("index")
+    sku_info = {k: {"server": a, "watts": b, "retire_t": c} for k, a, b, c in zip(
+        skus.index, skus["server"].tolist(), skus["watts"].tolist(), skus["retire_t"].tolist(),
+        strict=True)}
     supply_cols: list[list[float]] = []
     price_cols: list[list[float]] = []
     avail_parts: list[list[dict[str, Any]]] = []
@@ -502,6 +507,8 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     bounds = [(p.start, p.end) for p in periods]
     for t, (first, stop) in (windows or {}).items():
         bounds[t] = (max(first, bounds[t][0]), min(stop, bounds[t][1]))
+    # the periods and their counted days, as one text: hashed and compared once per SKU
+    horizon = repr((tuple(periods), tuple(bounds)))
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
@@ -509,8 +516,7 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
             retire_t=sku_info[sku]["retire_t"], serves=sku in serving,
             terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
         key = ("supply", repr(facts), repr(scenario.supply.get(sku)),
-               repr(scenario.prices.get(sku)), scenario.price_decline_per_year, tuple(periods),
-               tuple(bounds))
+               repr(scenario.prices.get(sku)), scenario.price_decline_per_year, horizon)
         supplies, prices, avail, tranches = _derived(
             timeline, frame, key,
             functools.partial(_sku_supply, scenario, facts, row, periods, years, timeline, bounds))
@@ -828,6 +834,10 @@ def purchase_tranches(data: PlanningData, base: TrancheBase | None = None) -> pd
     ``k_i`` (the SKU's position in ``data.skus``), sorted by period, SKU and start.
     ``base``: :func:`tranche_base` of ``data`` (or of data that differs only in supply).
     """
+    if base is None:
+        prepared = _as_prepared(data)
+        if prepared is not None:
+            return prepared
     base = tranche_base(data) if base is None else base
     skus = list(base.skus)
     supply = data.supply.reindex(columns=skus).to_numpy(dtype=float)  # T × K
@@ -847,6 +857,41 @@ def purchase_tranches(data: PlanningData, base: TrancheBase | None = None) -> pd
     starts = np.fromiter((d.toordinal() for d in tr["start"]), dtype=np.int64, count=len(tr))
     order = np.lexsort((starts, tr["k_i"].to_numpy(), tr["t"].to_numpy()))  # stable
     return tr.take(order).reset_index(drop=True)
+
+
+def _as_prepared(data: PlanningData) -> pd.DataFrame | None:
+    """:func:`purchase_tranches` of data whose supply is still the one prepared, else None.
+
+    The common case (a plan's build right after its prepare): every period total of
+    ``data.supply`` is exactly the sum of its tranches and every period with supply has
+    one, so the tranches keep their own figures and only need ``k_i`` and their order —
+    without :func:`tranche_base`'s tables. Anything else returns None (the general path).
+    """
+    tr = getattr(data, "tranches", None)
+    if tr is None or not len(tr):
+        return None
+    skus = list(data.skus.index)
+    k_of = {k: i for i, k in enumerate(skus)}
+    names = tr["sku"].tolist()
+    if not all(k in k_of for k in names):
+        return None
+    k_i = np.fromiter((k_of[k] for k in names), dtype=np.int64, count=len(names))
+    t_i = tr["t"].to_numpy().astype(np.int64)
+    own = tr["supply"].to_numpy(dtype=float)
+    supply = data.supply.reindex(columns=skus).to_numpy(dtype=float)
+    total = np.zeros(supply.shape)
+    np.add.at(total, (t_i, k_i), own)
+    covered = np.zeros(supply.shape, dtype=bool)
+    covered[t_i, k_i] = True
+    if not np.array_equal(total[covered], supply[covered]) or ((supply > 0) & ~covered).any():
+        return None
+    starts = np.fromiter((d.toordinal() for d in tr["start"]), dtype=np.int64, count=len(tr))
+    order = np.lexsort((starts, k_i, t_i))  # stable
+    out = tr.take(order).reset_index(drop=True)
+    out["t"] = t_i[order]
+    out["supply"] = own[order]
+    out["k_i"] = k_i[order]
+    return out
 
 
 def tranche_room(data: PlanningData, supply: pd.DataFrame, base: TrancheBase

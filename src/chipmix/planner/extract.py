@@ -173,17 +173,18 @@ def _bought(buy_index: pd.DataFrame, servers: np.ndarray, labels: list[str],
     """The purchase columns with servers > 0: servers (whole unless relaxed), units, spend."""
     servers = np.round(servers) if not relax else servers
     keep = servers > 1e-9
-    columns: dict[str, Any] = {name: buy_index[name].array[keep] for name in buy_index.columns}
-    columns["servers"] = servers[keep]
-    columns["units"] = columns["servers"] * buy_index["server"].to_numpy()[keep]
+    bought = buy_index[keep]  # one take per block, not one array per column
+    units = servers[keep] * buy_index["server"].to_numpy()[keep]
     price = buy_index["price"].to_numpy()[keep]
-    columns["unit_price"] = price
-    columns["spend"] = columns["units"] * price
-    columns["period"] = [labels[t] for t in columns["t"]]
+    day = dt.timedelta(days=1)
     # the purchase tranche's days: from its first to its last day (inclusive)
-    columns["from"] = [d.isoformat() for d in columns["start"]]
-    columns["until"] = [(d - dt.timedelta(days=1)).isoformat() for d in columns["end"]]
-    return pd.DataFrame(columns, index=buy_index.index[keep])
+    columns: dict[str, Any] = {
+        "servers": servers[keep], "units": units, "unit_price": price, "spend": units * price,
+        "period": [labels[t] for t in bought["t"].tolist()],
+        "from": [d.isoformat() for d in bought["start"].tolist()],
+        "until": [(d - day).isoformat() for d in bought["end"].tolist()],
+    }
+    return pd.concat([bought, pd.DataFrame(columns, index=bought.index)], axis=1)
 
 
 def _purchases(buy: pd.DataFrame, relax: bool) -> pd.DataFrame:
@@ -274,17 +275,49 @@ def group_sums(labels: np.ndarray, values: np.ndarray, count: int) -> np.ndarray
     fill_value=0.0)`` gives, without building the frames (a variant's cost tables have a few
     hundred rows): like pandas, sorted labels without NaN sum each run with
     ``np.add.reduceat``, any others with a compensated (Kahan) sum in row order
-    (``tests/test_extract_sums.py`` checks both against pandas).
+    (``tests/test_variant_tables.py`` checks both against pandas).
     """
     labels = np.asarray(labels, dtype=np.int64)
     values = np.asarray(values, dtype=float)
     out = np.zeros(count)
     if not len(values):
         return out
-    if not np.isnan(values).any() and bool((labels[1:] >= labels[:-1]).all()):
-        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    starts = _runs(labels, values)
+    if starts is not None:
         out[labels[starts]] = np.add.reduceat(values, starts)
         return out
+    return _kahan(labels, values, count)
+
+
+def group_sums_by_column(labels: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """``(T, count)``: :func:`group_sums` of each row of ``values`` (T × len(labels)).
+
+    Bit for bit ``pd.DataFrame(values.T).groupby(labels).sum()`` (transposed, every label).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    values = np.ascontiguousarray(values, dtype=float)
+    out = np.zeros((values.shape[0], count))
+    if not len(labels):
+        return out
+    starts = _runs(labels, values)
+    if starts is not None:
+        out[:, labels[starts]] = np.add.reduceat(values, starts, axis=1)
+        return out
+    for t in range(values.shape[0]):
+        out[t] = _kahan(labels, values[t], count)
+    return out
+
+
+def _runs(labels: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    """Where each run of equal labels starts, when pandas sums runs (sorted, no NaN)."""
+    if np.isnan(values).any() or not bool((labels[1:] >= labels[:-1]).all()):
+        return None
+    starts: np.ndarray = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    return starts
+
+
+def _kahan(labels: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """The compensated group sum pandas does, in row order (NaN skipped)."""
     sums = [0.0] * count
     comp = [0.0] * count
     for label, value in zip(labels.tolist(), values.tolist(), strict=True):
@@ -296,8 +329,7 @@ def group_sums(labels: np.ndarray, values: np.ndarray, count: int) -> np.ndarray
         c = total - before - y
         comp[label] = 0.0 if c != c else c  # an infinite sum keeps no compensation
         sums[label] = total
-    out[:] = sums
-    return out
+    return np.asarray(sums, dtype=float)
 
 
 def _nansum(values: np.ndarray) -> float:
@@ -440,14 +472,19 @@ def shares_table(data, use, buy) -> pd.DataFrame:
     amount = _share_amounts(data, use, buy, data.share_basis, data.share_measure)
     total = amount.sum(axis=1)
     domestic = _domestic_fraction(data, amount)
-    vendors = pd.DataFrame(amount.T, index=data.skus["vendor"].to_numpy()).groupby(level=0).sum()
+    vendor_of = data.skus["vendor"].tolist()
+    names = sorted(set(vendor_of))
+    code = {name: i for i, name in enumerate(names)}
+    by_vendor = group_sums_by_column(np.fromiter((code[v] for v in vendor_of), dtype=np.int64,
+                                                 count=len(vendor_of)), amount, len(names))
     floors = _floor_items(data, use, buy)
     rows = []
     for t, label in enumerate(data.labels):
         row: dict[str, Any] = {"period": label, "domestic": 0.0, "vendors": {}}
         if total[t] > 1e-12:
             row["domestic"] = float(domestic[t])
-            row["vendors"] = {v: float(a / total[t]) for v, a in vendors[t].items() if a > 1e-12}
+            row["vendors"] = {v: float(a / total[t]) for v, a in
+                              zip(names, by_vendor[t].tolist(), strict=True) if a > 1e-12}
         if t in floors:
             row["floors"] = floors[t]
         rows.append(row)
