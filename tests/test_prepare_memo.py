@@ -47,6 +47,8 @@ VARIANTS: list[dict[str, object]] = [
     {"ported": []},
     {"porting.MetaX": {"llm-training": 5.0e6}},
     {"workloads[0].exclude": ["Kunlunxin"]},
+    {"workloads[1].demand": {"2023Q3": 10, "2024Q1": 40}},
+    {"workloads[0].shortfall_penalty": 1.0e5},
 ]
 
 
@@ -106,6 +108,12 @@ def test_returned_tables_are_copies() -> None:
     first.skus.loc[:, "server"] = 1
     first.cap.loc[:] = 0.0
     first.port.loc[:] = 0.0
+    first.demand.loc[:, :] = 0.0
+    first.supply.loc[:, :] = 0.0
+    first.price.loc[:, :] = 0.0
+    first.availability.loc[:, "status"] = "denied"
+    first.tranches.loc[:, "supply"] = 0.0
+    first.workloads.loc[:, "penalty"] = 0.0
     _same(prepare(base, catalog=catalog, timeline=timeline), _alone(base))
 
 

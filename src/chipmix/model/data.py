@@ -136,7 +136,9 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
     skus = _derived(timeline, frame, ("skus", repr(scenario.lifetime), repr(scenario.retire),
                                       repr(scenario.inventory), scenario.home, tuple(periods)),
                     lambda: _sku_table(scenario, frame, periods)).copy()
-    workloads, demand = _workload_tables(scenario, periods)
+    workloads, demand = (table.copy() for table in _derived(
+        timeline, frame, ("workloads", repr(scenario.workloads), repr(tuple(periods))),
+        lambda: _workload_tables(scenario, periods)))
     cap_key = ("cap", repr(scenario.performance), repr(workloads[CAP_READS].to_dict("split")))
     cap = _derived(timeline, frame, cap_key, lambda: _capability(scenario, frame, workloads)).copy()
     supply, price, availability, tranches = _supply_and_price(
@@ -172,12 +174,15 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None, timeline: Timeli
 CAP_READS = ["kind", "metric", "min_memory_gb", "min_interconnect_gbps", "exclude"]
 #: results kept per timeline by :func:`_derived` (least recently used dropped first)
 DERIVED_ENTRIES = 2048
+#: whole tables kept per timeline by ``_derived(..., large=True)`` (a variant's supply tables)
+LARGE_ENTRIES = 32
 
 
 @dataclass
 class _Derived:
     frame: pd.DataFrame  # the catalog frame the entries were derived from
     entries: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+    large: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
 
 
 _DERIVED: weakref.WeakKeyDictionary[Timeline, _Derived] = weakref.WeakKeyDictionary()
@@ -186,7 +191,7 @@ _MISSING = object()
 
 
 def _derived(timeline: Timeline, frame: pd.DataFrame, key: tuple[Any, ...],
-             compute: Callable[[], Any]) -> Any:
+             compute: Callable[[], Any], *, large: bool = False) -> Any:
     """``compute()``, or what it returned for an earlier scenario with the same ``key``.
 
     A sweep's, stress run's or hedge's scenarios share one timeline (and catalog) and differ
@@ -195,20 +200,22 @@ def _derived(timeline: Timeline, frame: pd.DataFrame, key: tuple[Any, ...],
     everything ``compute`` reads besides ``frame`` and ``timeline`` (a repr of each scenario
     field it reads); entries live as long as the timeline and only for the same ``frame``
     object. Callers must not change what is returned (copy a table before handing it on).
+    ``large``: whole tables, kept in a store of their own of :data:`LARGE_ENTRIES`.
     """
     with _DERIVED_LOCK:
         store = _DERIVED.get(timeline)
         if store is None or store.frame is not frame:
             store = _DERIVED[timeline] = _Derived(frame)
-        value = store.entries.get(key, _MISSING)
+        entries = store.large if large else store.entries
+        value = entries.get(key, _MISSING)
         if value is not _MISSING:
-            store.entries.move_to_end(key)
+            entries.move_to_end(key)
             return value
     value = compute()
     with _DERIVED_LOCK:
-        store.entries[key] = value
-        while len(store.entries) > DERIVED_ENTRIES:
-            store.entries.popitem(last=False)
+        entries[key] = value
+        while len(entries) > (LARGE_ENTRIES if large else DERIVED_ENTRIES):
+            entries.popitem(last=False)
     return value
 
 
@@ -500,15 +507,12 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
     sku_info = {k: {"server": a, "watts": b, "retire_t": c} for k, a, b, c in zip(
         skus.index, skus["server"].tolist(), skus["watts"].tolist(), skus["retire_t"].tolist(),
         strict=True)}
-    supply_cols: list[list[float]] = []
-    price_cols: list[list[float]] = []
-    avail_parts: list[list[dict[str, Any]]] = []
-    tranche_rows: list[dict[str, Any]] = []
     bounds = [(p.start, p.end) for p in periods]
     for t, (first, stop) in (windows or {}).items():
         bounds[t] = (max(first, bounds[t][0]), min(stop, bounds[t][1]))
     # the periods and their counted days, as one text: hashed and compared once per SKU
     horizon = repr((tuple(periods), tuple(bounds)))
+    parts = []
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
@@ -517,9 +521,25 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
             terms=scenario.licenses.terms_for(sku), released=release_date(row.get("release")))
         key = ("supply", repr(facts), repr(scenario.supply.get(sku)),
                repr(scenario.prices.get(sku)), scenario.price_decline_per_year, horizon)
-        supplies, prices, avail, tranches = _derived(
-            timeline, frame, key,
-            functools.partial(_sku_supply, scenario, facts, row, periods, years, timeline, bounds))
+        parts.append((key, functools.partial(_sku_supply, scenario, facts, row, periods, years,
+                                             timeline, bounds)))
+    # every SKU's key as an earlier scenario's (one that differs in other fields): its tables
+    tables = _derived(timeline, frame, ("supply tables", horizon, *(k for k, _ in parts)),
+                      functools.partial(_supply_tables, timeline, frame, labels, parts),
+                      large=True)
+    return tables[0].copy(), tables[1].copy(), tables[2].copy(), tables[3].copy()
+
+
+def _supply_tables(timeline: Timeline, frame: pd.DataFrame, labels: list[str],
+                   parts: list[tuple[tuple[Any, ...], Callable[[], Any]]]
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`_supply_and_price`'s tables from each SKU's (key, compute) (SKUs memoised)."""
+    supply_cols: list[list[float]] = []
+    price_cols: list[list[float]] = []
+    avail_parts: list[list[dict[str, Any]]] = []
+    tranche_rows: list[dict[str, Any]] = []
+    for key, compute in parts:
+        supplies, prices, avail, tranches = _derived(timeline, frame, key, compute)
         supply_cols.append(supplies)
         price_cols.append(prices)
         avail_parts.append(avail)
