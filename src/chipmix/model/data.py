@@ -512,7 +512,7 @@ def _supply_and_price(scenario: Scenario, frame: pd.DataFrame, skus: pd.DataFram
         bounds[t] = (max(first, bounds[t][0]), min(stop, bounds[t][1]))
     # the periods and their counted days, as one text: hashed and compared once per SKU
     horizon = repr((tuple(periods), tuple(bounds)))
-    parts = []
+    parts: list[tuple[tuple[Any, ...], Callable[[], Any]]] = []
     for sku in frame.index:
         row = rows[sku]
         facts = _SkuFacts(
