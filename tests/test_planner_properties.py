@@ -282,7 +282,14 @@ def loosened(spec: dict[str, Any], how: str, data) -> dict[str, Any] | None:
                 ["allow", {"default": "allow"}, *[{row["id"]: {"fee": 0.3}}
                                                    for row in out["skus"]]]), label="allow")
         elif isinstance(licences, dict):
-            s["licenses"] = {sku: {"fee": terms.get("fee", 0.0) / 2}
+            # a lower fee is a lower price: under a spend-based share a cheaper domestic SKU
+            # makes the share dearer to meet (the domestic spend falls), so only foreign
+            # SKUs' fees are lowered there — a fee cut is no policy loosening for the share
+            domestic = {row["id"] for row in out["skus"]
+                        if row["origin"] == s.get("home", "CN")}
+            spend = policy.get("share_basis") == "spend" and "domestic_share" in policy
+            s["licenses"] = {sku: {"fee": terms.get("fee", 0.0) / (
+                                1 if spend and sku in domestic else 2)}
                              for sku, terms in licences.items()}
         else:
             return None
