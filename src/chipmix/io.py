@@ -49,10 +49,8 @@ import json
 import os
 import re
 import secrets
-import signal
 import stat
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +58,7 @@ from typing import Any
 
 import chipmix.limits as limits
 from chipmix.errors import ArgumentError, ChipmixError, InputError, OutputError
-from chipmix.processes import signals_as_exceptions
+from chipmix.processes import signals_as_exceptions, signals_held
 
 # --------------------------------------------------------------------------------------------
 # The run: inputs read, outputs written
@@ -582,7 +580,7 @@ def _replace(target: _Target) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 os.chown(tmp, *target.owner)
         _unchanged(target)
-        with _signals_held():  # the rename and its record are one step for a late signal
+        with signals_held():  # the rename and its record are one step for a late signal
             os.replace(tmp, real)
             done = True
             for files in _RUN.get():
@@ -595,31 +593,6 @@ def _replace(target: _Target) -> Iterator[Path]:
                 os.unlink(tmp)
         if not done:
             _remove_folders(created)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM that arrive inside are noted and raised again right after.
-
-    So a signal either comes before the rename (nothing written) or after the run recorded
-    the output as written (the CLI says so), never in between. Python runs signal handlers
-    in the main thread only, so handlers swapped there hold them for the whole process (a
-    thread's signal mask would not: the kernel hands a process signal to any other thread).
-    """
-    old = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    if threading.current_thread() is not threading.main_thread() or None in old.values():
-        yield  # handlers not set from Python cannot be swapped back
-        return
-    pending: list[int] = []
-    for signum in old:
-        signal.signal(signum, lambda number, frame: pending.append(number))
-    try:
-        yield
-    finally:
-        for signum, handler in old.items():
-            signal.signal(signum, handler)
-        for number in pending:
-            signal.raise_signal(number)  # to the handler restored above
 
 
 def _unchanged(target: _Target) -> None:

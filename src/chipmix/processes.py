@@ -115,6 +115,32 @@ def signals_as_exceptions() -> Iterator[None]:
 # The worker side
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside are noted and raised again right after.
+
+    Around a step a signal must not split (``chipmix.io``: a rename and its record in the
+    run, so the CLI's "nothing written" or "after writing X" is true). Python runs signal
+    handlers in the main thread only, so handlers swapped there hold them for the whole
+    process (a thread's signal mask would not: the kernel hands a process signal to any
+    other thread).
+    """
+    old = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    if threading.current_thread() is not threading.main_thread() or None in old.values():
+        yield  # handlers not set from Python cannot be swapped back
+        return
+    pending: list[int] = []
+    for signum in old:
+        signal.signal(signum, lambda number, frame: pending.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
+        for number in pending:
+            signal.raise_signal(number)  # to the handler restored above
+
+
 def _die_with_parent(parent: int, kernel: bool) -> None:
     if kernel and sys.platform.startswith("linux"):
         try:
@@ -262,4 +288,4 @@ def parse_dask_address(address: object, *, local: bool = False) -> str:
 
 
 __all__ = ["Terminated", "check_workers", "new_pool", "parse_dask_address", "process_pool",
-           "signals_as_exceptions", "spawning", "stop_pool"]
+           "signals_as_exceptions", "signals_held", "spawning", "stop_pool"]

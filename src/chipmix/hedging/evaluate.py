@@ -75,9 +75,8 @@ class _Inputs:
                            scenario.unknown_policy, scenario.rule_params], sort_keys=True,
                           default=str)
         if tkey not in self.timelines:
-            self.timelines[tkey] = make_timeline(scenario, catalog.frame)
-        timeline, _ = self.timelines[tkey]
-        return prepare(scenario, catalog=catalog, timeline=timeline)
+            self.timelines[tkey] = make_timeline(scenario, catalog.frame)[0]
+        return prepare(scenario, catalog=catalog, timeline=self.timelines[tkey])
 
 
 #: The inputs cache of this process's evaluation tasks (one per worker process).
